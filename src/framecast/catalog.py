@@ -1,0 +1,33 @@
+"""Tables of what is registered, for ``framecast list`` and the README."""
+
+from __future__ import annotations
+
+import inspect
+
+from framecast.cells import CELLS
+from framecast.data import DATASETS
+from framecast.models import MODELS
+from framecast.training.losses import LOSSES
+
+
+def _summary(obj: object) -> str:
+    doc = inspect.getdoc(obj) or ""
+    return doc.strip().splitlines()[0].rstrip(":") if doc else ""
+
+
+def registry_tables() -> str:
+    """Markdown tables of registered models, cells, datasets and losses.
+
+    The README embeds this text; a test keeps the two in sync.
+    """
+    out: list[str] = []
+    for title, registry in (
+        ("Models", MODELS),
+        ("Cells", CELLS),
+        ("Datasets", DATASETS),
+        ("Losses", LOSSES),
+    ):
+        out += [f"### {title}", "", "| name | description |", "|---|---|"]
+        out += [f"| `{name}` | {_summary(registry.get(name))} |" for name in registry.available()]
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"

@@ -1,0 +1,139 @@
+"""The ``framecast`` command line: train, evaluate, predict, list, demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from framecast.checkpoint import read_checkpoint
+    from framecast.config import apply_overrides, config_from_dict, load_config
+    from framecast.training import train
+    from framecast.training.run import checkpoint_to_resume
+
+    if args.resume is not None:
+        # continue exactly the stored run; overrides may extend it (e.g. train.max_steps)
+        stored = read_checkpoint(checkpoint_to_resume(args.resume))["hyper_parameters"]["config"]
+        config = config_from_dict(apply_overrides(stored, args.overrides))
+    else:
+        if args.config is None:
+            raise ValueError("framecast train needs --config FILE (or --resume RUN)")
+        config = load_config(args.config, args.overrides)
+    result = train(config, resume=args.resume)
+    print(f"run folder: {result.run_dir}")
+    print(f"last checkpoint: {result.last_checkpoint}")
+    if result.best_checkpoint:
+        print(f"best checkpoint: {result.best_checkpoint}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from framecast.reporting import evaluate_checkpoint
+
+    evaluate_checkpoint(
+        args.checkpoint,
+        data=args.data,
+        overrides=args.overrides,
+        split=args.split,
+        out_dir=args.out,
+        max_batches=args.max_batches,
+    )
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from framecast.reporting import predict_file
+
+    predict_file(
+        args.checkpoint,
+        args.input,
+        horizon=args.horizon,
+        out_dir=args.out,
+        layout=args.layout,
+        scale=args.scale,
+    )
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from framecast.catalog import registry_tables
+
+    print(registry_tables())
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from framecast.demo import run_demo
+
+    run_demo(out_dir=args.out, minutes=args.minutes, mnist_dir=args.mnist_dir)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="framecast", description="Forecast sequences of gridded maps with recurrent networks."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a model from a YAML config")
+    p.add_argument("--config", type=Path, help="YAML config file")
+    p.add_argument("--resume", help="run folder or checkpoint to continue exactly")
+    p.add_argument("overrides", nargs="*", help="section.key=value overrides, e.g. optim.lr=3e-4")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="score a checkpoint against persistence")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--data", help="dataset name (default: the checkpoint's)")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("--out", type=Path, help="output folder (default: beside the checkpoint)")
+    p.add_argument("--max-batches", type=int, help="evaluate only this many batches")
+    p.add_argument("overrides", nargs="*", help="data.* overrides, e.g. data.options.path=x.npy")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("predict", help="forecast the frames after those in an array file")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--input", type=Path, required=True, help=".npy/.npz/.h5 frames")
+    p.add_argument("--horizon", type=int, default=10)
+    p.add_argument("--out", type=Path, default=Path("predictions"))
+    p.add_argument(
+        "--layout",
+        default="auto",
+        choices=["auto", "THW", "TCHW", "NTHW", "NTCHW"],
+        help="axis order of the input array (auto: THW, NTCHW, and for 4-D NTHW "
+        "with 1-channel models, TCHW otherwise)",
+    )
+    p.add_argument("--scale", type=float, help="divide inputs by this (default: 255 for uint8)")
+    p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("list", help="list registered models, cells, datasets and losses")
+    p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("demo", help="train a small PredRNN and compare it with persistence")
+    p.add_argument("--out", type=Path, default=Path("runs/demo"))
+    p.add_argument("--minutes", type=float, default=4.0, help="training time budget")
+    p.add_argument("--mnist-dir", type=Path, help="folder of the MNIST IDX files")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``framecast`` console script."""
+    from framecast.numerics import configure_torch
+
+    args = build_parser().parse_args(argv)
+    configure_torch()
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, KeyError, FileNotFoundError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"framecast {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,246 @@
+"""Run configuration: typed dataclasses, YAML files and dotted overrides.
+
+A config file is YAML with the sections of :class:`Config`. Unknown keys are
+errors (a typo must not silently fall back to a default). Overrides are
+``section.key=value`` strings whose value is parsed as YAML, so
+``optim.lr=3e-4``, ``model.options.cell=convlstm`` and
+``data.split_options.train.num_sequences=500`` all work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass
+class ModelConfig:
+    """Which architecture, with its constructor options.
+
+    ``options`` go to the model's constructor as keywords (``cell``,
+    ``cell_options``, ``hidden_channels``, ...). ``in_channels`` is filled
+    from the data unless given here.
+    """
+
+    name: str = "predrnn"
+    in_channels: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DataConfig:
+    """Which dataset, how frames are split and batched.
+
+    ``options`` go to the dataset factory for every split; ``split_options``
+    (keys ``train``, ``val``, ``test``) are merged over them per split.
+    """
+
+    name: str = "moving_squares"
+    n_context: int = 10
+    n_target: int = 10
+    batch_size: int = 8
+    num_workers: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+    split_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class OptimConfig:
+    """Adam and its learning-rate schedule.
+
+    ``scheduler``: ``step`` multiplies the rate by ``step_gamma`` at half of
+    ``train.max_steps`` (the seed experiments), ``onecycle`` is
+    :class:`torch.optim.lr_scheduler.OneCycleLR`, ``none`` keeps it constant.
+    """
+
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    scheduler: str = "step"
+    step_gamma: float = 0.1
+    grad_clip: float | None = None
+
+
+@dataclass
+class SamplingConfig:
+    """Scheduled sampling (PredRNN's linear schedule) or its reverse form.
+
+    ``linear``: the probability of feeding the true future frame falls
+    linearly from ``start_prob`` at step 0 to 0 at ``stop_step`` (PredRNN:
+    1.0 to 0 over 50,000 iterations). ``reverse`` is reverse scheduled
+    sampling (PredRNN-V2, Wang et al. 2022, Sec. 4.2) with its two
+    milestones and exponential rate. ``none`` always feeds predictions.
+    """
+
+    mode: str = "linear"
+    start_prob: float = 1.0
+    stop_step: int = 50000
+    reverse_start_step: int = 25000
+    reverse_stop_step: int = 50000
+    reverse_alpha: float = 5000.0
+
+
+@dataclass
+class TrainConfig:
+    """Loop, loss, precision and output settings."""
+
+    max_steps: int = 80000
+    max_epochs: int | None = None
+    max_minutes: float | None = None
+    loss: str = "mse"
+    loss_frames: str = "all"
+    precision: str = "32"
+    seed: int = 0
+    limit_val_batches: float = 1.0
+    early_stopping_patience: int | None = None
+    accelerator: str = "auto"
+    devices: int = 1
+    strategy: str = "auto"
+    num_threads: int | None = None
+    log_every_n_steps: int = 20
+    out_dir: str = "runs"
+    run_name: str | None = None
+    progress_bar: bool = True
+
+
+@dataclass
+class Config:
+    """A whole run: model, data, optimiser, sampling and training loop."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (YAML and checkpoint friendly)."""
+        return asdict(self)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the config as YAML."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        return path
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    """Whether ``value`` fits a simple annotation (int, float, str, bool, dict, optional)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if annotation is Any:
+        return True
+    if origin is not None:
+        annotation = origin
+    if annotation is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, annotation)
+
+
+def _parse_float(value: str, key: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise TypeError(f"config key {key!r} expects a number, got {value!r}") from None
+
+
+def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise TypeError(f"config section {where!r} must be a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise KeyError(
+            f"unknown config key(s) {[f'{where}.{k}' if where else k for k in unknown]}; "
+            f"valid keys in {where or 'the top level'}: {sorted(known)}"
+        )
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        hint = hints[name]
+        key = f"{where}.{name}" if where else name
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = _build(hint, value or {}, key)
+            continue
+        if isinstance(value, str) and _type_ok(1.0, hint) and not _type_ok(value, hint):
+            value = _parse_float(value, key)  # YAML 1.1 reads "3e-4" as a string
+        if not _type_ok(value, hint):
+            raise TypeError(f"config key {key!r} expects {hint}, got {value!r}")
+        kwargs[name] = float(value) if hint is float else value
+    return cls(**kwargs)
+
+
+def config_from_dict(data: Mapping[str, Any]) -> Config:
+    """Build a :class:`Config` from a nested mapping, refusing unknown keys.
+
+    Raises
+    ------
+    KeyError
+        A key that is not a config field (message names it and the valid ones).
+    TypeError
+        A value of the wrong type.
+    """
+    return _build(Config, data, "")
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise KeyError(f"override {dotted!r}: {part!r} is a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Apply ``key.path=value`` overrides (values parsed as YAML) to a nested dict."""
+    out = yaml.safe_load(yaml.safe_dump(data))  # deep copy
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"override {item!r} must look like section.key=value")
+        key, raw = item.split("=", 1)
+        if not key:
+            raise ValueError(f"override {item!r} has an empty key")
+        _set_dotted(out, key.strip(), yaml.safe_load(raw))
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> Config:
+    """Read a YAML config (or start from defaults) and apply overrides.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    ValueError
+        The file is not valid YAML or not a mapping.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file {str(path)!r} does not exist")
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as err:
+            raise ValueError(f"config file {str(path)!r} is not valid YAML: {err}") from err
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"config file {str(path)!r} must hold a mapping, got {loaded!r}")
+        data = loaded
+    return config_from_dict(apply_overrides(data, overrides))

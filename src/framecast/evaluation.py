@@ -1,0 +1,125 @@
+"""Evaluate forecasting models on a data loader, side by side, in one pass."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from framecast.metrics import DEFAULT_METRICS, FrameMetrics
+from framecast.models import ForecastModel
+
+
+@dataclass
+class Evaluation:
+    """Metrics per model, plus the first sequence of the first batch for pictures."""
+
+    results: dict[str, dict[str, Any]]
+    example_context: Tensor  # (Tc, C, H, W)
+    example_target: Tensor  # (Tf, C, H, W)
+    example_predictions: dict[str, Tensor] = field(default_factory=dict)  # name -> (Tf, C, H, W)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def save_json(self, path: str | Path, extra: Mapping[str, Any] | None = None) -> Path:
+        """Write the metrics (and ``extra`` keys) as JSON."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {**(extra or {}), "models": self.results, "inference_seconds": self.seconds}
+        path.write_text(json.dumps(payload, indent=2))
+        return path
+
+
+def autocast_context(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """Autocast to bf16 for ``bf16-mixed``, fp16 for ``16-mixed``, nothing otherwise."""
+    if precision == "bf16-mixed":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    if precision == "16-mixed":
+        return torch.autocast(device.type, dtype=torch.float16)
+    return contextlib.nullcontext()
+
+
+def _batches(loader: DataLoader, max_batches: int | None) -> Iterator[tuple[Tensor, Tensor]]:
+    for i, batch in enumerate(loader):
+        if max_batches is not None and i >= max_batches:
+            return
+        yield batch
+
+
+@torch.no_grad()
+def evaluate(
+    models: Mapping[str, ForecastModel],
+    loader: DataLoader,
+    *,
+    data_range: float = 1.0,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    device: str | torch.device = "cpu",
+    precision: str = "32",
+    max_batches: int | None = None,
+) -> Evaluation:
+    """Forecast every batch's target with every model and score the forecasts.
+
+    Parameters
+    ----------
+    models : mapping of str to ForecastModel
+        Named models, e.g. ``{"predrnn": model, "persistence": Persistence(1)}``.
+    loader : DataLoader
+        Yields ``(context, target)`` batches, (B, T, C, H, W) each.
+    data_range : float
+        Pixel range for PSNR and SSIM (1.0 for frames in [0, 1]).
+    metrics : sequence of str
+        Metric names of :data:`framecast.metrics.METRIC_SPECS`.
+    precision : str
+        ``32``, ``bf16-mixed`` or ``16-mixed``.
+    max_batches : int, optional
+        Stop after this many batches.
+    """
+    import time
+
+    device = torch.device(device)
+    accumulators = {name: FrameMetrics(data_range, metrics) for name in models}
+    seconds = dict.fromkeys(models, 0.0)
+    example: dict[str, Tensor] = {}
+    ctx0 = tgt0 = None
+    for model in models.values():
+        model.eval().to(device)
+    for context, target in _batches(loader, max_batches):
+        context, target = context.to(device), target.to(device)
+        horizon = target.shape[1]
+        for name, model in models.items():
+            start = time.perf_counter()
+            with autocast_context(precision, device):
+                pred = model(context, horizon)  # (B, Tf, C, H, W)
+            pred = pred.float().clamp(0.0, data_range)
+            seconds[name] += time.perf_counter() - start
+            accumulators[name].update(pred, target.float())
+            if name not in example:
+                example[name] = pred[0].cpu()
+        if ctx0 is None:
+            ctx0, tgt0 = context[0].cpu(), target[0].cpu()
+    if ctx0 is None or tgt0 is None:
+        raise ValueError("the data loader yielded no batch to evaluate")
+    return Evaluation(
+        results={name: acc.compute() for name, acc in accumulators.items()},
+        example_context=ctx0,
+        example_target=tgt0,
+        example_predictions=example,
+        seconds=seconds,
+    )
+
+
+def format_table(results: Mapping[str, Mapping[str, Any]], metrics: Sequence[str]) -> str:
+    """A Markdown table of metric means, one row per model."""
+    header = "| model | " + " | ".join(metrics) + " |"
+    rule = "|---|" + "---:|" * len(metrics)
+    rows = [
+        f"| {name} | " + " | ".join(f"{res[m]['mean']:.4g}" for m in metrics) + " |"
+        for name, res in results.items()
+    ]
+    return "\n".join([header, rule, *rows])

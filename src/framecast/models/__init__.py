@@ -1,0 +1,34 @@
+"""Forecasting architectures. Importing this package registers them in :data:`MODELS`.
+
+Architectures never import a concrete cell: they build one by name.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from framecast.models.base import ForecastModel, StepwiseForecaster
+from framecast.models.persistence import Persistence
+from framecast.models.predrnn import PredRNN
+from framecast.models.registry import MODELS
+from framecast.signature import check_options
+
+__all__ = ["MODELS", "ForecastModel", "Persistence", "PredRNN", "StepwiseForecaster", "build_model"]
+
+
+def build_model(name: str, in_channels: int, options: Mapping[str, Any] | None = None) -> ForecastModel:
+    """Build the model registered as ``name`` with keyword ``options``.
+
+    Raises
+    ------
+    KeyError
+        Unknown model name (the message lists the valid ones).
+    TypeError
+        An option the model does not take, or ``cell`` given to a model
+        that has no recurrent cell.
+    """
+    cls = MODELS.get(name)
+    opts = dict(options or {})
+    if not cls.uses_cell and "cell" in opts:
+        raise TypeError(f"model {name!r} has no recurrent cell, so cell={opts['cell']!r} cannot apply")
+    check_options(cls, opts, f"model {name!r}", skip=("in_channels",))
+    return cls(in_channels, **opts)

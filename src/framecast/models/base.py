@@ -1,0 +1,174 @@
+"""Base classes of the forecasting models.
+
+Every model takes and returns frames as ``(B, T, C, H, W)`` float tensors.
+A recurrent model predicts one frame ahead at a time: at step ``t`` it sees
+frame ``x_t`` (the true frame, or its own prediction when the true one is
+unknown or withheld by scheduled sampling) and predicts ``x_{t+1}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from framecast.models.patching import check_patchable, patch, unpatch
+
+OUTPUT_ACTIVATIONS = ("none", "sigmoid", "softplus", "exp")
+
+
+def apply_output_activation(x: Tensor, name: str) -> Tensor:
+    """Map raw outputs to frames: identity, [0, 1] images, or positive rates."""
+    if name == "none":
+        return x
+    if name == "sigmoid":
+        return torch.sigmoid(x)
+    if name == "softplus":
+        return nn.functional.softplus(x)
+    if name == "exp":
+        return torch.exp(x)
+    raise ValueError(f"unknown output_activation {name!r}; expected one of {OUTPUT_ACTIVATIONS}")
+
+
+class ForecastModel(nn.Module):
+    """A model that forecasts future frames from context frames.
+
+    Subclasses implement :meth:`rollout`; :meth:`forward` keeps its last
+    ``horizon`` frames.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels per frame (inputs and outputs alike).
+    patch_size : int
+        Frames' height and width must be multiples of it.
+    """
+
+    #: whether the model is built around a recurrent cell chosen by name
+    uses_cell: ClassVar[bool] = False
+
+    def __init__(self, in_channels: int, patch_size: int = 1) -> None:
+        super().__init__()
+        if not isinstance(in_channels, int) or in_channels < 1:
+            raise ValueError(f"in_channels must be a positive integer, got {in_channels!r}")
+        if not isinstance(patch_size, int) or patch_size < 1:
+            raise ValueError(f"patch_size must be a positive integer, got {patch_size!r}")
+        self.in_channels = in_channels
+        self.patch_size = patch_size
+
+    def check_frames(self, frames: Tensor, what: str = "frames") -> None:
+        """Raise ValueError unless ``frames`` is (B, T, C, H, W) as this model expects."""
+        if not isinstance(frames, Tensor):
+            raise TypeError(f"{what} must be a torch.Tensor, got {type(frames).__name__}")
+        if frames.dim() != 5:
+            raise ValueError(
+                f"{what} must have shape (B, T, C, H, W) (5 dimensions), got shape "
+                f"{tuple(frames.shape)} ({frames.dim()} dimensions)"
+            )
+        if frames.shape[2] != self.in_channels:
+            raise ValueError(
+                f"{what} have {frames.shape[2]} channels, the model expects {self.in_channels}"
+            )
+        if not frames.is_floating_point():
+            raise TypeError(f"{what} must be a float tensor, got {frames.dtype}")
+        check_patchable(frames.shape[-2], frames.shape[-1], self.patch_size)
+
+    def rollout(
+        self,
+        context: Tensor,
+        horizon: int,
+        target: Tensor | None = None,
+        true_mask: Tensor | None = None,
+    ) -> Tensor:
+        """Next-frame predictions over context and horizon.
+
+        Parameters
+        ----------
+        context : Tensor
+            (B, Tc, C, H, W) observed frames, Tc >= 1.
+        horizon : int
+            Number of future frames to predict.
+        target : Tensor, optional
+            (B, horizon, C, H, W) true future frames, needed only when
+            ``true_mask`` feeds some of them back (teacher forcing).
+        true_mask : Tensor, optional
+            (B, Tc + horizon - 2) values in [0, 1] for input steps
+            1 .. Tc+horizon-2: 1 feeds the true frame, 0 the model's own
+            prediction (scheduled sampling). Default: true frames in the
+            context, predictions after it.
+
+        Returns
+        -------
+        Tensor
+            (B, Tc + horizon - 1, C, H, W): predictions of frames 1 .. Tc+horizon-1.
+        """
+        raise NotImplementedError
+
+    def forward(self, context: Tensor, horizon: int) -> Tensor:
+        """Forecast ``horizon`` frames after ``context``: (B, Tc, C, H, W) -> (B, horizon, C, H, W)."""
+        return self.rollout(context, horizon)[:, -horizon:]
+
+    def extra_config(self) -> dict[str, Any]:
+        """Constructor arguments, for checkpoints."""
+        return {}
+
+
+class StepwiseForecaster(ForecastModel):
+    """A recurrent forecaster defined by one step, rolled out over time.
+
+    Subclasses implement :meth:`init_state` and :meth:`step`, both in the
+    patched space ``(B, C*p*p, H/p, W/p)``. Patching happens once, here.
+    """
+
+    def init_state(self, batch: int, height: int, width: int, like: Tensor) -> Any:
+        """Initial recurrent state for maps of ``height`` x ``width`` (patched)."""
+        raise NotImplementedError
+
+    def step(self, x: Tensor, state: Any) -> tuple[Tensor, Any]:
+        """One step: (B, C', h, w) frame -> (B, C', h, w) prediction of the next frame."""
+        raise NotImplementedError
+
+    def rollout(
+        self,
+        context: Tensor,
+        horizon: int,
+        target: Tensor | None = None,
+        true_mask: Tensor | None = None,
+    ) -> Tensor:
+        self.check_frames(context, "context")
+        if not isinstance(horizon, int) or horizon < 1:
+            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+        b, tc = context.shape[:2]
+        total = tc + horizon
+        if target is not None:
+            self.check_frames(target, "target")
+            if target.shape[1] != horizon:
+                raise ValueError(f"target has {target.shape[1]} frames, expected horizon={horizon}")
+            frames = torch.cat([context, target], dim=1)  # (B, T, C, H, W)
+        else:
+            frames = context
+        if true_mask is None:
+            true_mask = torch.zeros(b, total - 2, device=context.device, dtype=context.dtype)
+            true_mask[:, : tc - 1] = 1.0
+        elif true_mask.shape != (b, total - 2):
+            raise ValueError(
+                f"true_mask must have shape {(b, total - 2)}, got {tuple(true_mask.shape)}"
+            )
+        if target is None and bool((true_mask[:, tc - 1 :] > 0).any()):
+            raise ValueError("true_mask feeds future frames but no target was given")
+
+        seq = patch(frames, self.patch_size)  # (B, T', C*p*p, h, w)
+        state = self.init_state(b, seq.shape[-2], seq.shape[-1], seq)
+        preds: list[Tensor] = []
+        x = seq[:, 0]
+        for t in range(total - 1):
+            if t > 0:
+                m = true_mask[:, t - 1].to(seq.dtype).view(b, 1, 1, 1)
+                if t < seq.shape[1]:
+                    x = m * seq[:, t] + (1 - m) * preds[-1]
+                else:
+                    x = preds[-1]
+            pred, state = self.step(x, state)
+            preds.append(pred)
+        return unpatch(torch.stack(preds, dim=1), self.patch_size)

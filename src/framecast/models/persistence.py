@@ -1,0 +1,34 @@
+"""The persistence baseline: tomorrow looks like today."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from framecast.models.base import ForecastModel
+from framecast.models.registry import MODELS
+
+
+@MODELS.register("persistence")
+class Persistence(ForecastModel):
+    """Predicts every future frame as the last observed one.
+
+    It has no parameters and no cell; every result is reported against it.
+    """
+
+    def __init__(self, in_channels: int, patch_size: int = 1) -> None:
+        super().__init__(in_channels, patch_size)
+
+    def rollout(
+        self,
+        context: Tensor,
+        horizon: int,
+        target: Tensor | None = None,
+        true_mask: Tensor | None = None,
+    ) -> Tensor:
+        self.check_frames(context, "context")
+        if not isinstance(horizon, int) or horizon < 1:
+            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+        # prediction of frame t+1 is the frame seen at t: context, then the last one held
+        last = context[:, -1:].expand(-1, horizon, -1, -1, -1)
+        return torch.cat([context[:, 1:], last], dim=1)[:, : context.shape[1] + horizon - 1]

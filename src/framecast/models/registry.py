@@ -1,0 +1,6 @@
+"""The registry of forecasting models."""
+
+from framecast.models.base import ForecastModel
+from framecast.registry import Registry
+
+MODELS: Registry[type[ForecastModel]] = Registry("model")

@@ -1,0 +1,106 @@
+"""The LightningModule that trains any registered forecasting model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from framecast.config import Config, config_from_dict
+from framecast.models import ForecastModel, build_model
+from framecast.training.losses import LOSSES
+from framecast.training.sampling import sample_true_mask, true_frame_probabilities
+
+LOSS_FRAMES = ("all", "future")
+SCHEDULERS = ("step", "onecycle", "none")
+
+
+class ForecastModule(L.LightningModule):
+    """Wraps a :class:`~framecast.models.ForecastModel` for training.
+
+    The fully resolved config is stored as the only hyperparameter, so a
+    checkpoint rebuilds the model with :func:`framecast.load`.
+
+    Parameters
+    ----------
+    config : dict
+        A resolved :class:`~framecast.config.Config` as a dict (``model.in_channels`` set).
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()
+        self.save_hyperparameters({"config": config})
+        self.cfg: Config = config_from_dict(config)
+        if self.cfg.model.in_channels is None:
+            raise ValueError("model.in_channels must be resolved before building the module")
+        self.model: ForecastModel = build_model(
+            self.cfg.model.name, self.cfg.model.in_channels, self.cfg.model.options
+        )
+        if not any(p.requires_grad for p in self.model.parameters()):
+            raise ValueError(
+                f"model {self.cfg.model.name!r} has no trainable parameters; evaluate it instead"
+            )
+        self.loss_fn = LOSSES.get(self.cfg.train.loss)
+        if self.cfg.train.loss == "bce" and getattr(self.model, "output_activation", None) != "sigmoid":
+            raise ValueError("loss 'bce' needs model.options.output_activation: sigmoid")
+        if self.cfg.train.loss_frames not in LOSS_FRAMES:
+            raise ValueError(
+                f"unknown train.loss_frames {self.cfg.train.loss_frames!r}; expected one of {LOSS_FRAMES}"
+            )
+        if self.cfg.optim.scheduler not in SCHEDULERS:
+            raise ValueError(
+                f"unknown optim.scheduler {self.cfg.optim.scheduler!r}; expected one of {SCHEDULERS}"
+            )
+        true_frame_probabilities(self.cfg.sampling, 0)  # validates the mode early
+
+    def forward(self, context: Tensor, horizon: int) -> Tensor:
+        return self.model(context, horizon)
+
+    def _loss(self, preds: Tensor, context: Tensor, target: Tensor) -> Tensor:
+        # preds: (B, Tc+Tf-1, C, H, W), next-frame predictions of frames 1..T-1
+        if self.cfg.train.loss_frames == "future":
+            return self.loss_fn(preds[:, -target.shape[1] :], target)
+        truth = torch.cat([context[:, 1:], target], dim=1)  # (B, T-1, C, H, W)
+        return self.loss_fn(preds, truth)
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        context, target = batch  # (B, Tc, C, H, W), (B, Tf, C, H, W)
+        b, tc = context.shape[:2]
+        horizon = target.shape[1]
+        p_ctx, p_fut = true_frame_probabilities(self.cfg.sampling, self.global_step)
+        # seeded by step, so a resumed run draws the same masks as an uninterrupted one
+        gen = torch.Generator().manual_seed(self.cfg.train.seed * 1_000_003 + self.global_step)
+        mask = sample_true_mask(b, tc, horizon, p_ctx, p_fut, gen).to(context.device)
+        preds = self.model.rollout(context, horizon, target=target, true_mask=mask)
+        loss = self._loss(preds, context, target)
+        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=b)
+        self.log("p_true_future", p_fut, on_step=True, on_epoch=False, batch_size=b)
+        return loss
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        context, target = batch
+        preds = self.model.rollout(context, target.shape[1])  # pure extrapolation
+        loss = self._loss(preds, context, target)
+        future = preds[:, -target.shape[1] :].float()
+        mse_sum = (future - target.float()).pow(2).sum(dim=(2, 3, 4)).mean()
+        b = context.shape[0]
+        self.log("val_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True, batch_size=b)
+        self.log("val_mse_per_frame_sum", mse_sum, on_epoch=True, sync_dist=True, batch_size=b)
+        return loss
+
+    def configure_optimizers(self) -> Any:
+        o = self.cfg.optim
+        optimizer = torch.optim.Adam(self.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+        if o.scheduler == "none":
+            return optimizer
+        total = self.trainer.estimated_stepping_batches
+        total = int(total) if total and total != float("inf") else self.cfg.train.max_steps
+        if o.scheduler == "step":
+            sched = torch.optim.lr_scheduler.MultiStepLR(
+                optimizer, milestones=[max(total // 2, 1)], gamma=o.step_gamma
+            )
+        else:
+            sched = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=o.lr, total_steps=max(total, 1))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

@@ -1,0 +1,78 @@
+"""Every registered dataset honours the common contract."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import framecast.data.moving_mnist as moving_mnist
+from framecast.data import DATASETS, build_dataset
+
+
+def _array_options(tmp_path: Path) -> dict[str, Any]:
+    path = tmp_path / "a.npy"
+    np.save(path, np.random.default_rng(0).random((10, 7, 2, 9, 8)).astype(np.float32))
+    return {"path": str(path)}
+
+
+def _file_options(tmp_path: Path) -> dict[str, Any]:
+    path = tmp_path / "f.npy"
+    np.save(path, np.random.default_rng(0).integers(0, 256, (20, 10, 9, 8), dtype=np.uint8))
+    return {"path": str(path)}
+
+
+def _mnist_options(tmp_path: Path) -> dict[str, Any]:
+    from fake_mnist import TEST_VALUES, TRAIN_VALUES, solid_digits, write_idx_file
+
+    write_idx_file(tmp_path / "train-images-idx3-ubyte.gz", solid_digits(TRAIN_VALUES), True)
+    write_idx_file(tmp_path / "t10k-images-idx3-ubyte.gz", solid_digits(TEST_VALUES), True)
+    return {"mnist_dir": str(tmp_path), "num_sequences": 4, "image_size": 32}
+
+
+OPTIONS: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "array": _array_options,
+    "mmnist_file": _file_options,
+    "moving_mnist": _mnist_options,
+    "moving_squares": lambda _: {"num_sequences": 4},
+}
+
+
+def test_every_dataset_is_covered() -> None:
+    assert set(DATASETS.available()) == set(OPTIONS)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONS))
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_contract(name: str, split: str, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(moving_mnist, "VAL_START", 6)
+    dataset = build_dataset(name, split, n_context=3, n_target=4, options=OPTIONS[name](tmp_path))
+    assert len(dataset) >= 1
+    for attr in ("channels", "height", "width"):
+        assert isinstance(getattr(dataset, attr), int)
+    shape = (dataset.channels, dataset.height, dataset.width)
+    context, target = dataset[len(dataset) - 1]
+    assert context.shape == (3, *shape) and target.shape == (4, *shape)
+    for frames in (context, target):
+        assert frames.dtype == torch.float32
+        assert float(frames.min()) >= 0.0 and float(frames.max()) <= 1.0
+    batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=2)))
+    assert batch[0].shape[1:] == (3, *shape)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONS))
+def test_bad_split_and_unknown_option(name: str, tmp_path: Path) -> None:
+    options = OPTIONS[name](tmp_path)
+    with pytest.raises(ValueError, match="'training'"):
+        build_dataset(name, "training", n_context=2, n_target=2, options=options)
+    with pytest.raises(TypeError, match="colour"):
+        build_dataset(name, "train", n_context=2, n_target=2, options={**options, "colour": 1})
+
+
+def test_unknown_name_lists_valid() -> None:
+    with pytest.raises(KeyError, match="moving_squares"):
+        build_dataset("kth", "train", n_context=2, n_target=2)
