@@ -30,9 +30,13 @@ def read_checkpoint(path: str | Path) -> dict:
         # checkpoint holds only tensors and plain containers.
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as err:
-        raise ValueError(f"checkpoint {str(path)!r} is corrupt or not a torch checkpoint: {err}") from err
+        raise ValueError(
+            f"checkpoint {str(path)!r} is corrupt or not a torch checkpoint: {err}"
+        ) from err
     if not isinstance(ckpt, dict) or "config" not in ckpt.get("hyper_parameters", {}):
-        raise ValueError(f"checkpoint {str(path)!r} was not written by framecast (no stored config)")
+        raise ValueError(
+            f"checkpoint {str(path)!r} was not written by framecast (no stored config)"
+        )
     return ckpt
 
 

@@ -125,7 +125,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``framecast`` console script."""
     from framecast.numerics import configure_torch
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # overrides may come after options too (`evaluate CKPT --data array data.options.path=x`)
+    args, extra = parser.parse_known_args(argv)
+    stray = [e for e in extra if e.startswith("-") or "=" not in e]
+    if stray or (extra and not hasattr(args, "overrides")):
+        parser.error(f"unrecognized arguments: {' '.join(stray or extra)}")
+    if extra:
+        args.overrides = [*args.overrides, *extra]
     configure_torch()
     try:
         return args.func(args)

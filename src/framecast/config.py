@@ -88,7 +88,14 @@ class SamplingConfig:
 
 @dataclass
 class TrainConfig:
-    """Loop, loss, precision and output settings."""
+    """Loop, loss, precision and output settings.
+
+    Validation (and the checkpoint written after it) runs at the end of
+    every epoch, or every ``val_every_n_steps`` steps when that is set.
+    A run resumed from an end-of-epoch checkpoint repeats the uninterrupted
+    run exactly; one resumed from a mid-epoch checkpoint restarts that
+    epoch's data order.
+    """
 
     max_steps: int = 80000
     max_epochs: int | None = None
@@ -98,6 +105,7 @@ class TrainConfig:
     precision: str = "32"
     seed: int = 0
     limit_val_batches: float = 1.0
+    val_every_n_steps: int | None = None
     early_stopping_patience: int | None = None
     accelerator: str = "auto"
     devices: int = 1

@@ -62,6 +62,7 @@ def demo_config(out_dir: Path, minutes: float, mnist_dir: Path | None) -> dict[s
             "max_steps": 100000,
             "max_minutes": minutes,
             "limit_val_batches": 4,
+            "val_every_n_steps": 40,
             "out_dir": str(out_dir),
             "run_name": "train",
             "log_every_n_steps": 10,
@@ -108,7 +109,9 @@ def run_demo(out_dir: Path, minutes: float = 4.0, mnist_dir: Path | None = None)
     print(report.table)
     mse = {name: res["mse_per_frame_sum"]["mean"] for name, res in evaluation.results.items()}
     verdict = "better" if mse["predrnn"] < mse["persistence"] else "NOT better"
-    print(f"PredRNN is {verdict} than persistence on MSE per frame ({mse['predrnn']:.2f} vs {mse['persistence']:.2f}).")
+    print(
+        f"PredRNN is {verdict} than persistence on MSE per frame ({mse['predrnn']:.2f} vs {mse['persistence']:.2f})."
+    )
     print(f"prediction strip: {report.strip_png}")
     print(f"animation: {report.gif}")
     print(f"metrics: {report.metrics_json}")

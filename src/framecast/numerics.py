@@ -45,7 +45,9 @@ def resolve_precision(precision: str, accelerator: str) -> str:
         raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
     if precision != "auto":
         return precision
-    on_cuda = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    on_cuda = accelerator in ("gpu", "cuda") or (
+        accelerator == "auto" and torch.cuda.is_available()
+    )
     if on_cuda:
         return "bf16-mixed" if torch.cuda.is_bf16_supported() else "32"
     return "bf16-mixed" if cpu_has_native_bf16() else "32"

@@ -12,7 +12,7 @@ import torch
 from framecast.checkpoint import load
 from framecast.config import Config, apply_overrides, config_from_dict
 from framecast.evaluation import Evaluation, evaluate, format_table
-from framecast.metrics import DEFAULT_METRICS, METRIC_SPECS
+from framecast.metrics import DEFAULT_METRICS
 from framecast.models import ForecastModel, Persistence
 from framecast.training.loaders import make_dataset, make_loader
 from framecast.viz import plot_metric_curves, save_prediction_gif, save_prediction_strip
@@ -102,7 +102,10 @@ def evaluate_checkpoint(
     )
     out_dir = out_dir or checkpoint.resolve().parent.parent / f"eval-{split}"
     report = write_report(
-        evaluation, out_dir, name, {"checkpoint": str(checkpoint), "split": split, "data": config.data.name}
+        evaluation,
+        out_dir,
+        name,
+        {"checkpoint": str(checkpoint), "split": split, "data": config.data.name},
     )
     print(report.table)
     print(f"metrics: {report.metrics_json}")
@@ -177,7 +180,9 @@ def predict_file(
     out_dir.mkdir(parents=True, exist_ok=True)
     npy = out_dir / "predictions.npy"
     np.save(npy, pred.numpy().astype(np.float32))
-    save_prediction_strip(out_dir / "prediction_strip.png", frames[0], None, pred[0], title="forecast")
+    save_prediction_strip(
+        out_dir / "prediction_strip.png", frames[0], None, pred[0], title="forecast"
+    )
     save_prediction_gif(out_dir / "prediction.gif", frames[0], None, pred[0])
     print(f"predictions: {npy} shape {tuple(pred.shape)}")
     return npy

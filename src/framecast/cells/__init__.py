@@ -26,5 +26,7 @@ def build_cell(
     from framecast.signature import check_options
 
     cls = CELLS.get(name)
-    check_options(cls, options, f"cell {name!r}", skip=("in_channels", "hidden_channels", "kernel_size"))
+    check_options(
+        cls, options, f"cell {name!r}", skip=("in_channels", "hidden_channels", "kernel_size")
+    )
     return cls(in_channels, hidden_channels, kernel_size, **options)

@@ -15,7 +15,9 @@ from framecast.signature import check_options
 __all__ = ["MODELS", "ForecastModel", "Persistence", "PredRNN", "StepwiseForecaster", "build_model"]
 
 
-def build_model(name: str, in_channels: int, options: Mapping[str, Any] | None = None) -> ForecastModel:
+def build_model(
+    name: str, in_channels: int, options: Mapping[str, Any] | None = None
+) -> ForecastModel:
     """Build the model registered as ``name`` with keyword ``options``.
 
     Raises
@@ -29,6 +31,8 @@ def build_model(name: str, in_channels: int, options: Mapping[str, Any] | None =
     cls = MODELS.get(name)
     opts = dict(options or {})
     if not cls.uses_cell and "cell" in opts:
-        raise TypeError(f"model {name!r} has no recurrent cell, so cell={opts['cell']!r} cannot apply")
+        raise TypeError(
+            f"model {name!r} has no recurrent cell, so cell={opts['cell']!r} cannot apply"
+        )
     check_options(cls, opts, f"model {name!r}", skip=("in_channels",))
     return cls(in_channels, **opts)

@@ -29,6 +29,6 @@ class Persistence(ForecastModel):
         self.check_frames(context, "context")
         if not isinstance(horizon, int) or horizon < 1:
             raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
-        # prediction of frame t+1 is the frame seen at t: context, then the last one held
-        last = context[:, -1:].expand(-1, horizon, -1, -1, -1)
-        return torch.cat([context[:, 1:], last], dim=1)[:, : context.shape[1] + horizon - 1]
+        # the prediction of frame t+1 is the frame seen at t: the context, then its last frame held
+        last = context[:, -1:].expand(-1, horizon, -1, -1, -1)  # (B, horizon, C, H, W)
+        return torch.cat([context[:, :-1], last], dim=1)  # (B, Tc + horizon - 1, C, H, W)

@@ -66,7 +66,11 @@ class PredRNN(StepwiseForecaster):
         super().__init__(in_channels, patch_size)
         if not isinstance(num_layers, int) or num_layers < 1:
             raise ValueError(f"num_layers must be a positive integer, got {num_layers!r}")
-        hidden = [hidden_channels] * num_layers if isinstance(hidden_channels, int) else list(hidden_channels)
+        hidden = (
+            [hidden_channels] * num_layers
+            if isinstance(hidden_channels, int)
+            else list(hidden_channels)
+        )
         if len(hidden) != num_layers:
             raise ValueError(
                 f"hidden_channels has {len(hidden)} entries, expected num_layers={num_layers}"
@@ -78,7 +82,9 @@ class PredRNN(StepwiseForecaster):
         frame_ch = in_channels * patch_size * patch_size
         options = dict(cell_options or {})
         self.cells = nn.ModuleList(
-            build_cell(cell, frame_ch if i == 0 else hidden[i - 1], hidden[i], kernel_size, **options)
+            build_cell(
+                cell, frame_ch if i == 0 else hidden[i - 1], hidden[i], kernel_size, **options
+            )
             for i in range(num_layers)
         )
         self.uses_memory = self.cells[0].uses_memory

@@ -41,7 +41,9 @@ def split_options(cfg: DataConfig, split: str) -> dict[str, Any]:
     """Dataset options of one split: ``options`` with ``split_options[split]`` on top."""
     unknown = sorted(set(cfg.split_options) - set(SPLITS))
     if unknown:
-        raise KeyError(f"data.split_options has unknown split(s) {unknown}; expected {list(SPLITS)}")
+        raise KeyError(
+            f"data.split_options has unknown split(s) {unknown}; expected {list(SPLITS)}"
+        )
     return {**cfg.options, **cfg.split_options.get(split, {})}
 
 

@@ -43,7 +43,10 @@ class ForecastModule(L.LightningModule):
                 f"model {self.cfg.model.name!r} has no trainable parameters; evaluate it instead"
             )
         self.loss_fn = LOSSES.get(self.cfg.train.loss)
-        if self.cfg.train.loss == "bce" and getattr(self.model, "output_activation", None) != "sigmoid":
+        if (
+            self.cfg.train.loss == "bce"
+            and getattr(self.model, "output_activation", None) != "sigmoid"
+        ):
             raise ValueError("loss 'bce' needs model.options.output_activation: sigmoid")
         if self.cfg.train.loss_frames not in LOSS_FRAMES:
             raise ValueError(
@@ -54,6 +57,14 @@ class ForecastModule(L.LightningModule):
                 f"unknown optim.scheduler {self.cfg.optim.scheduler!r}; expected one of {SCHEDULERS}"
             )
         true_frame_probabilities(self.cfg.sampling, 0)  # validates the mode early
+
+    def on_train_epoch_start(self) -> None:
+        # Lightning hands samplers a count of processed epochs, which is off by
+        # one after resuming from an end-of-epoch checkpoint; the epoch number
+        # itself keeps the data order of a resumed run identical.
+        sampler = getattr(self.trainer.train_dataloader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(self.current_epoch)
 
     def forward(self, context: Tensor, horizon: int) -> Tensor:
         return self.model(context, horizon)
@@ -102,5 +113,7 @@ class ForecastModule(L.LightningModule):
                 optimizer, milestones=[max(total // 2, 1)], gamma=o.step_gamma
             )
         else:
-            sched = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=o.lr, total_steps=max(total, 1))
+            sched = torch.optim.lr_scheduler.OneCycleLR(
+                optimizer, max_lr=o.lr, total_steps=max(total, 1)
+            )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    LearningRateMonitor,
+    ModelCheckpoint,
+)
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from framecast.config import Config
@@ -93,10 +98,12 @@ def train(
     val_ds = make_dataset(config.data, "val")
     config = resolve_config(config, train_ds.channels)  # type: ignore[attr-defined]
     config = replace(config, train=replace(t, run_name=run_dir.name))
-    run_dir.mkdir(parents=True, exist_ok=True)
+    module = ForecastModule(config.to_dict())
+    context, _ = train_ds[0]
+    module.model.check_frames(context[None], f"frames of dataset {config.data.name!r}")
+    run_dir.mkdir(parents=True, exist_ok=True)  # only once the run is known to be valid
     config.save(run_dir / "config.yaml")
 
-    module = ForecastModule(config.to_dict())
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="best-{epoch:03d}",
@@ -107,7 +114,9 @@ def train(
     )
     cbs: list[Callback] = [checkpoint, LearningRateMonitor(logging_interval="step")]
     if t.early_stopping_patience is not None:
-        cbs.append(EarlyStopping(monitor="val_loss", mode="min", patience=t.early_stopping_patience))
+        cbs.append(
+            EarlyStopping(monitor="val_loss", mode="min", patience=t.early_stopping_patience)
+        )
     cbs.extend(callbacks or [])
 
     trainer_kwargs: dict[str, Any] = {}
@@ -122,6 +131,7 @@ def train(
         max_steps=t.max_steps,
         max_epochs=t.max_epochs if t.max_epochs is not None else -1,
         limit_val_batches=t.limit_val_batches,
+        val_check_interval=t.val_every_n_steps,
         gradient_clip_val=config.optim.grad_clip,
         log_every_n_steps=t.log_every_n_steps,
         logger=[
