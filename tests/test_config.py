@@ -27,9 +27,9 @@ def test_unknown_key_is_an_error_naming_it():
 
 
 def test_wrong_type_is_an_error():
-    with pytest.raises(TypeError, match="optim.lr"):
+    with pytest.raises(TypeError, match=r"optim\.lr"):
         load_config(None, ["optim.lr=fast"])
-    with pytest.raises(TypeError, match="train.max_steps"):
+    with pytest.raises(TypeError, match=r"train\.max_steps"):
         load_config(None, ["train.max_steps=1.5"])
 
 
@@ -42,7 +42,7 @@ def test_yaml_round_trip(tmp_path: Path):
 
 
 def test_missing_and_bad_files(tmp_path: Path):
-    with pytest.raises(FileNotFoundError, match="nope.yaml"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.yaml"):
         load_config(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: [unclosed")
@@ -55,7 +55,7 @@ def test_missing_and_bad_files(tmp_path: Path):
 
 
 def test_override_needs_equals_sign():
-    with pytest.raises(ValueError, match="section.key=value"):
+    with pytest.raises(ValueError, match=r"section\.key=value"):
         apply_overrides({}, ["optim.lr"])
 
 

@@ -110,7 +110,8 @@ def run_demo(out_dir: Path, minutes: float = 4.0, mnist_dir: Path | None = None)
     mse = {name: res["mse_per_frame_sum"]["mean"] for name, res in evaluation.results.items()}
     verdict = "better" if mse["predrnn"] < mse["persistence"] else "NOT better"
     print(
-        f"PredRNN is {verdict} than persistence on MSE per frame ({mse['predrnn']:.2f} vs {mse['persistence']:.2f})."
+        f"PredRNN is {verdict} than persistence on MSE per frame "
+        f"({mse['predrnn']:.2f} vs {mse['persistence']:.2f})."
     )
     print(f"prediction strip: {report.strip_png}")
     print(f"animation: {report.gif}")

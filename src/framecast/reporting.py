@@ -93,7 +93,8 @@ def evaluate_checkpoint(
     channels = dataset.channels  # type: ignore[attr-defined]
     if channels != model.in_channels:
         raise ValueError(
-            f"dataset {config.data.name!r} has {channels} channels, the model expects {model.in_channels}"
+            f"dataset {config.data.name!r} has {channels} channels, "
+            f"the model expects {model.in_channels}"
         )
     loader = make_loader(config.data, dataset, train=False)
     name = config.model.name
@@ -144,7 +145,8 @@ def load_frames(path: Path, layout: str, in_channels: int, scale: float | None) 
         layout = {3: "THW", 5: "NTCHW"}.get(arr.ndim, "NTHW" if in_channels == 1 else "TCHW")
     if arr.ndim != len(layout):
         raise ValueError(
-            f"input array has shape {arr.shape} ({arr.ndim} dimensions), layout {layout} needs {len(layout)}"
+            f"input array has shape {arr.shape} ({arr.ndim} dimensions), "
+            f"layout {layout} needs {len(layout)}"
         )
     if "N" not in layout:
         arr = arr[None]

@@ -21,7 +21,7 @@ def test_unknown_option_lists_accepted_ones():
 
 
 def test_cell_given_to_a_model_without_cell():
-    with pytest.raises(TypeError, match="persistence.*no recurrent cell"):
+    with pytest.raises(TypeError, match=r"persistence.*no recurrent cell"):
         build_model("persistence", 1, {"cell": "stlstm"})
 
 

@@ -13,7 +13,7 @@ from framecast.config import config_from_dict
 from framecast.training import train
 
 
-class Interrupted(RuntimeError):
+class SimulatedCrashError(RuntimeError):
     pass
 
 
@@ -23,7 +23,7 @@ class InterruptAtEpoch(L.Callback):
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         if trainer.current_epoch == self.epoch:
-            raise Interrupted(f"simulated crash at the start of epoch {self.epoch}")
+            raise SimulatedCrashError(f"simulated crash at the start of epoch {self.epoch}")
 
 
 def _weights(module) -> dict[str, torch.Tensor]:
@@ -37,7 +37,7 @@ def test_resume_matches_uninterrupted_run(tmp_path: Path):
     full = train(config_from_dict(raw))
 
     raw_b = tiny_run_config(tmp_path / "b")
-    with pytest.raises(Interrupted):
+    with pytest.raises(SimulatedCrashError):
         train(config_from_dict(raw_b), callbacks=[InterruptAtEpoch(2)])
     run_dir = tmp_path / "b" / "run"
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()

@@ -106,7 +106,7 @@ class ForecastModel(nn.Module):
         raise NotImplementedError
 
     def forward(self, context: Tensor, horizon: int) -> Tensor:
-        """Forecast ``horizon`` frames after ``context``: (B, Tc, C, H, W) -> (B, horizon, C, H, W)."""
+        """Forecast ``horizon`` frames: (B, Tc, C, H, W) context -> (B, horizon, C, H, W)."""
         return self.rollout(context, horizon)[:, -horizon:]
 
     def extra_config(self) -> dict[str, Any]:
@@ -165,10 +165,8 @@ class StepwiseForecaster(ForecastModel):
         for t in range(total - 1):
             if t > 0:
                 m = true_mask[:, t - 1].to(seq.dtype).view(b, 1, 1, 1)
-                if t < seq.shape[1]:
-                    x = m * seq[:, t] + (1 - m) * preds[-1]
-                else:
-                    x = preds[-1]
+                # true frames exist only up to the last target frame
+                x = m * seq[:, t] + (1 - m) * preds[-1] if t < seq.shape[1] else preds[-1]
             pred, state = self.step(x, state)
             preds.append(pred)
         return unpatch(torch.stack(preds, dim=1), self.patch_size)

@@ -77,7 +77,8 @@ class PredRNN(StepwiseForecaster):
             )
         if output_activation not in OUTPUT_ACTIVATIONS:
             raise ValueError(
-                f"unknown output_activation {output_activation!r}; expected one of {OUTPUT_ACTIVATIONS}"
+                f"unknown output_activation {output_activation!r}; "
+                f"expected one of {OUTPUT_ACTIVATIONS}"
             )
         frame_ch = in_channels * patch_size * patch_size
         options = dict(cell_options or {})

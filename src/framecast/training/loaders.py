@@ -65,7 +65,8 @@ def make_loader(cfg: DataConfig, dataset: Dataset, *, train: bool, seed: int = 0
         raise ValueError(f"dataset {cfg.name!r} has no sequences for this split")
     if train and n < cfg.batch_size:
         raise ValueError(
-            f"dataset {cfg.name!r} has {n} training sequences, fewer than batch_size={cfg.batch_size}"
+            f"dataset {cfg.name!r} has {n} training sequences, "
+            f"fewer than batch_size={cfg.batch_size}"
         )
     return DataLoader(
         dataset,

@@ -50,11 +50,13 @@ class ForecastModule(L.LightningModule):
             raise ValueError("loss 'bce' needs model.options.output_activation: sigmoid")
         if self.cfg.train.loss_frames not in LOSS_FRAMES:
             raise ValueError(
-                f"unknown train.loss_frames {self.cfg.train.loss_frames!r}; expected one of {LOSS_FRAMES}"
+                f"unknown train.loss_frames {self.cfg.train.loss_frames!r}; "
+                f"expected one of {LOSS_FRAMES}"
             )
         if self.cfg.optim.scheduler not in SCHEDULERS:
             raise ValueError(
-                f"unknown optim.scheduler {self.cfg.optim.scheduler!r}; expected one of {SCHEDULERS}"
+                f"unknown optim.scheduler {self.cfg.optim.scheduler!r}; "
+                f"expected one of {SCHEDULERS}"
             )
         true_frame_probabilities(self.cfg.sampling, 0)  # validates the mode early
 

@@ -44,7 +44,8 @@ def resolve_config(config: Config, sample_channels: int) -> Config:
     given = config.model.in_channels
     if given is not None and given != sample_channels:
         raise ValueError(
-            f"model.in_channels={given} but dataset {config.data.name!r} has {sample_channels} channels"
+            f"model.in_channels={given} but dataset {config.data.name!r} "
+            f"has {sample_channels} channels"
         )
     return replace(config, model=replace(config.model, in_channels=sample_channels))
 
