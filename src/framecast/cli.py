@@ -63,7 +63,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_list(args: argparse.Namespace) -> int:
     from framecast.catalog import registry_tables
 
-    print(registry_tables())
+    print(registry_tables(), end="")
     return 0
 
 
