@@ -27,15 +27,29 @@ from typing import Any
 
 CONFIGS: dict[str, dict[str, Any]] = {
     # PredRNN paper, Moving MNIST: 4 x 128, 5x5, patch 4, batch 8, 10 + 10 frames of 64x64
-    "paper": {"hidden_channels": 128, "num_layers": 4, "kernel_size": 5, "patch_size": 4, "batch": 8},
+    "paper": {
+        "hidden_channels": 128,
+        "num_layers": 4,
+        "kernel_size": 5,
+        "patch_size": 4,
+        "batch": 8,
+    },
     # configs/quick and the demo
-    "quick": {"hidden_channels": 32, "num_layers": 2, "kernel_size": 3, "patch_size": 4, "batch": 16},
+    "quick": {
+        "hidden_channels": 32,
+        "num_layers": 2,
+        "kernel_size": 3,
+        "patch_size": 4,
+        "batch": 16,
+    },
 }
 MODELS = {"predrnn": "stlstm", "convlstm": "convlstm"}
 VARIANTS = ("fp32", "bf16", "fp32-compile", "bf16-compile")
 
 
-def measure(config: str, model_name: str, variant: str, steps: int, threads: int, device: str) -> dict:
+def measure(
+    config: str, model_name: str, variant: str, steps: int, threads: int, device: str
+) -> dict:
     import torch
 
     from framecast.evaluation import autocast_context
@@ -113,7 +127,9 @@ def _table(rows: list[dict]) -> str:
     lines = [head]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['model']} | {r['config']} | {r['variant']} | | {r['error']} | | | |")
+            lines.append(
+                f"| {r['model']} | {r['config']} | {r['variant']} | | {r['error']} | | | |"
+            )
             continue
         lines.append(
             f"| {r['model']} | {r['config']} | {r['variant']} | {r['params']:,} "
@@ -133,7 +149,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per variant")
     parser.add_argument("--json", help="also write the rows to this JSON file")
-    parser.add_argument("--single", nargs=3, metavar=("CONFIG", "MODEL", "VARIANT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--single", nargs=3, metavar=("CONFIG", "MODEL", "VARIANT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
 
     if args.single:
@@ -143,26 +161,53 @@ def main() -> None:
 
     import torch
 
-    print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"CPU capability {torch.backends.cpu.get_cpu_capability()}, {args.threads} threads, "
-          f"device {args.device}", flush=True)
+    print(
+        f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"CPU capability {torch.backends.cpu.get_cpu_capability()}, {args.threads} threads, "
+        f"device {args.device}",
+        flush=True,
+    )
     rows = []
     for config in args.configs.split(","):
         for model in args.models.split(","):
             for variant in args.variants.split(","):
-                cmd = [sys.executable, __file__, "--single", config, model, variant,
-                       "--steps", str(args.steps), "--threads", str(args.threads),
-                       "--device", args.device]
+                cmd = [
+                    sys.executable,
+                    __file__,
+                    "--single",
+                    config,
+                    model,
+                    variant,
+                    "--steps",
+                    str(args.steps),
+                    "--threads",
+                    str(args.threads),
+                    "--device",
+                    args.device,
+                ]
                 try:
                     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
                     if proc.returncode != 0:
-                        err = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"
-                        row = {"config": config, "model": model, "variant": variant, "error": err[:80]}
+                        err = (
+                            proc.stderr.strip().splitlines()[-1]
+                            if proc.stderr.strip()
+                            else "failed"
+                        )
+                        row = {
+                            "config": config,
+                            "model": model,
+                            "variant": variant,
+                            "error": err[:80],
+                        }
                     else:
                         row = json.loads(proc.stdout.strip().splitlines()[-1])
                 except subprocess.TimeoutExpired:
-                    row = {"config": config, "model": model, "variant": variant,
-                           "error": f"over {args.timeout:.0f} s"}
+                    row = {
+                        "config": config,
+                        "model": model,
+                        "variant": variant,
+                        "error": f"over {args.timeout:.0f} s",
+                    }
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     print()

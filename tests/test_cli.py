@@ -182,3 +182,14 @@ def test_ddp_two_processes_on_cpu(tmp_path: Path):
     assert "distributed_backend=gloo" in proc.stderr + proc.stdout or "gloo" in (
         proc.stderr + proc.stdout
     )
+
+
+def test_train_in_bf16_mixed_on_cpu(tmp_path: Path):
+    config = _write_config(tmp_path)
+    assert (
+        main(["train", "--config", str(config), "--precision", "bf16-mixed", "train.max_steps=2"])
+        == 0
+    )
+    ckpt = torch.load(tmp_path / "runs" / "run" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["hyper_parameters"]["config"]["train"]["precision"] == "bf16-mixed"
+    assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values())

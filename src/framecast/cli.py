@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +25,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if args.config is None:
             raise ValueError("framecast train needs --config FILE (or --resume RUN)")
         config = load_config(args.config, args.overrides)
+    if args.precision is not None:
+        config.train.precision = args.precision
     result = train(config, resume=args.resume)
     print(f"run folder: {result.run_dir}")
     print(f"last checkpoint: {result.last_checkpoint}")
@@ -83,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model from a YAML config")
     p.add_argument("--config", type=Path, help="YAML config file")
     p.add_argument("--resume", help="run folder or checkpoint to continue exactly")
+    p.add_argument(
+        "--precision",
+        choices=["32", "bf16-mixed", "16-mixed", "auto"],
+        help="shorthand for train.precision=...",
+    )
     p.add_argument("overrides", nargs="*", help="section.key=value overrides, e.g. optim.lr=3e-4")
     p.set_defaults(func=_cmd_train)
 
@@ -122,7 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``framecast`` console script."""
+    """Entry point of the ``framecast`` console script.
+
+    Bad input ends with exit status 2 and a one-line message; set
+    ``FRAMECAST_DEBUG=1`` for the traceback.
+    """
     from framecast.numerics import configure_torch
 
     parser = build_parser()
@@ -137,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ValueError, TypeError, KeyError, FileNotFoundError) as err:
+        if os.environ.get("FRAMECAST_DEBUG"):
+            raise
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"framecast {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
