@@ -31,4 +31,4 @@ def test_memory_cells_need_equal_widths():
     model = build_model(
         "predrnn", 1, {"cell": "convlstm", "hidden_channels": [4, 8], "num_layers": 2}
     )
-    assert [c.hidden_channels for c in model.cells] == [4, 8]
+    assert [c.hidden_channels for c in model.stack.cells] == [4, 8]

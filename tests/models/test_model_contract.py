@@ -10,18 +10,15 @@ import torch
 from framecast_testing import TINY_MODEL_OPTIONS
 
 from framecast import load
-from framecast.cells import CELLS
 from framecast.config import Config
-from framecast.models import MODELS, build_model
+from framecast.models import MODELS, build_model, compatible_cells
 
 
 def _pairs() -> list[tuple[str, str | None]]:
     pairs: list[tuple[str, str | None]] = []
     for name in MODELS.available():
-        if MODELS.get(name).uses_cell:
-            pairs += [(name, cell) for cell in CELLS.available()]
-        else:
-            pairs.append((name, None))
+        cells = compatible_cells(name)
+        pairs += [(name, cell) for cell in cells] if cells else [(name, None)]
     return pairs
 
 

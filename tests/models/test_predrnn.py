@@ -14,7 +14,7 @@ def test_zigzag_memory_flow(frames):
     """M climbs the stack at each step, then goes from the top layer at t to the bottom at t+1."""
     model = _tiny()
     calls: list[tuple[int, torch.Tensor, torch.Tensor]] = []
-    for i, cell in enumerate(model.cells):
+    for i, cell in enumerate(model.stack.cells):
         cell.register_forward_hook(lambda mod, args, out, i=i: calls.append((i, args[2], out[2])))
     model(frames[:, :2], 1)  # 2 steps x 3 layers
     assert [c[0] for c in calls] == [0, 1, 2, 0, 1, 2]
@@ -28,7 +28,7 @@ def test_zigzag_memory_flow(frames):
 def test_convlstm_stack_has_no_memory(frames):
     model = _tiny("convlstm")
     seen = []
-    model.cells[0].register_forward_hook(lambda mod, args, out: seen.append(args[2]))
+    model.stack.cells[0].register_forward_hook(lambda mod, args, out: seen.append(args[2]))
     model(frames[:, :2], 2)
     assert seen and all(m is None for m in seen)
 

@@ -35,6 +35,8 @@ class RecurrentCell(nn.Module):
     """
 
     uses_memory: ClassVar[bool] = False
+    #: "conv" for cells on (B, C, H, W) maps, "vector" for cells on (B, features)
+    kind: ClassVar[str] = "conv"
     #: number of tensors in the state tuple, h included
     state_size: ClassVar[int] = 2
 

@@ -6,13 +6,30 @@ Architectures never import a concrete cell: they build one by name.
 from collections.abc import Mapping
 from typing import Any
 
+from framecast.cells import CELLS
 from framecast.models.base import ForecastModel, StepwiseForecaster
 from framecast.models.persistence import Persistence
 from framecast.models.predrnn import PredRNN
 from framecast.models.registry import MODELS
 from framecast.signature import check_options
 
-__all__ = ["MODELS", "ForecastModel", "Persistence", "PredRNN", "StepwiseForecaster", "build_model"]
+__all__ = [
+    "MODELS",
+    "ForecastModel",
+    "Persistence",
+    "PredRNN",
+    "StepwiseForecaster",
+    "build_model",
+    "compatible_cells",
+]
+
+
+def compatible_cells(name: str) -> list[str]:
+    """Registered cells that model ``name`` can run (empty for models without a cell)."""
+    cls = MODELS.get(name)
+    if not cls.uses_cell:
+        return []
+    return [c for c in CELLS.available() if CELLS.get(c).kind == cls.cell_kind]
 
 
 def build_model(
@@ -34,5 +51,12 @@ def build_model(
         raise TypeError(
             f"model {name!r} has no recurrent cell, so cell={opts['cell']!r} cannot apply"
         )
+    if cls.uses_cell and "cell" in opts:
+        cell_cls = CELLS.get(str(opts["cell"]))
+        if cell_cls.kind != cls.cell_kind:
+            raise ValueError(
+                f"model {name!r} runs {cls.cell_kind} cells, and cell {opts['cell']!r} is a "
+                f"{cell_cls.kind} cell; valid cells for it: {compatible_cells(name)}"
+            )
     check_options(cls, opts, f"model {name!r}", skip=("in_channels",))
     return cls(in_channels, **opts)

@@ -8,6 +8,7 @@ unknown or withheld by scheduled sampling) and predicts ``x_{t+1}``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
@@ -16,6 +17,14 @@ from torch import Tensor, nn
 from framecast.models.patching import check_patchable, patch, unpatch
 
 OUTPUT_ACTIVATIONS = ("none", "sigmoid", "softplus", "exp")
+
+
+def check_output_activation(name: str) -> None:
+    """Raise ValueError unless ``name`` is one of :data:`OUTPUT_ACTIVATIONS`."""
+    if name not in OUTPUT_ACTIVATIONS:
+        raise ValueError(
+            f"unknown output_activation {name!r}; expected one of {OUTPUT_ACTIVATIONS}"
+        )
 
 
 def apply_output_activation(x: Tensor, name: str) -> Tensor:
@@ -47,6 +56,8 @@ class ForecastModel(nn.Module):
 
     #: whether the model is built around a recurrent cell chosen by name
     uses_cell: ClassVar[bool] = False
+    #: the kind of cell it takes ("conv" maps or "vector" features), when it takes one
+    cell_kind: ClassVar[str] = "conv"
 
     def __init__(self, in_channels: int, patch_size: int = 1) -> None:
         super().__init__()
@@ -104,6 +115,27 @@ class ForecastModel(nn.Module):
             (B, Tc + horizon - 1, C, H, W): predictions of frames 1 .. Tc+horizon-1.
         """
         raise NotImplementedError
+
+    def training_loss(
+        self,
+        context: Tensor,
+        target: Tensor,
+        loss_fn: Callable[[Tensor, Tensor], Tensor],
+        true_mask: Tensor | None = None,
+        future_only: bool = False,
+    ) -> Tensor:
+        """The training objective on one batch.
+
+        By default ``loss_fn`` over the frames :meth:`rollout` predicts (all
+        next-frame predictions, as PredRNN trains, or only the future ones
+        with ``future_only``), aligned with the true frames at the end.
+        Architectures with objectives of their own (PredNet's error units,
+        an autoencoder's reconstruction, a flow penalty) override this.
+        """
+        preds = self.rollout(context, target.shape[1], target=target, true_mask=true_mask)
+        truth = torch.cat([context[:, 1:], target], dim=1)  # (B, T-1, C, H, W)
+        n = target.shape[1] if future_only else preds.shape[1]
+        return loss_fn(preds[:, -n:], truth[:, -n:])
 
     def forward(self, context: Tensor, horizon: int) -> Tensor:
         """Forecast ``horizon`` frames: (B, Tc, C, H, W) context -> (B, horizon, C, H, W)."""

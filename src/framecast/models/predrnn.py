@@ -14,8 +14,12 @@ from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
-from framecast.cells import build_cell
-from framecast.models.base import OUTPUT_ACTIVATIONS, StepwiseForecaster, apply_output_activation
+from framecast.cells import CellStack, StackState, layer_widths
+from framecast.models.base import (
+    StepwiseForecaster,
+    apply_output_activation,
+    check_output_activation,
+)
 from framecast.models.registry import MODELS
 
 
@@ -64,52 +68,18 @@ class PredRNN(StepwiseForecaster):
         output_activation: str = "none",
     ) -> None:
         super().__init__(in_channels, patch_size)
-        if not isinstance(num_layers, int) or num_layers < 1:
-            raise ValueError(f"num_layers must be a positive integer, got {num_layers!r}")
-        hidden = (
-            [hidden_channels] * num_layers
-            if isinstance(hidden_channels, int)
-            else list(hidden_channels)
-        )
-        if len(hidden) != num_layers:
-            raise ValueError(
-                f"hidden_channels has {len(hidden)} entries, expected num_layers={num_layers}"
-            )
-        if output_activation not in OUTPUT_ACTIVATIONS:
-            raise ValueError(
-                f"unknown output_activation {output_activation!r}; "
-                f"expected one of {OUTPUT_ACTIVATIONS}"
-            )
+        hidden = layer_widths(hidden_channels, num_layers)
+        check_output_activation(output_activation)
         frame_ch = in_channels * patch_size * patch_size
-        options = dict(cell_options or {})
-        self.cells = nn.ModuleList(
-            build_cell(
-                cell, frame_ch if i == 0 else hidden[i - 1], hidden[i], kernel_size, **options
-            )
-            for i in range(num_layers)
-        )
-        self.uses_memory = self.cells[0].uses_memory
-        if self.uses_memory and len(set(hidden)) != 1:
-            raise ValueError(
-                f"cell {cell!r} passes its memory M between layers, so all layers need the same "
-                f"hidden_channels; got {hidden}"
-            )
+        self.stack = CellStack(cell, frame_ch, hidden, kernel_size, cell_options)
         self.head = nn.Conv2d(hidden[-1], frame_ch, 1, bias=False)
         self.cell_name = cell
         self.output_activation = output_activation
 
-    def init_state(self, batch: int, height: int, width: int, like: Tensor) -> Any:
-        kw = {"device": like.device, "dtype": like.dtype}
-        states = [cell.init_state(batch, height, width, **kw) for cell in self.cells]
-        memory = self.cells[0].init_memory(batch, height, width, **kw)
-        return states, memory
+    def init_state(self, batch: int, height: int, width: int, like: Tensor) -> StackState:
+        return self.stack.init_state(batch, height, width, like)
 
-    def step(self, x: Tensor, state: Any) -> tuple[Tensor, Any]:
-        states, memory = state
-        new_states = []
-        inp = x  # (B, C*p*p, h, w)
-        for cell, s in zip(self.cells, states, strict=True):
-            inp, s_new, memory = cell(inp, s, memory)  # memory climbs the stack
-            new_states.append(s_new)
-        pred = apply_output_activation(self.head(inp), self.output_activation)
-        return pred, (new_states, memory)  # top memory goes to the bottom at t+1
+    def step(self, x: Tensor, state: StackState) -> tuple[Tensor, StackState]:
+        hs, state = self.stack(x, state)  # x: (B, C*p*p, h, w); M climbs the stack
+        pred = apply_output_activation(self.head(hs[-1]), self.output_activation)
+        return pred, state  # the top layer's M reaches the bottom layer at t+1

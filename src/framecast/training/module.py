@@ -71,13 +71,6 @@ class ForecastModule(L.LightningModule):
     def forward(self, context: Tensor, horizon: int) -> Tensor:
         return self.model(context, horizon)
 
-    def _loss(self, preds: Tensor, context: Tensor, target: Tensor) -> Tensor:
-        # preds: (B, Tc+Tf-1, C, H, W), next-frame predictions of frames 1..T-1
-        if self.cfg.train.loss_frames == "future":
-            return self.loss_fn(preds[:, -target.shape[1] :], target)
-        truth = torch.cat([context[:, 1:], target], dim=1)  # (B, T-1, C, H, W)
-        return self.loss_fn(preds, truth)
-
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         context, target = batch  # (B, Tc, C, H, W), (B, Tf, C, H, W)
         b, tc = context.shape[:2]
@@ -86,18 +79,24 @@ class ForecastModule(L.LightningModule):
         # seeded by step, so a resumed run draws the same masks as an uninterrupted one
         gen = torch.Generator().manual_seed(self.cfg.train.seed * 1_000_003 + self.global_step)
         mask = sample_true_mask(b, tc, horizon, p_ctx, p_fut, gen).to(context.device)
-        preds = self.model.rollout(context, horizon, target=target, true_mask=mask)
-        loss = self._loss(preds, context, target)
+        loss = self.model.training_loss(
+            context,
+            target,
+            self.loss_fn,
+            true_mask=mask,
+            future_only=self.cfg.train.loss_frames == "future",
+        )
         self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=b)
         self.log("p_true_future", p_fut, on_step=True, on_epoch=False, batch_size=b)
         return loss
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         context, target = batch
-        preds = self.model.rollout(context, target.shape[1])  # pure extrapolation
-        loss = self._loss(preds, context, target)
-        future = preds[:, -target.shape[1] :].float()
-        mse_sum = (future - target.float()).pow(2).sum(dim=(2, 3, 4)).mean()
+        # pure extrapolation, scored on the future frames only, so that the
+        # losses of different architectures compare
+        future = self.model(context, target.shape[1])  # (B, Tf, C, H, W)
+        loss = self.loss_fn(future, target)
+        mse_sum = (future.float() - target.float()).pow(2).sum(dim=(2, 3, 4)).mean()
         b = context.shape[0]
         self.log("val_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True, batch_size=b)
         self.log("val_mse_per_frame_sum", mse_sum, on_epoch=True, sync_dist=True, batch_size=b)
