@@ -70,6 +70,32 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import yaml
+
+    from framecast.experiments.compare import run_comparison
+
+    model_options = None
+    if args.preset_file is not None:
+        if not args.preset_file.is_file():
+            raise FileNotFoundError(f"preset file {str(args.preset_file)!r} does not exist")
+        model_options = yaml.safe_load(args.preset_file.read_text()) or {}
+        if not isinstance(model_options, dict):
+            raise ValueError(f"preset file {args.preset_file} must map model names to options")
+    run_comparison(
+        [m.strip() for m in args.models.split(",") if m.strip()],
+        [c.strip() for c in args.cells.split(",") if c.strip()],
+        args.data,
+        args.budget,
+        args.out,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        model_options=model_options,
+    )
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from framecast.demo import run_demo
 
@@ -117,6 +143,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--scale", type=float, help="divide inputs by this (default: 255 for uint8)")
     p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("compare", help="train every model x cell pair on one budget, one table")
+    p.add_argument("--models", default="predrnn", help="comma-separated model names")
+    p.add_argument("--cells", default="convlstm,stlstm", help="comma-separated cell names")
+    p.add_argument("--data", default="mmnist", help="mmnist, squares, or a dataset name")
+    p.add_argument("--budget", default="10m", help="per pair: minutes (10m), seconds, or 500steps")
+    p.add_argument("--out", type=Path, default=Path("runs/compare"))
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--preset-file", type=Path, help="YAML: model name -> options overriding presets"
+    )
+    p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("list", help="list registered models, cells, datasets and losses")
     p.set_defaults(func=_cmd_list)

@@ -76,8 +76,8 @@ def test_stlstm_layer_norm_changes_output_and_works_at_any_size():
         assert not torch.allclose(plain(x, s, m)[0], normed(x, s, m)[0])
 
 
-@pytest.mark.parametrize("name", CELLS.available())
-def test_every_cell_keeps_shape_and_zero_state(name):
+@pytest.mark.parametrize("name", [c for c in CELLS.available() if CELLS.get(c).kind == "conv"])
+def test_every_conv_cell_keeps_shape_and_zero_state(name):
     cell = build_cell(name, 3, 6, 5)
     state = cell.init_state(2, 7, 9)
     assert len(state) == cell.state_size

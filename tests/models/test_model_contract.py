@@ -12,6 +12,7 @@ from framecast_testing import TINY_MODEL_OPTIONS
 from framecast import load
 from framecast.config import Config
 from framecast.models import MODELS, build_model, compatible_cells
+from framecast.training.losses import mse_loss
 
 
 def _pairs() -> list[tuple[str, str | None]]:
@@ -45,7 +46,9 @@ def test_output_shapes(model_name, cell, frames):
     context = frames[:, :3]
     out = model(context, 4)
     assert out.shape == (2, 4, 1, 8, 8)
-    assert model.rollout(context, 4).shape == (2, 3 + 4 - 1, 1, 8, 8)
+    # step-wise models predict every next frame, others only the future
+    assert model.rollout(context, 4).shape[1] in (4, 3 + 4 - 1)
+    assert model.rollout(context, 4).shape[2:] == (1, 8, 8)
     assert torch.isfinite(out).all()
 
 
@@ -57,8 +60,7 @@ def test_finite_gradients(model_name, cell, frames):
         pytest.skip(f"{model_name} has no trainable parameters")
     context, target = frames[:, :3], frames[:, 3:]
     mask = torch.ones(2, 3)  # teacher forcing on the one fed future frame
-    pred = model.rollout(context, 2, target=target, true_mask=mask)
-    loss = (pred[:, -2:] - target).pow(2).mean()
+    loss = model.training_loss(context, target, mse_loss, true_mask=mask)  # the path training takes
     loss.backward()
     grads = [p.grad for p in params]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)

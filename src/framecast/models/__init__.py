@@ -8,15 +8,23 @@ from typing import Any
 
 from framecast.cells import CELLS
 from framecast.models.base import ForecastModel, StepwiseForecaster
+from framecast.models.encoder_forecaster import EncoderForecaster
+from framecast.models.fc_lstm import FCLSTM
+from framecast.models.keras_convlstm import KerasConvLSTM
 from framecast.models.persistence import Persistence
+from framecast.models.prednet import PredNet
 from framecast.models.predrnn import PredRNN
 from framecast.models.registry import MODELS
 from framecast.signature import check_options
 
 __all__ = [
+    "FCLSTM",
     "MODELS",
+    "EncoderForecaster",
     "ForecastModel",
+    "KerasConvLSTM",
     "Persistence",
+    "PredNet",
     "PredRNN",
     "StepwiseForecaster",
     "build_model",

@@ -56,6 +56,8 @@ class ForecastModel(nn.Module):
 
     #: whether the model is built around a recurrent cell chosen by name
     uses_cell: ClassVar[bool] = False
+    #: whether it has weights to train (persistence has none)
+    trainable: ClassVar[bool] = True
     #: the kind of cell it takes ("conv" maps or "vector" features), when it takes one
     cell_kind: ClassVar[str] = "conv"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor
 
@@ -15,6 +17,8 @@ class Persistence(ForecastModel):
 
     It has no parameters and no cell; every result is reported against it.
     """
+
+    trainable: ClassVar[bool] = False
 
     def __init__(self, in_channels: int, patch_size: int = 1) -> None:
         super().__init__(in_channels, patch_size)

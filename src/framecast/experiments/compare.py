@@ -1,0 +1,345 @@
+"""``framecast compare``: every architecture with every compatible cell, one table.
+
+Each (model, cell) pair is trained on the same data with the same seed,
+optimiser, batch size and budget (minutes or steps), in its own process so
+that its peak memory is its own, then scored on the same test sequences as
+the persistence baseline. A pair whose ``result.json`` exists is not
+trained again; a pair interrupted mid-training resumes from its last
+checkpoint. So rerunning the same command after an interruption finishes
+the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from framecast.experiments.budget import parse_budget
+from framecast.experiments.presets import data_preset, model_preset
+
+COLUMNS = (
+    "model",
+    "cell",
+    "params",
+    "s_per_100_batches",
+    "peak_memory_mb",
+    "mse_per_frame_sum",
+    "mse_per_pixel",
+    "ssim",
+    "psnr",
+    "mse_ratio_to_persistence",
+)
+
+
+@dataclass(frozen=True)
+class ComparisonSpec:
+    """What every pair shares; a rerun must match it to resume."""
+
+    data: dict[str, Any]
+    budget: str
+    batch_size: int
+    lr: float
+    seed: int
+    n_context: int
+    n_target: int
+    sampling_stop_step: int
+    model_options: dict[str, dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def pair_name(model: str, cell: str | None) -> str:
+    return f"{model}-{cell}" if cell else model
+
+
+def plan_pairs(
+    models: Sequence[str], cells: Sequence[str]
+) -> tuple[list[tuple[str, str | None]], list[str]]:
+    """Pairs to run, and a note for every (model, cell) left out and why."""
+    from framecast.models import MODELS, compatible_cells
+
+    pairs: list[tuple[str, str | None]] = []
+    notes: list[str] = []
+    for model in models:
+        cls = MODELS.get(model)
+        if not cls.trainable:
+            notes.append(f"{model}: nothing to train; it is the baseline row of the table")
+            continue
+        usable = compatible_cells(model)
+        if not cls.uses_cell:
+            pairs.append((model, None))
+            continue
+        for cell in cells:
+            if cell in usable:
+                pairs.append((model, cell))
+            else:
+                notes.append(f"{model} with {cell}: {model} runs only {', '.join(usable)}")
+    if not pairs:
+        raise ValueError(
+            f"no (model, cell) pair to compare among models {list(models)} and cells {list(cells)}"
+        )
+    return pairs, notes
+
+
+def pair_config(
+    spec: ComparisonSpec, model: str, cell: str | None, run_root: Path
+) -> dict[str, Any]:
+    """The training config of one pair: the shared spec plus the model and cell."""
+    budget = parse_budget(spec.budget)
+    options = dict(spec.model_options.get(model, {}))
+    if cell is not None:
+        options["cell"] = cell
+    train: dict[str, Any] = {
+        "max_steps": budget.steps if budget.steps is not None else 10**9,
+        "max_minutes": budget.minutes,
+        "seed": spec.seed,
+        "out_dir": str(run_root),
+        "run_name": "run",
+        "limit_val_batches": 4,
+        "val_every_n_steps": 50 if budget.steps is None or budget.steps > 50 else None,
+        "progress_bar": False,
+    }
+    return {
+        "model": {"name": model, "options": options},
+        "data": {
+            **spec.data,
+            "n_context": spec.n_context,
+            "n_target": spec.n_target,
+            "batch_size": spec.batch_size,
+        },
+        "optim": {"lr": spec.lr, "scheduler": "none"},
+        "sampling": {"mode": "linear", "stop_step": spec.sampling_stop_step},
+        "train": train,
+    }
+
+
+def run_pair(
+    pair_dir: Path, config_dict: dict[str, Any], model: str, cell: str | None
+) -> dict[str, Any]:
+    """Train (or resume) and evaluate one pair; write and return its result."""
+    from framecast.checkpoint import load
+    from framecast.config import config_from_dict
+    from framecast.evaluation import evaluate
+    from framecast.models import Persistence
+    from framecast.numerics import configure_torch
+    from framecast.training import train
+    from framecast.training.callbacks import BatchTimer
+    from framecast.training.loaders import make_dataset, make_loader
+    from framecast.viz import save_prediction_strip
+
+    configure_torch()
+    config = config_from_dict(config_dict)
+    run_dir = pair_dir / "run"
+    resume = run_dir if (run_dir / "checkpoints" / "last.ckpt").is_file() else None
+    timer = BatchTimer()
+    result = train(config, resume=resume, callbacks=[timer])
+    trained, config = load(result.last_checkpoint)
+    test = make_dataset(config.data, "test")
+    ev = evaluate(
+        {"model": trained, "persistence": Persistence(trained.in_channels)},
+        make_loader(config.data, test, train=False),
+    )
+    save_prediction_strip(
+        pair_dir / "prediction_strip.png",
+        ev.example_context,
+        ev.example_target,
+        ev.example_predictions["model"],
+        title=pair_name(model, cell),
+    )
+    per_batch = timer.seconds_per_batch
+    out = {
+        "model": model,
+        "cell": cell,
+        "params": sum(p.numel() for p in trained.parameters() if p.requires_grad),
+        "s_per_100_batches": None if per_batch is None else 100 * per_batch,
+        "batches_timed": len(timer.durations),
+        "resumed": resume is not None,
+        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "metrics": ev.results["model"],
+        "persistence": ev.results["persistence"],
+    }
+    (pair_dir / "result.json").write_text(json.dumps(out, indent=2))
+    return out
+
+
+def _row(res: dict[str, Any]) -> dict[str, Any]:
+    m, p = res["metrics"], res["persistence"]
+    return {
+        "model": res["model"],
+        "cell": res["cell"] or "-",
+        "params": res["params"],
+        "s_per_100_batches": res["s_per_100_batches"],
+        "peak_memory_mb": res["peak_memory_mb"],
+        "mse_per_frame_sum": m["mse_per_frame_sum"]["mean"],
+        "mse_per_pixel": m["mse_per_pixel"]["mean"],
+        "ssim": m["ssim"]["mean"],
+        "psnr": m["psnr"]["mean"],
+        "mse_ratio_to_persistence": m["mse_per_frame_sum"]["mean"] / p["mse_per_frame_sum"]["mean"],
+    }
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def write_outputs(
+    out_dir: Path, results: list[dict[str, Any]], spec: ComparisonSpec, notes: list[str]
+) -> None:
+    """comparison.csv, comparison.md and mse_vs_lead_time.png from the pair results."""
+    from framecast.viz import plot_metric_curves
+
+    rows = [_row(r) for r in results]
+    persistence = results[0]["persistence"]
+    with (out_dir / "comparison.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = [
+        "# framecast compare",
+        "",
+        f"Data: {spec.data['name']} ({spec.n_context} frames in, {spec.n_target} out), "
+        f"budget {spec.budget} per pair, batch {spec.batch_size}, "
+        f"Adam lr {spec.lr:g}, seed {spec.seed}.",
+        "MSE per frame: squared error summed over a frame's pixels (pixels in [0, 1]); "
+        "ratio: model MSE / persistence MSE (below 1 beats persistence).",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * 2 + "---:|" * (len(COLUMNS) - 2),
+    ]
+    lines += ["| " + " | ".join(_fmt(r[c]) for c in COLUMNS) + " |" for r in rows]
+    lines.append(
+        f"| persistence | - | 0 | - | - | {_fmt(persistence['mse_per_frame_sum']['mean'])} "
+        f"| {_fmt(persistence['mse_per_pixel']['mean'])} | {_fmt(persistence['ssim']['mean'])} "
+        f"| {_fmt(persistence['psnr']['mean'])} | 1 |"
+    )
+    if notes:
+        lines += ["", "Left out:", *[f"- {n}" for n in notes]]
+    (out_dir / "comparison.md").write_text("\n".join(lines) + "\n")
+    curves = {
+        pair_name(r["model"], r["cell"]): r["metrics"]["mse_per_frame_sum"]["curve"]
+        for r in results
+    }
+    curves["persistence"] = persistence["mse_per_frame_sum"]["curve"]
+    plot_metric_curves(
+        out_dir / "mse_vs_lead_time.png",
+        curves,
+        metric="MSE per frame",
+        unit="sum of squared error over a frame's pixels, pixels in [0, 1]",
+        title="test MSE vs lead time",
+    )
+
+
+def run_comparison(
+    models: Sequence[str],
+    cells: Sequence[str],
+    data: str,
+    budget: str,
+    out_dir: Path,
+    *,
+    batch_size: int = 16,
+    lr: float = 2e-3,
+    seed: int = 0,
+    n_context: int = 10,
+    n_target: int = 10,
+    sampling_stop_step: int = 200,
+    model_options: dict[str, dict[str, Any]] | None = None,
+    data_options: dict[str, Any] | None = None,
+) -> Path:
+    """Train and score every pair; write the table, CSV and plot; return ``comparison.md``.
+
+    Raises
+    ------
+    ValueError
+        Unknown names, a bad budget, or an ``out_dir`` holding a comparison
+        with other settings.
+    """
+    parse_budget(budget)
+    pairs, notes = plan_pairs(models, cells)
+    data_section = data_preset(data)
+    if data_options:
+        data_section["options"] = {**data_section.get("options", {}), **data_options}
+    options = {m: {**model_preset(m), **(model_options or {}).get(m, {})} for m, _ in pairs}
+    spec = ComparisonSpec(
+        data=data_section,
+        budget=budget,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        n_context=n_context,
+        n_target=n_target,
+        sampling_stop_step=sampling_stop_step,
+        model_options=options,
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spec_path = out_dir / "comparison_spec.json"
+    if spec_path.is_file():
+        stored = json.loads(spec_path.read_text())
+        if stored != json.loads(json.dumps(spec.to_dict())):
+            raise ValueError(
+                f"{out_dir} holds a comparison with other settings ({spec_path}); "
+                "use another --out folder or delete that one"
+            )
+    else:
+        spec_path.write_text(json.dumps(spec.to_dict(), indent=2))
+
+    results = []
+    for model, cell in pairs:
+        pair_dir = out_dir / "pairs" / pair_name(model, cell)
+        result_path = pair_dir / "result.json"
+        if result_path.is_file():
+            print(f"[compare] {pair_name(model, cell)}: done before, kept", flush=True)
+            results.append(json.loads(result_path.read_text()))
+            continue
+        pair_dir.mkdir(parents=True, exist_ok=True)
+        job = pair_dir / "job.json"
+        job.write_text(
+            json.dumps(
+                {"config": pair_config(spec, model, cell, pair_dir), "model": model, "cell": cell}
+            )
+        )
+        print(f"[compare] {pair_name(model, cell)}: training for {spec.budget}", flush=True)
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "framecast.experiments.compare", str(job)], check=False
+        )
+        if proc.returncode != 0 or not result_path.is_file():
+            raise RuntimeError(
+                f"pair {pair_name(model, cell)} failed (exit {proc.returncode}); "
+                "rerun the same command to resume it"
+            )
+        print(
+            f"[compare] {pair_name(model, cell)}: {time.perf_counter() - start:.0f} s", flush=True
+        )
+        results.append(json.loads(result_path.read_text()))
+    write_outputs(out_dir, results, spec, notes)
+    print((out_dir / "comparison.md").read_text())
+    return out_dir / "comparison.md"
+
+
+def _worker(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(description="train and score one comparison pair")
+    parser.add_argument("job", type=Path)
+    args = parser.parse_args(argv)
+    job = json.loads(args.job.read_text())
+    run_pair(args.job.parent, job["config"], job["model"], job["cell"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_worker(sys.argv[1:]))

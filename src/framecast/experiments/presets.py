@@ -1,0 +1,52 @@
+"""Model and data settings sized for comparisons on a few CPU cores.
+
+Every architecture gets options of similar cost (two recurrent layers of
+32 channels where that applies); the comparison then varies one thing at a
+time, the cell. Edit a copy of these (``framecast compare --preset-file``)
+for other budgets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MODEL_PRESETS: dict[str, dict[str, Any]] = {
+    "predrnn": {"hidden_channels": 32, "num_layers": 2, "kernel_size": 3, "patch_size": 4},
+}
+
+DATA_PRESETS: dict[str, dict[str, Any]] = {
+    "mmnist": {
+        "name": "moving_mnist",
+        "split_options": {
+            "train": {"num_sequences": 10000},
+            "val": {"num_sequences": 64},
+            "test": {"num_sequences": 256},
+        },
+    },
+    "squares": {
+        "name": "moving_squares",
+        "split_options": {
+            "train": {"num_sequences": 10000},
+            "val": {"num_sequences": 64},
+            "test": {"num_sequences": 256},
+        },
+    },
+}
+
+
+def data_preset(name: str) -> dict[str, Any]:
+    """The data section for ``name``: a preset above, or a registered dataset as it is."""
+    if name in DATA_PRESETS:
+        return {**DATA_PRESETS[name]}
+    from framecast.data import DATASETS
+
+    DATASETS.get(name)  # raises with the valid names
+    return {"name": name}
+
+
+def model_preset(name: str) -> dict[str, Any]:
+    """Options of model ``name`` for comparisons (the model's defaults if it has no preset)."""
+    from framecast.models import MODELS
+
+    MODELS.get(name)  # raises with the valid names
+    return dict(MODEL_PRESETS.get(name.lower(), {}))
