@@ -18,6 +18,15 @@ TINY_MODEL_OPTIONS: dict[str, dict[str, Any]] = {
         "patch_size": 2,
     },
     "keras_convlstm": {"filters": 2, "num_layers": 2, "kernel_size": 3, "patch_size": 2},
+    "stvae": {
+        "encoder_channels": 2,
+        "encoder_kernel": 3,
+        "hidden_channels": 2,
+        "kernel_size": 3,
+        "flow_channels": 2,
+        "flow_kernel": 3,
+        "decoder_kernel": 3,
+    },
 }
 
 

@@ -10,7 +10,7 @@ def test_readme_registry_tables_match_the_registries():
     text = README.read_text()
     found = re.search(r"<!-- registry:start.*?-->\n(.*?)<!-- registry:end -->", text, re.S)
     assert found, "README lost its registry markers"
-    assert found.group(1) == registry_tables(), "run `framecast list` and paste it into the README"
+    assert found.group(1) == registry_tables(), "run `make readme` to refresh the tables"
 
 
 def test_readme_shows_the_two_commands():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 from framecast.cells import CELLS
 from framecast.data import DATASETS
@@ -31,3 +32,19 @@ def registry_tables() -> str:
         out += [f"| `{name}` | {_summary(registry.get(name))} |" for name in registry.available()]
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+README_START = "<!-- registry:start"
+README_END = "<!-- registry:end -->"
+
+
+def update_readme(path: str | Path) -> bool:
+    """Rewrite the registry tables between the README's markers; True if changed."""
+    path = Path(path)
+    text = path.read_text()
+    start = text.index("\n", text.index(README_START)) + 1
+    end = text.index(README_END)
+    new = text[:start] + registry_tables() + text[end:]
+    if new != text:
+        path.write_text(new)
+    return new != text

@@ -15,6 +15,7 @@ from framecast.models.persistence import Persistence
 from framecast.models.prednet import PredNet
 from framecast.models.predrnn import PredRNN
 from framecast.models.registry import MODELS
+from framecast.models.stvae import SpatioTemporalVideoAutoencoder
 from framecast.signature import check_options
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Persistence",
     "PredNet",
     "PredRNN",
+    "SpatioTemporalVideoAutoencoder",
     "StepwiseForecaster",
     "build_model",
     "compatible_cells",
