@@ -12,6 +12,33 @@ from typing import Any
 
 MODEL_PRESETS: dict[str, dict[str, Any]] = {
     "predrnn": {"hidden_channels": 32, "num_layers": 2, "kernel_size": 3, "patch_size": 4},
+    "encoder_forecaster": {
+        "hidden_channels": 32,
+        "num_layers": 2,
+        "kernel_size": 3,
+        "patch_size": 4,
+    },
+    # the forecast of 10 frames is scored, so PredNet trains in extrapolation
+    # mode (the authors' multi-step fine-tune) rather than in error mode
+    "prednet": {
+        "stack_channels": [4, 16, 32],
+        "r_channels": [32, 32, 32],
+        "kernel_size": 3,
+        "patch_size": 2,
+        "train_mode": "extrapolate",
+    },
+    "stvae": {
+        "encoder_channels": 16,
+        "encoder_kernel": 5,
+        "hidden_channels": 32,
+        "kernel_size": 3,
+        "flow_channels": 16,
+        "flow_kernel": 5,
+        "decoder_kernel": 5,
+        "patch_size": 2,
+    },
+    "keras_convlstm": {"filters": 16, "num_layers": 2, "kernel_size": 3, "patch_size": 4},
+    "fc_lstm": {"frame_size": 64, "hidden_size": 256, "conditional": True},
 }
 
 DATA_PRESETS: dict[str, dict[str, Any]] = {

@@ -1,0 +1,84 @@
+"""framecast compare: the table, the plot, and resuming without retraining finished pairs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from framecast.experiments.budget import Budget, parse_budget
+from framecast.experiments.compare import plan_pairs, run_comparison
+
+TINY = {"predrnn": {"hidden_channels": 4, "num_layers": 1, "kernel_size": 3, "patch_size": 4}}
+
+
+def _compare(out: Path, **kw):
+    return run_comparison(
+        ["predrnn", "persistence", "fc_lstm"],
+        ["convlstm", "stlstm"],
+        "squares",
+        kw.pop("budget", "2steps"),
+        out,
+        batch_size=4,
+        n_context=3,
+        n_target=2,
+        model_options=TINY,
+        **kw,
+    )
+
+
+def test_compare_writes_table_and_resumes(tmp_path: Path):
+    out = tmp_path / "cmp"
+    table = _compare(out)
+    text = table.read_text()
+    assert "| predrnn | convlstm |" in text and "| predrnn | stlstm |" in text
+    assert "| persistence |" in text
+    assert "fc_lstm with convlstm: fc_lstm runs only" in text  # incompatible pair explained
+    with (out / "comparison.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["model"], r["cell"]) for r in rows] == [
+        ("predrnn", "convlstm"),
+        ("predrnn", "stlstm"),
+    ]
+    for r in rows:
+        assert int(r["params"]) > 0 and float(r["peak_memory_mb"]) > 0
+        assert float(r["mse_ratio_to_persistence"]) > 0
+    assert (out / "mse_vs_lead_time.png").stat().st_size > 0
+    assert (out / "pairs" / "predrnn-stlstm" / "prediction_strip.png").is_file()
+
+    # an interruption after the first pair: its result stays, the second is redone
+    kept = out / "pairs" / "predrnn-convlstm" / "result.json"
+    redo = out / "pairs" / "predrnn-stlstm" / "result.json"
+    kept_mtime = kept.stat().st_mtime_ns
+    redo.unlink()
+    _compare(out)
+    assert kept.stat().st_mtime_ns == kept_mtime
+    again = json.loads(redo.read_text())
+    assert again["resumed"] is True  # continued from the pair's checkpoint, not from scratch
+
+
+def test_compare_refuses_other_settings_in_the_same_folder(tmp_path: Path):
+    out = tmp_path / "cmp"
+    out.mkdir()
+    (out / "comparison_spec.json").write_text(json.dumps({"budget": "1m"}))
+    with pytest.raises(ValueError, match="other settings"):
+        _compare(out)
+
+
+def test_budgets():
+    assert parse_budget("10m") == Budget(minutes=10.0)
+    assert parse_budget("90s") == Budget(minutes=1.5)
+    assert parse_budget("1h") == Budget(minutes=60.0)
+    assert parse_budget("500steps") == Budget(steps=500)
+    for bad in ("ten minutes", "0m", "-5m", "1.5steps"):
+        with pytest.raises(ValueError, match="budget"):
+            parse_budget(bad)
+
+
+def test_plan_pairs_names_unknown_models():
+    with pytest.raises(KeyError, match="valid models"):
+        plan_pairs(["predrnn", "nosuchnet"], ["convlstm"])
+    with pytest.raises(ValueError, match="no \\(model, cell\\) pair"):
+        plan_pairs(["predrnn"], ["lstm"])
