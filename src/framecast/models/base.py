@@ -27,6 +27,12 @@ def check_output_activation(name: str) -> None:
         )
 
 
+def check_horizon(horizon: object) -> None:
+    """Raise ValueError unless ``horizon`` is a positive integer."""
+    if not isinstance(horizon, int) or isinstance(horizon, bool) or horizon < 1:
+        raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+
+
 def apply_output_activation(x: Tensor, name: str) -> Tensor:
     """Map raw outputs to frames: identity, [0, 1] images, or positive rates."""
     if name == "none":
@@ -170,9 +176,26 @@ class StepwiseForecaster(ForecastModel):
         target: Tensor | None = None,
         true_mask: Tensor | None = None,
     ) -> Tensor:
+        def step(x: Tensor, state: Any) -> tuple[Tensor, Any, None]:
+            return (*self.step(x, state), None)
+
+        return self.rollout_steps(context, horizon, target, true_mask, step)[0]
+
+    def rollout_steps(
+        self,
+        context: Tensor,
+        horizon: int,
+        target: Tensor | None,
+        true_mask: Tensor | None,
+        step: Callable[[Tensor, Any], tuple[Tensor, Any, Any]],
+    ) -> tuple[Tensor, list[Any]]:
+        """The rollout loop of :meth:`rollout` with a step that also returns a side output.
+
+        ``step(x, state) -> (prediction, state, aux)``; the ``aux`` of every
+        step (a flow map, say) comes back as a list beside the predictions.
+        """
         self.check_frames(context, "context")
-        if not isinstance(horizon, int) or horizon < 1:
-            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+        check_horizon(horizon)
         b, tc = context.shape[:2]
         total = tc + horizon
         if target is not None:
@@ -195,12 +218,14 @@ class StepwiseForecaster(ForecastModel):
         seq = patch(frames, self.patch_size)  # (B, T', C*p*p, h, w)
         state = self.init_state(b, seq.shape[-2], seq.shape[-1], seq)
         preds: list[Tensor] = []
+        aux: list[Any] = []
         x = seq[:, 0]
         for t in range(total - 1):
             if t > 0:
                 m = true_mask[:, t - 1].to(seq.dtype).view(b, 1, 1, 1)
                 # true frames exist only up to the last target frame
                 x = m * seq[:, t] + (1 - m) * preds[-1] if t < seq.shape[1] else preds[-1]
-            pred, state = self.step(x, state)
+            pred, state, extra = step(x, state)
             preds.append(pred)
-        return unpatch(torch.stack(preds, dim=1), self.patch_size)
+            aux.append(extra)
+        return unpatch(torch.stack(preds, dim=1), self.patch_size), aux

@@ -19,6 +19,7 @@ from framecast.cells import CellStack, layer_widths
 from framecast.models.base import (
     ForecastModel,
     apply_output_activation,
+    check_horizon,
     check_output_activation,
 )
 from framecast.models.patching import patch, unpatch
@@ -127,8 +128,7 @@ class EncoderForecaster(ForecastModel):
             (B, horizon, C, H, W): the future frames only.
         """
         self.check_frames(context, "context")
-        if not isinstance(horizon, int) or horizon < 1:
-            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+        check_horizon(horizon)
         seq = patch(context, self.patch_size)  # (B, Tc, C*p*p, h, w)
         b, tc, _, h, w = seq.shape
         state = self.encoder.init_state(b, h, w, seq)

@@ -20,6 +20,7 @@ from framecast.cells import CellState, build_cell, layer_widths
 from framecast.models.base import (
     ForecastModel,
     apply_output_activation,
+    check_horizon,
     check_output_activation,
 )
 from framecast.models.registry import MODELS
@@ -249,8 +250,7 @@ class FCLSTM(ForecastModel):
         self, context: Tensor, horizon: int, target: Tensor | None, true_mask: Tensor | None
     ) -> None:
         self.check_frames(context, "context")
-        if not isinstance(horizon, int) or horizon < 1:
-            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+        check_horizon(horizon)
         b, tc = context.shape[:2]
         if target is not None:
             self.check_frames(target, "target")

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from framecast.models.base import ForecastModel
+from framecast.models.base import ForecastModel, check_horizon
 from framecast.models.registry import MODELS
 
 
@@ -31,8 +31,7 @@ class Persistence(ForecastModel):
         true_mask: Tensor | None = None,
     ) -> Tensor:
         self.check_frames(context, "context")
-        if not isinstance(horizon, int) or horizon < 1:
-            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+        check_horizon(horizon)
         # the prediction of frame t+1 is the frame seen at t: the context, then its last frame held
         last = context[:, -1:].expand(-1, horizon, -1, -1, -1)  # (B, horizon, C, H, W)
         return torch.cat([context[:, :-1], last], dim=1)  # (B, Tc + horizon - 1, C, H, W)

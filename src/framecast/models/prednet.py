@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from framecast.cells.base import CellState
 from framecast.cells.build import build_cell
-from framecast.models.base import ForecastModel
+from framecast.models.base import ForecastModel, check_horizon
 from framecast.models.patching import patch, unpatch
 from framecast.models.registry import MODELS
 
@@ -239,8 +239,7 @@ class PredNet(ForecastModel):
         self, context: Tensor, horizon: int, target: Tensor | None
     ) -> Tensor:
         self.check_frames(context, "context")
-        if not isinstance(horizon, int) or horizon < 1:
-            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+        check_horizon(horizon)
         if target is None:
             return context
         self.check_frames(target, "target")

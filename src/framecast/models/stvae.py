@@ -28,7 +28,6 @@ from framecast.models.base import (
     apply_output_activation,
     check_output_activation,
 )
-from framecast.models.patching import patch, unpatch
 from framecast.models.registry import MODELS
 
 #: recurrent state of one rollout: the cell's state and its spatiotemporal memory M
@@ -279,8 +278,7 @@ class SpatioTemporalVideoAutoencoder(StepwiseForecaster):
     ) -> tuple[Tensor, Tensor]:
         """:meth:`StepwiseForecaster.rollout`, also returning the flow of every step.
 
-        The loop is the base class's (same checks, same scheduled sampling);
-        it is repeated here because the base step returns no side outputs.
+        The loop is the base class's (same checks, same scheduled sampling).
 
         Returns
         -------
@@ -288,43 +286,12 @@ class SpatioTemporalVideoAutoencoder(StepwiseForecaster):
             Predictions (B, Tc + horizon - 1, C, H, W) and flows
             (B, Tc + horizon - 1, 2, H / (2p), W / (2p)).
         """
-        self.check_frames(context, "context")
-        if not isinstance(horizon, int) or horizon < 1:
-            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
-        b, tc = context.shape[:2]
-        total = tc + horizon
-        if target is not None:
-            self.check_frames(target, "target")
-            if target.shape[1] != horizon:
-                raise ValueError(f"target has {target.shape[1]} frames, expected horizon={horizon}")
-            frames = torch.cat([context, target], dim=1)  # (B, T, C, H, W)
-        else:
-            frames = context
-        if true_mask is None:
-            true_mask = torch.zeros(b, total - 2, device=context.device, dtype=context.dtype)
-            true_mask[:, : tc - 1] = 1.0
-        elif true_mask.shape != (b, total - 2):
-            raise ValueError(
-                f"true_mask must have shape {(b, total - 2)}, got {tuple(true_mask.shape)}"
-            )
-        if target is None and bool((true_mask[:, tc - 1 :] > 0).any()):
-            raise ValueError("true_mask feeds future frames but no target was given")
+        preds, flows = self.rollout_steps(context, horizon, target, true_mask, self._step_aux)
+        return preds, torch.stack(flows, dim=1)  # (B, T-1, 2, H/2p, W/2p)
 
-        seq = patch(frames, self.patch_size)  # (B, T', C*p*p, h, w)
-        state = self.init_state(b, seq.shape[-2], seq.shape[-1], seq)
-        preds: list[Tensor] = []
-        flows: list[Tensor] = []
-        x = seq[:, 0]
-        for t in range(total - 1):
-            if t > 0:
-                m = true_mask[:, t - 1].to(seq.dtype).view(b, 1, 1, 1)
-                # true frames exist only up to the last target frame
-                x = m * seq[:, t] + (1 - m) * preds[-1] if t < seq.shape[1] else preds[-1]
-            pred, flow, state = self.step_with_flow(x, state)
-            preds.append(pred)
-            flows.append(flow)
-        out = unpatch(torch.stack(preds, dim=1), self.patch_size)  # (B, T-1, C, H, W)
-        return out, torch.stack(flows, dim=1)  # (B, T-1, 2, H/2p, W/2p)
+    def _step_aux(self, x: Tensor, state: STVAEState) -> tuple[Tensor, STVAEState, Tensor]:
+        pred, flow, state = self.step_with_flow(x, state)
+        return pred, state, flow
 
     def rollout(
         self,
