@@ -15,7 +15,9 @@ import yaml
 from framecast_testing import tiny_run_config
 
 from framecast import load
+from framecast.cells import CELLS
 from framecast.cli import main
+from framecast.models import MODELS
 
 
 def _write_config(tmp_path: Path, **sections) -> Path:
@@ -120,11 +122,11 @@ def test_list_prints_registries(capsys):
         (["train", "--config", "{config}", "optim.lrr=1"], "optim.lrr"),
         (
             ["train", "--config", "{config}", "model.name=prednot"],
-            "valid models: persistence, predrnn",
+            "valid models: " + ", ".join(MODELS.available()),
         ),
         (
             ["train", "--config", "{config}", "model.options.cell=gru9"],
-            "valid cells: convlstm, stlstm",
+            "valid cells: " + ", ".join(CELLS.available()),
         ),
         (["train", "--config", "{config}", "model.options.patch_size=3"], "patch_size=3"),
         (["evaluate", "{tmp}/missing.ckpt"], "does not exist"),
