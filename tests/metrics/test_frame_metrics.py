@@ -39,8 +39,9 @@ def test_psnr_by_hand() -> None:
     assert scaled == pytest.approx(expected, rel=1e-5)
 
 
-def test_psnr_of_identical_frames_is_inf() -> None:
-    assert math.isinf(psnr_per_frame(TARGET, TARGET, data_range=1.0).item())
+def test_psnr_of_identical_frames_is_capped() -> None:
+    assert psnr_per_frame(TARGET, TARGET, data_range=1.0).item() == 100.0
+    assert psnr_per_frame(TARGET + 0.001, TARGET, data_range=1.0).item() < 100.0
 
 
 def test_shapes_are_batch_by_time() -> None:

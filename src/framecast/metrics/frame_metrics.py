@@ -151,12 +151,17 @@ def mae_per_pixel(pred: Tensor, target: Tensor) -> Tensor:
     return (pred - target).abs().mean(dim=FRAME_DIMS)  # (B, T)
 
 
+PSNR_CAP_DB = 100.0
+"""PSNR of an exact prediction, in dB (an MSE of 1e-10 of the squared range)."""
+
+
 def psnr_per_frame(pred: Tensor, target: Tensor, data_range: float) -> Tensor:
     """Peak signal-to-noise ratio of each frame, in dB.
 
     ``PSNR = 10 log10(data_range**2 / mse_per_pixel)``, computed per frame by
-    torchmetrics. A frame predicted exactly (MSE 0) gets ``+inf``; a mean
-    over frames that includes one is then ``+inf`` too.
+    torchmetrics and capped at :data:`PSNR_CAP_DB`: a frame predicted exactly
+    (MSE 0, e.g. persistence on a still scene) would otherwise be ``+inf``
+    and make every mean that includes it ``+inf``.
 
     Parameters
     ----------
@@ -172,9 +177,10 @@ def psnr_per_frame(pred: Tensor, target: Tensor, data_range: float) -> Tensor:
     """
     check_frame_pair(pred, target)
     data_range = check_data_range(data_range)
-    return peak_signal_noise_ratio(
+    psnr = peak_signal_noise_ratio(
         pred, target, data_range=data_range, reduction="none", dim=FRAME_DIMS
     )  # (B, T)
+    return psnr.clamp(max=PSNR_CAP_DB)
 
 
 def ssim_per_frame(
