@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn.functional as F
 from framecast_testing import learning_check
 
 import framecast.models.prednet  # noqa: F401  (registers "prednet")
-from framecast import load
-from framecast.config import Config
 from framecast.models import build_model
 from framecast.training.losses import mse_loss
 
@@ -148,25 +144,6 @@ def test_cells_shapes_gradients_and_losses(frames, cell):
         grads = [p.grad for p in model.parameters()]
         assert all(g is not None and torch.isfinite(g).all() for g in grads)
         assert sum(float(g.abs().sum()) for g in grads) > 0
-
-
-def test_same_seed_and_checkpoint_round_trip(frames, tmp_path: Path):
-    a = _tiny(seed=3)(frames[:, :3], 2)
-    assert torch.equal(a, _tiny(seed=3)(frames[:, :3], 2))
-    assert not torch.equal(a, _tiny(seed=4)(frames[:, :3], 2))
-    model = _tiny(seed=5, cell="stlstm")
-    config = Config()
-    config.model.name = "prednet"
-    config.model.in_channels = 1
-    config.model.options = {**TINY, "cell": "stlstm"}
-    ckpt = {
-        "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()},
-        "hyper_parameters": {"config": config.to_dict()},
-    }
-    torch.save(ckpt, tmp_path / "m.ckpt")
-    loaded, _ = load(tmp_path / "m.ckpt")
-    with torch.no_grad():
-        assert torch.equal(model.eval()(frames[:, :3], 2), loaded(frames[:, :3], 2))
 
 
 def test_bad_frames_and_options_refused():

@@ -27,6 +27,24 @@ def check_output_activation(name: str) -> None:
         )
 
 
+def next_frame_loss(
+    preds: Tensor,
+    context: Tensor,
+    target: Tensor,
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    future_only: bool = False,
+) -> Tensor:
+    """``loss_fn`` of predictions against the true frames they predict, aligned at the end.
+
+    ``preds`` is (B, n, C, H, W) with the last frame predicting the last
+    target frame: every next frame (n = Tc + Tf - 1) or only the future
+    (n = Tf). With ``future_only`` only the Tf future frames count.
+    """
+    truth = torch.cat([context[:, 1:], target], dim=1)  # (B, T-1, C, H, W)
+    n = target.shape[1] if future_only else preds.shape[1]
+    return loss_fn(preds[:, -n:], truth[:, -n:])
+
+
 def check_horizon(horizon: object) -> None:
     """Raise ValueError unless ``horizon`` is a positive integer."""
     if not isinstance(horizon, int) or isinstance(horizon, bool) or horizon < 1:
@@ -141,9 +159,7 @@ class ForecastModel(nn.Module):
         an autoencoder's reconstruction, a flow penalty) override this.
         """
         preds = self.rollout(context, target.shape[1], target=target, true_mask=true_mask)
-        truth = torch.cat([context[:, 1:], target], dim=1)  # (B, T-1, C, H, W)
-        n = target.shape[1] if future_only else preds.shape[1]
-        return loss_fn(preds[:, -n:], truth[:, -n:])
+        return next_frame_loss(preds, context, target, loss_fn, future_only)
 
     def forward(self, context: Tensor, horizon: int) -> Tensor:
         """Forecast ``horizon`` frames: (B, Tc, C, H, W) context -> (B, horizon, C, H, W)."""

@@ -27,6 +27,7 @@ from framecast.models.base import (
     StepwiseForecaster,
     apply_output_activation,
     check_output_activation,
+    next_frame_loss,
 )
 from framecast.models.registry import MODELS
 
@@ -331,9 +332,7 @@ class SpatioTemporalVideoAutoencoder(StepwiseForecaster):
         preds, flows = self._rollout_with_flows(
             context, target.shape[1], target=target, true_mask=true_mask
         )
-        truth = torch.cat([context[:, 1:], target], dim=1)  # (B, T-1, C, H, W)
-        n = target.shape[1] if future_only else preds.shape[1]
-        frame_loss = loss_fn(preds[:, -n:], truth[:, -n:])
+        frame_loss = next_frame_loss(preds, context, target, loss_fn, future_only)
         if self.flow_smoothness == 0:
             return frame_loss
         return frame_loss + self.flow_smoothness * flow_smoothness_penalty(flows, self.huber_delta)
