@@ -152,7 +152,8 @@ class Catalog:
             longitude=longitude,
             depth=np.full(n, np.nan) if depth is None else depth,
             magnitude=magnitude,
-            magnitude_type=np.full(n, magnitude_type) if isinstance(magnitude_type, str)
+            magnitude_type=np.full(n, magnitude_type)
+            if isinstance(magnitude_type, str)
             else magnitude_type,
             event_type=np.full(n, event_type) if isinstance(event_type, str) else event_type,
         )

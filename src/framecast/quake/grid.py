@@ -142,8 +142,10 @@ class Grid:
     def project(self, latitude: np.ndarray, longitude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Local equirectangular (x east, y north) in km about the box centre."""
         lat0, lon0 = self.center
-        x = (np.asarray(longitude, np.float64) - lon0) * KM_PER_DEGREE * math.cos(
-            math.radians(lat0)
+        x = (
+            (np.asarray(longitude, np.float64) - lon0)
+            * KM_PER_DEGREE
+            * math.cos(math.radians(lat0))
         )
         y = (np.asarray(latitude, np.float64) - lat0) * KM_PER_DEGREE
         return x, y
