@@ -9,6 +9,8 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
+# registers "seismicity" (frames of an earthquake catalog; numpy and h5py only)
+import framecast.quake.dataset  # noqa: F401
 from framecast.data.arrays import ArrayDataset
 from framecast.data.mnist import download_mnist, find_mnist_dir, load_mnist_digits, read_idx
 from framecast.data.mnist_test_file import MovingMNISTFile

@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 
 from framecast.quake.events import TIME_UNIT
+from framecast.quake.files import atomic_write
 from framecast.quake.grid import Grid
 
 MAGNITUDE_BIN = 0.1
@@ -62,6 +63,8 @@ class RateForecast:
         Magnitude of completeness: the forecast covers M >= mc.
     b_value : float
         Gutenberg-Richter b of the magnitude split.
+    details : str
+        How the forecast was made (fitted values, settings), for reports.
 
     Raises
     ------
@@ -77,6 +80,7 @@ class RateForecast:
     grid: Grid
     mc: float
     b_value: float = 1.0
+    details: str = ""
 
     def __post_init__(self) -> None:
         rates = np.asarray(self.rates, dtype=np.float64)
@@ -116,9 +120,7 @@ class RateForecast:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write to HDF5 through a temporary file, so a crash leaves no half-written forecast."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        with h5py.File(partial, "w") as handle:
+        with atomic_write(path) as partial, h5py.File(partial, "w") as handle:
             handle.create_dataset("rates", data=self.rates, compression="gzip")
             handle.create_dataset(
                 "window_start", data=self.window_start.astype(np.int64)
@@ -128,8 +130,8 @@ class RateForecast:
             handle.attrs["grid"] = json.dumps(self.grid.to_dict())
             handle.attrs["mc"] = float(self.mc)
             handle.attrs["b_value"] = float(self.b_value)
+            handle.attrs["details"] = self.details
             handle.attrs["format"] = "framecast rate forecast 1"
-        os.replace(partial, path)
         return path
 
     @classmethod
@@ -149,4 +151,5 @@ class RateForecast:
                 grid=Grid.from_dict(json.loads(handle.attrs["grid"])),
                 mc=float(handle.attrs["mc"]),
                 b_value=float(handle.attrs["b_value"]),
+                details=str(handle.attrs.get("details", "")),
             )
