@@ -164,7 +164,8 @@ def _parse_float(value: str, key: str) -> float:
         raise TypeError(f"config key {key!r} expects a number, got {value!r}") from None
 
 
-def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+def build_dataclass(cls: type, data: Mapping[str, Any], where: str = "") -> Any:
+    """Build dataclass ``cls`` from a nested mapping, refusing unknown keys and wrong types."""
     if not isinstance(data, Mapping):
         raise TypeError(f"config section {where!r} must be a mapping, got {data!r}")
     hints = typing.get_type_hints(cls)
@@ -180,7 +181,7 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
         hint = hints[name]
         key = f"{where}.{name}" if where else name
         if dataclasses.is_dataclass(hint):
-            kwargs[name] = _build(hint, value or {}, key)
+            kwargs[name] = build_dataclass(hint, value or {}, key)
             continue
         if isinstance(value, str) and _type_ok(1.0, hint) and not _type_ok(value, hint):
             value = _parse_float(value, key)  # YAML 1.1 reads "3e-4" as a string
@@ -200,7 +201,7 @@ def config_from_dict(data: Mapping[str, Any]) -> Config:
     TypeError
         A value of the wrong type.
     """
-    return _build(Config, data, "")
+    return build_dataclass(Config, data, "")
 
 
 def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:

@@ -71,6 +71,9 @@ class EncoderForecaster(ForecastModel):
         Applied to each predicted frame. Default ``"none"`` (train with MSE);
         the paper's Moving MNIST setting is ``"sigmoid"`` with the
         cross-entropy loss ``bce``.
+    output_bias : float, optional
+        Starting value of the output convolution's bias (default: PyTorch's
+        initialisation); a rate model starts at ``softplus^-1(mean rate)``.
 
     Raises
     ------
@@ -91,6 +94,7 @@ class EncoderForecaster(ForecastModel):
         cell: str = "convlstm",
         cell_options: Mapping[str, Any] | None = None,
         output_activation: str = "none",
+        output_bias: float | None = None,
     ) -> None:
         super().__init__(in_channels, patch_size)
         hidden = layer_widths(hidden_channels, num_layers)
@@ -99,6 +103,8 @@ class EncoderForecaster(ForecastModel):
         self.encoder = CellStack(cell, frame_ch, hidden, kernel_size, cell_options)
         self.forecaster = CellStack(cell, frame_ch, hidden, kernel_size, cell_options)
         self.head = nn.Conv2d(sum(hidden), frame_ch, 1)
+        if output_bias is not None:
+            nn.init.constant_(self.head.bias, float(output_bias))
         self.frame_channels = frame_ch
         self.cell_name = cell
         self.output_activation = output_activation

@@ -52,6 +52,11 @@ class PredRNN(StepwiseForecaster):
         Extra keyword options of the cell (``layer_norm``, ``peephole``, ...).
     output_activation : {"none", "sigmoid", "softplus", "exp"}
         Applied to each predicted frame (PredRNN: none).
+    output_bias : float, optional
+        Gives the output convolution a bias starting at this value (PredRNN
+        has none). A rate model starts near the data's mean rate with
+        ``softplus^-1(mean)``, instead of spending thousands of steps
+        walking a zero bias down to a small rate.
     """
 
     uses_cell: ClassVar[bool] = True
@@ -66,13 +71,16 @@ class PredRNN(StepwiseForecaster):
         cell: str = "stlstm",
         cell_options: Mapping[str, Any] | None = None,
         output_activation: str = "none",
+        output_bias: float | None = None,
     ) -> None:
         super().__init__(in_channels, patch_size)
         hidden = layer_widths(hidden_channels, num_layers)
         check_output_activation(output_activation)
         frame_ch = in_channels * patch_size * patch_size
         self.stack = CellStack(cell, frame_ch, hidden, kernel_size, cell_options)
-        self.head = nn.Conv2d(hidden[-1], frame_ch, 1, bias=False)
+        self.head = nn.Conv2d(hidden[-1], frame_ch, 1, bias=output_bias is not None)
+        if output_bias is not None:
+            nn.init.constant_(self.head.bias, float(output_bias))
         self.cell_name = cell
         self.output_activation = output_activation
 

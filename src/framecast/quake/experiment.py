@@ -1,0 +1,454 @@
+"""One earthquake-forecasting experiment, from catalog to report, resumable stage by stage.
+
+Stages, each writing one file under ``out_dir`` and skipped when its file is
+already there (so an interrupted run picks up where it stopped):
+
+1. ``catalog.h5``: the catalog read from a file, or simulated from ETAS;
+2. ``frames.h5``: the catalog gridded into frames (:func:`grid_catalog`);
+3. ``network.ckpt``: a framecast network trained on the frames with the
+   Poisson loss (training itself resumes from its last checkpoint);
+4. ``forecasts/*.h5``: rolling one-bin-ahead forecasts of the test period
+   from the network, the smoothed-seismicity reference and ETAS (fitted on
+   the training period, or the true parameters of a simulated catalog);
+5. ``report/``: scores, maps, Molchan diagram, cumulative information gain.
+
+The settings are saved as ``experiment.yaml``; running again with different
+settings in the same folder is refused, naming the keys that changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from framecast.config import apply_overrides, build_dataclass, config_from_dict
+from framecast.quake.events import Catalog, to_datetime64
+from framecast.quake.frames import SeismicityFrames, check_channels, grid_catalog
+from framecast.quake.grid import Grid
+from framecast.quake.magnitudes import aki_b_value
+from framecast.quake.rates import RateForecast
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class CatalogSection:
+    """Where the events come from: a file, or an ETAS simulation."""
+
+    path: str | None = None
+    simulate: bool = False
+    seed: int = 0
+    burn_in_days: float = 3650.0
+    etas: dict[str, float] = field(default_factory=dict)
+    """ETAS parameters of the simulation (defaults: ETASParameters())."""
+
+
+@dataclass
+class FramesSection:
+    """How the catalog becomes frames (see ``framecast quake grid``)."""
+
+    region: str = ""
+    cell: float = 0.1
+    unit: str = "deg"
+    start: str = ""
+    end: str = ""
+    bin_days: float = 1.0
+    mc: float = 2.0
+    channels: list[str] = field(default_factory=lambda: ["count"])
+
+
+@dataclass
+class PeriodsSection:
+    """Training runs from frames.start to val_start; the test period from test_start to end."""
+
+    val_start: str = ""
+    test_start: str = ""
+
+
+@dataclass
+class EtasSection:
+    """The ETAS baseline: "fit" on the training period, the "true" simulation model, or "none"."""
+
+    mode: str = "fit"
+    auxiliary_start: str | None = None
+
+
+@dataclass
+class EvaluationSection:
+    """Scoring settings."""
+
+    binary_magnitude: float | None = None
+    num_simulations: int = 1000
+    seed: int = 0
+    maps: int = 3
+
+
+@dataclass
+class QuakeExperiment:
+    """All settings of one experiment (YAML: ``configs/quake/*.yaml``)."""
+
+    out_dir: str = "runs/quake"
+    catalog: CatalogSection = field(default_factory=CatalogSection)
+    frames: FramesSection = field(default_factory=FramesSection)
+    periods: PeriodsSection = field(default_factory=PeriodsSection)
+    network: dict[str, Any] = field(default_factory=dict)
+    etas: EtasSection = field(default_factory=EtasSection)
+    evaluation: EvaluationSection = field(default_factory=EvaluationSection)
+
+    def check(self) -> None:
+        """Raise ValueError for settings that cannot work, before anything is written."""
+        if bool(self.catalog.path) == bool(self.catalog.simulate):
+            raise ValueError("give exactly one of catalog.path or catalog.simulate: true")
+        if self.etas.mode not in ("fit", "true", "none"):
+            raise ValueError(f"etas.mode must be 'fit', 'true' or 'none', got {self.etas.mode!r}")
+        if self.etas.mode == "true" and not self.catalog.simulate:
+            raise ValueError("etas.mode 'true' needs a simulated catalog (catalog.simulate: true)")
+        check_channels(self.frames.channels)
+        if "count" not in self.frames.channels:
+            raise ValueError(f"frames.channels must include 'count', got {self.frames.channels}")
+        dates = [
+            self.frames.start,
+            self.periods.val_start,
+            self.periods.test_start,
+            self.frames.end,
+        ]
+        parsed = [to_datetime64(d) for d in dates]
+        if not all(a < b for a, b in zip(parsed, parsed[1:], strict=False)):
+            raise ValueError(
+                "need frames.start < periods.val_start < periods.test_start < frames.end; "
+                f"got {dates}"
+            )
+        self.grid()
+
+    def grid(self) -> Grid:
+        return Grid.from_region(self.frames.region, self.frames.cell, self.frames.unit)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def load_experiment(
+    path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()
+) -> QuakeExperiment:
+    """Read an experiment YAML and apply ``section.key=value`` overrides.
+
+    Raises
+    ------
+    FileNotFoundError, KeyError, TypeError, ValueError
+        Missing file, unknown keys, wrong types or unusable settings.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"experiment file not found: {str(path)!r}")
+        data = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{str(path)!r} must hold a YAML mapping")
+    experiment = build_dataclass(QuakeExperiment, apply_overrides(data, overrides))
+    experiment.check()
+    return experiment
+
+
+def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
+    keys = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            keys += _changed_keys(a, b, f"{prefix}{key}.")
+        elif a != b:
+            keys.append(prefix + key)
+    return keys
+
+
+def _claim_out_dir(experiment: QuakeExperiment, restart: bool) -> Path:
+    out = Path(experiment.out_dir)
+    saved = out / "experiment.yaml"
+    current = experiment.to_dict()
+    if restart and out.exists():
+        shutil.rmtree(out)
+    if saved.is_file():
+        changed = _changed_keys(yaml.safe_load(saved.read_text()) or {}, current)
+        changed = [k for k in changed if k != "out_dir"]
+        if changed:
+            raise ValueError(
+                f"{str(out)!r} holds an experiment with other settings (changed: {changed}); "
+                "use another out_dir, or --restart to discard it"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    saved.write_text(yaml.safe_dump(current, sort_keys=False))
+    return out
+
+
+# ---------------------------------------------------------------------- stages
+def stage_catalog(experiment: QuakeExperiment, out: Path, log: Log) -> Catalog:
+    """Read or simulate the catalog once; later runs read ``catalog.h5``."""
+    from framecast.quake.readers import read_catalog
+    from framecast.quake.store import CatalogStore
+
+    path = out / "catalog.h5"
+    if path.is_file():
+        log(f"catalog: reusing {path}")
+        return CatalogStore(path).read()
+    section = experiment.catalog
+    if section.simulate:
+        from framecast.quake.etas import ETASParameters
+        from framecast.quake.etas_simulate import simulate_etas
+
+        params = ETASParameters.from_dict({**section.etas, "mc": experiment.frames.mc})
+        start = to_datetime64(experiment.frames.start)
+        catalog = simulate_etas(
+            params,
+            experiment.grid(),
+            start,
+            experiment.frames.end,
+            burn_in_days=section.burn_in_days,
+            seed=section.seed,
+            include_burn_in=True,
+        )
+        source = f"ETAS simulation, seed {section.seed}, parameters {params.to_dict()}"
+    else:
+        catalog = read_catalog(section.path)
+        source = str(section.path)
+    CatalogStore(path).append(catalog, metadata={"source": source})
+    log(f"catalog: {len(catalog)} events from {source} -> {path}")
+    return CatalogStore(path).read()
+
+
+def stage_frames(
+    experiment: QuakeExperiment, catalog: Catalog, out: Path, log: Log
+) -> SeismicityFrames:
+    path = out / "frames.h5"
+    if path.is_file():
+        log(f"frames: reusing {path}")
+        return SeismicityFrames.load(path)
+    f = experiment.frames
+    frames = grid_catalog(
+        catalog,
+        experiment.grid(),
+        start=f.start,
+        end=f.end,
+        bin_days=f.bin_days,
+        mc=f.mc,
+        channels=f.channels,
+    )
+    frames.save(path)
+    log(
+        f"frames: {frames.num_bins} bins of {f.bin_days:g} days on a {frames.grid.shape} grid, "
+        f"{len(frames.events)} events M>={f.mc:g} -> {path}"
+    )
+    return frames
+
+
+def inverse_activation(rate: float, activation: str) -> float:
+    """The pre-activation value whose softplus (or exp) is ``rate``."""
+    rate = max(rate, 1e-8)
+    return math.log(rate) if activation == "exp" else math.log(math.expm1(rate))
+
+
+def network_config(
+    experiment: QuakeExperiment, frames: SeismicityFrames, out: Path
+) -> dict[str, Any]:
+    """The framecast training config of the network, with the data and rate settings filled in."""
+    net = apply_overrides(experiment.network, [])
+    model = net.setdefault("model", {})
+    options = model.setdefault("options", {})
+    options.setdefault("output_activation", "softplus")
+    train_bins = frames.bin_index(experiment.periods.val_start)
+    count = frames.channel("count")[:train_bins]
+    mean_rate = float(count.mean())
+    options.setdefault("output_bias", inverse_activation(mean_rate, options["output_activation"]))
+    data = net.setdefault("data", {})
+    data["name"] = "seismicity"
+    data.setdefault("n_context", 8)
+    data["n_target"] = 1
+    data["options"] = {
+        "path": str(out / "frames.h5"),
+        "val_start": experiment.periods.val_start,
+        "test_start": experiment.periods.test_start,
+        "channels": list(experiment.frames.channels),
+        **data.get("options", {}),
+    }
+    train = net.setdefault("train", {})
+    train["loss"] = "poisson"
+    train.setdefault("out_dir", str(out / "train"))
+    train.setdefault("run_name", "network")
+    return net
+
+
+def check_patch_fit(experiment: QuakeExperiment, net: Mapping[str, Any]) -> None:
+    """Refuse, before training, a grid whose sides are not multiples of the model's patch."""
+    patch = int(net.get("model", {}).get("options", {}).get("patch_size", 1))
+    rows, cols = experiment.grid().shape
+    if rows % patch or cols % patch:
+        raise ValueError(
+            f"the grid is {rows}x{cols} cells, which does not fit the model's patch_size={patch}: "
+            f"both sides must be multiples of {patch}; change frames.cell or frames.region"
+        )
+
+
+def stage_train(experiment: QuakeExperiment, frames: SeismicityFrames, out: Path, log: Log) -> Path:
+    """Train (or resume training) the network; returns ``network.ckpt``."""
+    from framecast.training import train
+
+    path = out / "network.ckpt"
+    if path.is_file():
+        log(f"network: reusing {path}")
+        return path
+    net = network_config(experiment, frames, out)
+    config = config_from_dict(net)
+    run_dir = Path(config.train.out_dir) / str(config.train.run_name)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    resume = run_dir if last.is_file() else None
+    log(f"network: training {config.model.name}" + (f", resuming {last}" if resume else ""))
+    result = train(config, resume=resume)
+    best = result.best_checkpoint or result.last_checkpoint
+    shutil.copyfile(best, path)
+    log(f"network: trained in {result.seconds / 60:.1f} min -> {path}")
+    return path
+
+
+def _b_value(frames: SeismicityFrames, train_end: np.datetime64) -> float:
+    train = frames.events.filter(end=train_end, event_types=None)
+    return aki_b_value(train.magnitude, frames.mc)
+
+
+def stage_forecasts(
+    experiment: QuakeExperiment,
+    catalog: Catalog,
+    frames: SeismicityFrames,
+    checkpoint: Path,
+    out: Path,
+    log: Log,
+) -> dict[str, RateForecast]:
+    """Write (or reuse) the network, reference and ETAS forecasts of the test period."""
+    from framecast.checkpoint import load
+    from framecast.quake.network import network_forecast
+    from framecast.quake.reference import smoothed_seismicity_forecast
+
+    folder = out / "forecasts"
+    start, val_start = (
+        to_datetime64(experiment.frames.start),
+        to_datetime64(experiment.periods.val_start),
+    )
+    first, stop = frames.bin_index(experiment.periods.test_start), frames.num_bins
+    windows = frames.bin_start[first:stop]
+    b_value = _b_value(frames, val_start)
+    forecasts: dict[str, RateForecast] = {}
+
+    def make(key: str, build: Callable[[], RateForecast]) -> None:
+        path = folder / f"{key}.h5"
+        if path.is_file():
+            forecasts[key] = RateForecast.load(path)
+            log(f"forecast {key}: reusing {path}")
+            return
+        forecast = build()
+        forecast.save(path)
+        forecasts[key] = forecast
+        log(f"forecast {key}: {forecast.rates.sum():.1f} events expected -> {path}")
+
+    def network() -> RateForecast:
+        model, config = load(checkpoint)
+        return network_forecast(
+            model,
+            frames,
+            channels=tuple(experiment.frames.channels),
+            n_context=config.data.n_context,
+            first_bin=first,
+            stop_bin=stop,
+            name=f"{config.model.name} network",
+            b_value=b_value,
+        )
+
+    def reference() -> RateForecast:
+        return smoothed_seismicity_forecast(
+            frames.events,
+            frames.grid,
+            train_start=start,
+            train_end=val_start,
+            window_start=windows,
+            window_days=frames.bin_days,
+            mc=frames.mc,
+            b_value=b_value,
+        )
+
+    make("network", network)
+    make("reference", reference)
+    if experiment.etas.mode != "none":
+        make(
+            "etas", lambda: _etas_forecast(experiment, catalog, frames, windows, b_value, out, log)
+        )
+    return forecasts
+
+
+def _etas_forecast(
+    experiment: QuakeExperiment,
+    catalog: Catalog,
+    frames: SeismicityFrames,
+    windows: np.ndarray,
+    b_value: float,
+    out: Path,
+    log: Log,
+) -> RateForecast:
+    from framecast.quake.etas import ETASParameters
+    from framecast.quake.etas_fit import fit_etas
+    from framecast.quake.etas_forecast import etas_rate_forecast
+
+    grid, mc = frames.grid, frames.mc
+    rows, _ = grid.locate(catalog.latitude, catalog.longitude)
+    history = catalog.select(rows >= 0).filter(min_magnitude=mc, event_types=None)
+    if experiment.etas.mode == "true":
+        params = ETASParameters.from_dict({**experiment.catalog.etas, "mc": mc})
+        name, details = "ETAS (true parameters)", "the simulation's own parameters"
+    else:
+        aux = experiment.etas.auxiliary_start or experiment.frames.start
+        fit = fit_etas(
+            catalog,
+            region=grid,
+            mc=mc,
+            start=experiment.frames.start,
+            end=experiment.periods.val_start,
+            auxiliary_start=aux,
+        )
+        (out / "etas_fit.json").write_text(json.dumps(fit.to_dict(), indent=2))
+        params = fit.params
+        name = "ETAS (fitted)"
+        details = f"fitted on {experiment.frames.start} to {experiment.periods.val_start}"
+        log(f"ETAS: fitted {len(history)} events, branching ratio {fit.branching_ratio:.2f}")
+    forecast = etas_rate_forecast(params, history, grid, windows, frames.bin_days, name=name)
+    return dataclasses.replace(forecast, b_value=b_value, details=details)
+
+
+def run_experiment(experiment: QuakeExperiment, *, restart: bool = False, log: Log = print) -> Path:
+    """Run every stage not yet done; returns the report's path."""
+    from framecast.quake.report import write_quake_report
+
+    experiment.check()
+    check_patch_fit(experiment, experiment.network)
+    out = _claim_out_dir(experiment, restart)
+    catalog = stage_catalog(experiment, out, log)
+    frames = stage_frames(experiment, catalog, out, log)
+    checkpoint = stage_train(experiment, frames, out, log)
+    forecasts = stage_forecasts(experiment, catalog, frames, checkpoint, out, log)
+    report = write_quake_report(
+        forecasts,
+        frames,
+        out / "report",
+        reference="reference",
+        baselines=[k for k in ("etas",) if k in forecasts],
+        binary_magnitude=experiment.evaluation.binary_magnitude,
+        num_simulations=experiment.evaluation.num_simulations,
+        seed=experiment.evaluation.seed,
+        maps=experiment.evaluation.maps,
+    )
+    log(f"report: {report}")
+    return report

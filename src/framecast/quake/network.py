@@ -1,0 +1,89 @@
+"""Rolling rate forecasts from a trained framecast network."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from framecast.models.base import ForecastModel
+from framecast.quake.frames import SeismicityFrames
+from framecast.quake.rates import RateForecast
+
+RATE_ACTIVATIONS = ("softplus", "exp")
+
+
+def check_rate_model(model: ForecastModel, channels: tuple[str, ...]) -> int:
+    """Index of the "count" channel after checking the model forecasts rates of it.
+
+    Raises
+    ------
+    ValueError
+        The model's channels differ from ``channels``, "count" is not among
+        them, or its output is not a positive rate.
+    """
+    if "count" not in channels:
+        raise ValueError(f"rate forecasts need the 'count' channel; the frames hold {channels}")
+    if model.in_channels != len(channels):
+        raise ValueError(
+            f"the model takes {model.in_channels} channels but the frames give {len(channels)} "
+            f"{list(channels)}"
+        )
+    activation = getattr(model, "output_activation", None)
+    if activation not in RATE_ACTIVATIONS:
+        raise ValueError(
+            f"the model's output_activation is {activation!r}; a Poisson rate forecast needs "
+            f"one of {list(RATE_ACTIVATIONS)} (train with the 'poisson' loss)"
+        )
+    return channels.index("count")
+
+
+@torch.no_grad()
+def network_forecast(
+    model: ForecastModel,
+    frames: SeismicityFrames,
+    *,
+    channels: tuple[str, ...],
+    n_context: int,
+    first_bin: int,
+    stop_bin: int,
+    name: str,
+    b_value: float = 1.0,
+    batch_size: int = 32,
+) -> RateForecast:
+    """One-bin-ahead forecasts for bins ``first_bin .. stop_bin - 1``.
+
+    The forecast for bin ``k`` is the model's next frame given the observed
+    frames ``k - n_context .. k - 1`` (a rolling forecast: each window sees
+    every event before it, as an operational forecast would).
+
+    Raises
+    ------
+    ValueError
+        Bins out of range, too little history, or a model that does not
+        forecast rates of these frames (see :func:`check_rate_model`).
+    """
+    count = check_rate_model(model, channels)
+    if not (n_context <= first_bin < stop_bin <= frames.num_bins):
+        raise ValueError(
+            f"forecast bins {first_bin}..{stop_bin} must lie in {n_context}..{frames.num_bins} "
+            f"(the first {n_context} bins are context)"
+        )
+    index = [frames.channels.index(c) for c in channels]
+    data = torch.from_numpy(np.ascontiguousarray(frames.frames[:, index]))  # (T, C, H, W)
+    model.eval()
+    rates = []
+    for lo in range(first_bin, stop_bin, batch_size):
+        ks = range(lo, min(lo + batch_size, stop_bin))
+        context = torch.stack([data[k - n_context : k] for k in ks])  # (B, Tc, C, H, W)
+        pred = model(context, 1)  # (B, 1, C, H, W)
+        rates.append(pred[:, 0, count].double().numpy())  # (B, H, W)
+    return RateForecast(
+        name=name,
+        rates=np.concatenate(rates),
+        window_start=frames.bin_start[first_bin:stop_bin],
+        window_days=frames.bin_days,
+        grid=frames.grid,
+        mc=frames.mc,
+        b_value=b_value,
+        details=f"one-bin-ahead forecasts from {n_context} observed bins",
+    )
