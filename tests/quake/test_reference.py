@@ -70,7 +70,7 @@ def test_forecast_total_is_the_training_rate():
 
 def test_forecast_without_training_events_is_an_error():
     grid = Grid.from_region("40,41,10,11", 0.5)
-    with pytest.raises(ValueError, match="no events with M >= 2.0 inside the grid"):
+    with pytest.raises(ValueError, match=r"no events with M >= 2\.0 inside the grid"):
         smoothed_seismicity_forecast(
             random_catalog(20),
             grid,

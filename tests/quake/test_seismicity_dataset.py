@@ -54,7 +54,7 @@ def test_channel_selection_and_errors(frames_file):
             "train",
             n_context=6,
             n_target=1,
-            options=dict(path=str(path), val_start="2012-07-01", test_start="2012-01-01"),
+            options={"path": str(path), "val_start": "2012-07-01", "test_start": "2012-01-01"},
         )
     with pytest.raises(TypeError):
         _build("train", path, bogus=1)

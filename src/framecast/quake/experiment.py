@@ -19,6 +19,7 @@ settings in the same folder is refused, naming the keys that changed.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import shutil
@@ -122,7 +123,7 @@ class QuakeExperiment:
             self.frames.end,
         ]
         parsed = [to_datetime64(d) for d in dates]
-        if not all(a < b for a, b in zip(parsed, parsed[1:], strict=False)):
+        if not all(a < b for a, b in itertools.pairwise(parsed)):
             raise ValueError(
                 "need frames.start < periods.val_start < periods.test_start < frames.end; "
                 f"got {dates}"
