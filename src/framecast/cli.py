@@ -161,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list registered models, cells, datasets and losses")
     p.set_defaults(func=_cmd_list)
 
+    from framecast.quake.cli import add_quake_commands
+
+    add_quake_commands(sub)
+
     p = sub.add_parser("demo", help="train a small PredRNN and compare it with persistence")
     p.add_argument("--out", type=Path, default=Path("runs/demo"))
     p.add_argument("--minutes", type=float, default=4.0, help="training time budget")
