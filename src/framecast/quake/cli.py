@@ -231,7 +231,7 @@ def add_quake_commands(sub: Any) -> None:
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(func=_cmd_export)
 
-    p = qsub.add_parser("demo", help="the whole chain on a simulated ETAS catalog, no network")
+    p = qsub.add_parser("demo", help="the whole chain on a simulated ETAS catalog (no internet needed)")
     p.add_argument("--out", type=Path, default=Path("runs/quake-demo"))
     p.add_argument("--minutes", type=float, default=4.0, help="network training budget")
     p.add_argument("--restart", action="store_true")

@@ -95,7 +95,8 @@ class SeismicityDataset(Dataset[tuple[Tensor, Tensor]]):
                 f"{list(frames.channels)}"
             )
         index = [frames.channels.index(c) for c in names]
-        self.channels = tuple(names)
+        self.channel_names = tuple(names)
+        self.channels = len(names)  # the attribute every framecast dataset has
         self.data = np.ascontiguousarray(frames.frames[:, index])  # (T, C, H, W)
         first, stop = split_bins(frames, val_start, test_start)[split]
         first = max(first, n_context)
