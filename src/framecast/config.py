@@ -102,6 +102,8 @@ class TrainConfig:
     max_minutes: float | None = None
     loss: str = "mse"
     loss_frames: str = "all"
+    loss_channels: list[int] | None = None
+    """Channels the loss compares (None: all); the others are inputs only."""
     precision: str = "32"
     seed: int = 0
     limit_val_batches: float = 1.0

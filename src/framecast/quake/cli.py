@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,7 @@ def _cmd_etas_fit(args: argparse.Namespace) -> int:
         end=args.end,
         auxiliary_start=args.auxiliary_start,
     )
-    text = json.dumps(fit.to_dict(), indent=2)
+    text = json.dumps(dataclasses.asdict(fit), indent=2)
     if args.out:
         Path(args.out).write_text(text)
     print(text)
@@ -231,7 +232,9 @@ def add_quake_commands(sub: Any) -> None:
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(func=_cmd_export)
 
-    p = qsub.add_parser("demo", help="the whole chain on a simulated ETAS catalog (no internet needed)")
+    p = qsub.add_parser(
+        "demo", help="the whole chain on a simulated ETAS catalog (no internet needed)"
+    )
     p.add_argument("--out", type=Path, default=Path("runs/quake-demo"))
     p.add_argument("--minutes", type=float, default=4.0, help="network training budget")
     p.add_argument("--restart", action="store_true")

@@ -26,13 +26,13 @@ def demo_experiment(out_dir: Path, minutes: float = 4.0) -> QuakeExperiment:
             "region": "31.0,35.8,-119.0,-114.2",
             "cell": 0.15,
             "unit": "deg",
-            "start": "2000-01-01",
+            "start": "1990-01-01",
             "end": "2016-01-01",
             "bin_days": 1.0,
             "mc": 2.0,
-            "channels": ["count"],
+            "channels": ["count", "max_magnitude"],
         },
-        "periods": {"val_start": "2012-01-01", "test_start": "2014-01-01"},
+        "periods": {"val_start": "2010-01-01", "test_start": "2012-01-01"},
         "network": {
             "model": {
                 "name": "predrnn",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import lightning as L
@@ -15,6 +16,34 @@ from framecast.training.sampling import sample_true_mask, true_frame_probabiliti
 
 LOSS_FRAMES = ("all", "future")
 SCHEDULERS = ("step", "onecycle", "none")
+
+
+def select_channels(
+    loss_fn: Callable[[Tensor, Tensor], Tensor], channels: list[int] | None, num_channels: int
+) -> Callable[[Tensor, Tensor], Tensor]:
+    """``loss_fn`` restricted to ``channels`` of (B, T, C, H, W) frames; None keeps all.
+
+    Lets auxiliary input channels (a magnitude map beside event counts, a
+    radio spectrogram) inform the forecast without being scored.
+
+    Raises
+    ------
+    ValueError
+        Empty, repeated or out-of-range channel indices.
+    """
+    if channels is None:
+        return loss_fn
+    bad = [c for c in channels if not 0 <= c < num_channels]
+    if not channels or bad or len(set(channels)) != len(channels):
+        raise ValueError(
+            f"train.loss_channels must be distinct indices in 0..{num_channels - 1}, got {channels}"
+        )
+    index = list(channels)
+
+    def restricted(pred: Tensor, target: Tensor) -> Tensor:
+        return loss_fn(pred[:, :, index], target[:, :, index])  # (B, T, len(index), H, W)
+
+    return restricted
 
 
 class ForecastModule(L.LightningModule):
@@ -42,7 +71,9 @@ class ForecastModule(L.LightningModule):
             raise ValueError(
                 f"model {self.cfg.model.name!r} has no trainable parameters; evaluate it instead"
             )
-        self.loss_fn = LOSSES.get(self.cfg.train.loss)
+        self.loss_fn = select_channels(
+            LOSSES.get(self.cfg.train.loss), self.cfg.train.loss_channels, self.model.in_channels
+        )
         if (
             self.cfg.train.loss == "bce"
             and getattr(self.model, "output_activation", None) != "sigmoid"
