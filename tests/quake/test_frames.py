@@ -33,6 +33,16 @@ def test_channels_of_hand_made_events():
     )
     assert mmax == 3.0
     assert depth == 4.0  # the unknown depth is left out of the mean
+    excess = grid_catalog(
+        _two_events(),
+        grid,
+        start="2020-01-01",
+        end="2020-01-04",
+        bin_days=1,
+        mc=1.5,
+        channels=["magnitude_excess"],
+    )
+    assert excess.frames[0, 0, 0, 0] == pytest.approx(1.5)
     assert frames.frames[2].sum() == 0  # the M1.0 event is below mc
     assert len(frames.events) == 2
 

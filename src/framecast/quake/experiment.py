@@ -19,6 +19,7 @@ settings in the same folder is refused, naming the keys that changed.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import itertools
 import json
 import math
@@ -39,6 +40,7 @@ from framecast.quake.magnitudes import aki_b_value
 from framecast.quake.rates import RateForecast
 
 Log = Callable[[str], None]
+ETAS_MODES = ("fit", "simulation", "none")
 
 
 @dataclass
@@ -77,7 +79,8 @@ class PeriodsSection:
 
 @dataclass
 class EtasSection:
-    """The ETAS baseline: "fit" on the training period, the "true" simulation model, or "none".
+    """The ETAS baseline: "fit" on the training period, "simulation" (the parameters a
+    simulated catalog was drawn with: the best possible forecast), or "none".
 
     The fit's target events run from ``fit_start`` (default frames.start) to
     periods.val_start; events from ``auxiliary_start`` (default fit_start)
@@ -115,10 +118,12 @@ class QuakeExperiment:
         """Raise ValueError for settings that cannot work, before anything is written."""
         if bool(self.catalog.path) == bool(self.catalog.simulate):
             raise ValueError("give exactly one of catalog.path or catalog.simulate: true")
-        if self.etas.mode not in ("fit", "true", "none"):
-            raise ValueError(f"etas.mode must be 'fit', 'true' or 'none', got {self.etas.mode!r}")
-        if self.etas.mode == "true" and not self.catalog.simulate:
-            raise ValueError("etas.mode 'true' needs a simulated catalog (catalog.simulate: true)")
+        if self.etas.mode not in ETAS_MODES:
+            raise ValueError(f"etas.mode must be one of {ETAS_MODES}, got {self.etas.mode!r}")
+        if self.etas.mode == "simulation" and not self.catalog.simulate:
+            raise ValueError(
+                "etas.mode 'simulation' needs a simulated catalog (catalog.simulate: true)"
+            )
         check_channels(self.frames.channels)
         if "count" not in self.frames.channels:
             raise ValueError(f"frames.channels must include 'count', got {self.frames.channels}")
@@ -161,9 +166,20 @@ def load_experiment(
         data = yaml.safe_load(path.read_text()) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{str(path)!r} must hold a YAML mapping")
-    experiment = build_dataclass(QuakeExperiment, apply_overrides(data, overrides))
+    experiment = build_dataclass(QuakeExperiment, _dates_as_text(apply_overrides(data, overrides)))
     experiment.check()
     return experiment
+
+
+def _dates_as_text(value: Any) -> Any:
+    """YAML reads ``2008-01-01`` as a date; the settings hold dates as ISO text."""
+    if isinstance(value, dict):
+        return {k: _dates_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates_as_text(v) for v in value]
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
 
 
 def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
@@ -287,6 +303,8 @@ def network_config(
     }
     train = net.setdefault("train", {})
     train["loss"] = "poisson"
+    # the loss scores the counts; other channels (magnitudes) are inputs only
+    train["loss_channels"] = [experiment.frames.channels.index("count")]
     train.setdefault("out_dir", str(out / "train"))
     train.setdefault("run_name", "network")
     return net
@@ -413,7 +431,7 @@ def _etas_forecast(
     grid, mc = frames.grid, frames.mc
     rows, _ = grid.locate(catalog.latitude, catalog.longitude)
     history = catalog.select(rows >= 0).filter(min_magnitude=mc, event_types=None)
-    if experiment.etas.mode == "true":
+    if experiment.etas.mode == "simulation":
         params = ETASParameters.from_dict({**experiment.catalog.etas, "mc": mc})
         name, details = "ETAS (true parameters)", "the simulation's own parameters"
     else:

@@ -26,35 +26,48 @@ FORMAT = "framecast seismicity frames 1"
 DAY_US = 86_400_000_000
 
 
-def _log_energy(catalog: Catalog, cells: np.ndarray, size: int) -> np.ndarray:
+def _count(catalog: Catalog, cells: np.ndarray, size: int, mc: float) -> np.ndarray:
+    return np.bincount(cells, minlength=size).astype(np.float64)
+
+
+def _log_energy(catalog: Catalog, cells: np.ndarray, size: int, mc: float) -> np.ndarray:
     # Gutenberg-Richter energy relation: log10 E [J] = 1.5 M + 4.8; empty cells 0
     energy = np.bincount(cells, weights=10.0 ** (1.5 * catalog.magnitude + 4.8), minlength=size)
     return np.where(energy > 0, np.log10(np.maximum(energy, 1.0)), 0.0)
 
 
-def _max_magnitude(catalog: Catalog, cells: np.ndarray, size: int) -> np.ndarray:
+def _max_magnitude(catalog: Catalog, cells: np.ndarray, size: int, mc: float) -> np.ndarray:
     out = np.zeros(size)
     np.maximum.at(out, cells, catalog.magnitude)  # empty cells 0
     return out
 
 
-def _mean_depth(catalog: Catalog, cells: np.ndarray, size: int) -> np.ndarray:
+def _magnitude_excess(catalog: Catalog, cells: np.ndarray, size: int, mc: float) -> np.ndarray:
+    out = np.zeros(size)
+    np.maximum.at(out, cells, catalog.magnitude - mc)  # >= 0; empty cells 0
+    return out
+
+
+def _mean_depth(catalog: Catalog, cells: np.ndarray, size: int, mc: float) -> np.ndarray:
     depth = np.nan_to_num(catalog.depth, nan=0.0)
     known = np.bincount(cells, weights=~np.isnan(catalog.depth), minlength=size)
     total = np.bincount(cells, weights=depth, minlength=size)
     return np.divide(total, known, out=np.zeros(size), where=known > 0)  # empty cells 0
 
 
-CHANNELS: dict[str, Callable[[Catalog, np.ndarray, int], np.ndarray]] = {
-    "count": lambda catalog, cells, size: np.bincount(cells, minlength=size).astype(np.float64),
+CHANNELS: dict[str, Callable[[Catalog, np.ndarray, int, float], np.ndarray]] = {
+    "count": _count,
     "log_energy": _log_energy,
     "max_magnitude": _max_magnitude,
+    "magnitude_excess": _magnitude_excess,
     "mean_depth": _mean_depth,
 }
-"""Per-cell channel functions ``f(events, flat bin-cell index, size) -> [size]``.
+"""Per-cell channel functions ``f(events, flat bin-cell index, size, mc) -> [size]``.
 
 count: number of events; log_energy: log10 of the summed radiated energy in
 joules (log10 E = 1.5 M + 4.8, Gutenberg & Richter 1956); max_magnitude;
+magnitude_excess: max magnitude minus mc (an input scaled near the counts,
+which tells a network how productive the cell's largest event is);
 mean_depth: km. Cells without events hold 0 in every channel.
 """
 
@@ -243,7 +256,7 @@ def grid_catalog(
     flat = (k * ny + rows) * nx + cols  # [N] index into (T, H, W)
     size = num_bins * ny * nx
     frames = np.stack(
-        [CHANNELS[name](events, flat, size).reshape(num_bins, ny, nx) for name in channels],
+        [CHANNELS[name](events, flat, size, mc).reshape(num_bins, ny, nx) for name in channels],
         axis=1,
     ).astype(np.float32)  # (T, C, H, W)
     return SeismicityFrames(
