@@ -22,6 +22,33 @@ def _npp_csv(path, n=200):
     return path
 
 
+def _grid(catalog, out, *extra, region="33,34,-117,-116", cell="0.5"):
+    """``framecast quake grid`` of 2010 (weekly bins, mc 2) with ``extra`` options."""
+    return main(
+        [
+            "quake",
+            "grid",
+            "--catalog",
+            str(catalog),
+            "--region",
+            region,
+            "--cell",
+            cell,
+            "--start",
+            "2010-01-01",
+            "--end",
+            "2011-01-01",
+            "--bin-days",
+            "7",
+            "--mc",
+            "2.0",
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
+
+
 def test_grid_from_csv_and_evaluate(tmp_path, capsys):
     csv = _npp_csv(tmp_path / "cat.csv")
     frames_path = tmp_path / "frames.h5"

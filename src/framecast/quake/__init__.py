@@ -1,10 +1,68 @@
 """Earthquake forecasting: catalogs, gridding into frames, ETAS, forecasts and scores.
 
-Install the extra dependencies with ``pip install 'framecast[quake]'`` (ObsPy
-for QuakeML, pyCSEP for the CSEP tests).
+The pieces, in the order of a study: read or fetch a catalog
+(:func:`read_catalog`, :func:`fetch_catalog`, :class:`CatalogStore`), grid it
+into frames (:class:`Grid`, :func:`grid_catalog`), simulate or fit ETAS
+(:func:`simulate_etas`, :func:`fit_etas`), make rate forecasts
+(:class:`RateForecast`: :func:`etas_rate_forecast`,
+:func:`smoothed_seismicity_forecast`, :func:`network_forecast`), score them
+(:func:`score_forecasts`) and report (:func:`write_quake_report`);
+:func:`run_experiment` chains them. ObsPy (QuakeML) and pyCSEP (CSEP tests)
+come with ``pip install 'framecast[quake]'`` and are imported only when used.
 """
 
-from framecast.quake.events import COLUMNS, Catalog, to_datetime64
-from framecast.quake.grid import Grid, parse_region
+from __future__ import annotations
 
-__all__ = ["COLUMNS", "Catalog", "Grid", "parse_region", "to_datetime64"]
+import importlib
+from typing import Any
+
+# Names load on first use (PEP 562): ``framecast.data`` imports the
+# ``seismicity`` dataset from this package, and should not pay for SciPy,
+# the ETAS likelihood or the scores until someone asks for them.
+_EXPORTS: dict[str, str] = {
+    "CHANNELS": "framecast.quake.frames",
+    "COLUMNS": "framecast.quake.events",
+    "Catalog": "framecast.quake.events",
+    "CatalogStore": "framecast.quake.store",
+    "ETASFit": "framecast.quake.etas_fit",
+    "ETASParameters": "framecast.quake.etas",
+    "FetchQuery": "framecast.quake.fetch",
+    "Grid": "framecast.quake.grid",
+    "QuakeExperiment": "framecast.quake.experiment",
+    "RateForecast": "framecast.quake.rates",
+    "SeismicityFrames": "framecast.quake.frames",
+    "branching_ratio": "framecast.quake.etas",
+    "etas_rate_forecast": "framecast.quake.etas_forecast",
+    "fetch_catalog": "framecast.quake.fetch",
+    "fit_etas": "framecast.quake.etas_fit",
+    "grid_catalog": "framecast.quake.frames",
+    "load_experiment": "framecast.quake.experiment",
+    "network_forecast": "framecast.quake.network",
+    "observed_from_catalog": "framecast.quake.scores",
+    "parse_region": "framecast.quake.grid",
+    "read_catalog": "framecast.quake.readers",
+    "read_csv_catalog": "framecast.quake.readers",
+    "read_fdsn_text": "framecast.quake.readers",
+    "read_quakeml": "framecast.quake.readers",
+    "run_experiment": "framecast.quake.experiment",
+    "score_forecasts": "framecast.quake.scores",
+    "simulate_etas": "framecast.quake.etas_simulate",
+    "smoothed_seismicity_forecast": "framecast.quake.reference",
+    "to_datetime64": "framecast.quake.events",
+    "write_catalog": "framecast.quake.store",
+    "write_quake_report": "framecast.quake.report",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'framecast.quake' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -133,6 +133,8 @@ def train(
         max_epochs=t.max_epochs if t.max_epochs is not None else -1,
         limit_val_batches=t.limit_val_batches,
         val_check_interval=t.val_every_n_steps,
+        # count val_every_n_steps in global steps, so it may exceed an epoch's batches
+        check_val_every_n_epoch=None if t.val_every_n_steps is not None else 1,
         gradient_clip_val=config.optim.grad_clip,
         log_every_n_steps=t.log_every_n_steps,
         logger=[
