@@ -23,7 +23,7 @@ from framecast.quake.report_plots import (
 def _describe(forecasts: Mapping[str, RateForecast]) -> list[str]:
     lines = ["| forecast | how it was made |", "|---|---|"]
     for name, forecast in forecasts.items():
-        details = forecast.details.replace("\n", "; ").replace("|", "/") or "-"
+        details = " ".join(forecast.details.replace("\n", "; ").replace("|", "/").split()) or "-"
         lines.append(f"| {name} | {details} |")
     return lines
 
