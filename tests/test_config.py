@@ -64,4 +64,9 @@ def test_repo_configs_load():
     files = sorted(root.rglob("*.yaml"))
     assert len(files) >= 4
     for path in files:
-        load_config(path)  # raises on any unknown key
+        if path.parent.name == "quake":  # experiment files: catalog -> report
+            from framecast.quake.experiment import load_experiment
+
+            load_experiment(path)  # raises on any unknown key or unusable setting
+        else:
+            load_config(path)  # raises on any unknown key

@@ -34,11 +34,36 @@ def _mnist_options(tmp_path: Path) -> dict[str, Any]:
     return {"mnist_dir": str(tmp_path), "num_sequences": 4, "image_size": 32}
 
 
+def _seismicity_options(tmp_path: Path) -> dict[str, Any]:
+    from framecast.quake import Catalog, Grid, grid_catalog
+
+    rng = np.random.default_rng(0)
+    days = np.sort(rng.uniform(0, 120, 300))
+    catalog = Catalog.from_columns(
+        time=np.datetime64("2020-01-01", "us") + (days * 86_400e6).astype("timedelta64[us]"),
+        latitude=rng.uniform(0, 1, 300),
+        longitude=rng.uniform(0, 1, 300),
+        magnitude=2 + rng.exponential(0.43, 300),
+    )
+    frames = grid_catalog(
+        catalog,
+        Grid(0, 1, 0, 1, 0.125),
+        start="2020-01-01",
+        end="2020-04-30",
+        bin_days=1,
+        mc=2.0,
+        channels=["count", "max_magnitude"],
+    )
+    path = frames.save(tmp_path / "frames.h5")
+    return {"path": str(path), "val_start": "2020-03-01", "test_start": "2020-04-01"}
+
+
 OPTIONS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "array": _array_options,
     "mmnist_file": _file_options,
     "moving_mnist": _mnist_options,
     "moving_squares": lambda _: {"num_sequences": 4},
+    "seismicity": _seismicity_options,
 }
 
 
@@ -57,9 +82,10 @@ def test_contract(name: str, split: str, tmp_path: Path, monkeypatch) -> None:
     shape = (dataset.channels, dataset.height, dataset.width)
     context, target = dataset[len(dataset) - 1]
     assert context.shape == (3, *shape) and target.shape == (4, *shape)
+    low, high = getattr(dataset, "value_range", (0.0, 1.0))  # counts are not scaled
     for frames in (context, target):
         assert frames.dtype == torch.float32
-        assert float(frames.min()) >= 0.0 and float(frames.max()) <= 1.0
+        assert float(frames.min()) >= low and float(frames.max()) <= high
     batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=2)))
     assert batch[0].shape[1:] == (3, *shape)
 

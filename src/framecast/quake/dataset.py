@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -96,7 +97,10 @@ class SeismicityDataset(Dataset[tuple[Tensor, Tensor]]):
             )
         index = [frames.channels.index(c) for c in names]
         self.channel_names = tuple(names)
-        self.channels = len(names)  # the attribute every framecast dataset has
+        # the layout attributes every framecast dataset has
+        self.channels = len(names)
+        self.height, self.width = frames.grid.shape
+        self.value_range = (0.0, math.inf)  # counts and magnitudes, not scaled to [0, 1]
         self.data = np.ascontiguousarray(frames.frames[:, index])  # (T, C, H, W)
         first, stop = split_bins(frames, val_start, test_start)[split]
         first = max(first, n_context)
