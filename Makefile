@@ -15,7 +15,7 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==$(TORCH_VERSION)
-	$(BIN)/python -m pip install --quiet -e '.[dev,quake,video]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,quake,video,tune]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -96,6 +96,31 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from framecast.config import apply_overrides, load_config
+    from framecast.tuning import TuneSettings, load_space, run_study
+
+    base = apply_overrides(load_config(args.config).to_dict(), args.overrides)
+    settings = TuneSettings(
+        trials=args.trials,
+        out_dir=args.out,
+        storage=args.storage,
+        study_name=args.study_name,
+        pruner=args.pruner,
+        trial_minutes=args.trial_minutes,
+        trial_steps=args.trial_steps,
+        seed=args.seed,
+    )
+    study = run_study(base, load_space(args.space), settings)
+    finished = sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials)
+    print(f"study {study.study_name!r}: {finished} finished trials in {settings.storage_url()}")
+    if any(t.state.name == "COMPLETE" for t in study.trials):
+        print(f"best: trial {study.best_trial.number}, validation loss {study.best_value:.6g}")
+        print(f"best config: {args.out / 'best.yaml'}")
+    print(f"summary: {args.out / 'summary.md'}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from framecast.demo import run_demo
 
@@ -160,6 +185,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="list registered models, cells, datasets and losses")
     p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("tune", help="Optuna search over a config, with pruning and early stopping")
+    p.add_argument("--config", required=True, help="base YAML config")
+    p.add_argument("--space", required=True, help="search space YAML (configs/tune/)")
+    p.add_argument(
+        "--trials", type=int, required=True, help="finished trials the study should hold"
+    )
+    p.add_argument("--storage", help="Optuna storage URL (default sqlite:///OUT/study.db)")
+    p.add_argument("--study-name", default="framecast")
+    p.add_argument("--pruner", default="median", help="median, hyperband or none")
+    p.add_argument("--trial-minutes", type=float, help="time budget of each trial")
+    p.add_argument("--trial-steps", type=int, help="step budget of each trial")
+    p.add_argument("--seed", type=int, default=0, help="sampler seed; trial n trains with seed+n")
+    p.add_argument("--out", type=Path, default=Path("runs/tune"))
+    p.add_argument("overrides", nargs="*", help="section.key=value applied to the base config")
+    p.set_defaults(func=_cmd_tune)
 
     from framecast.quake.cli import add_quake_commands
 

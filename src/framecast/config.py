@@ -206,7 +206,8 @@ def config_from_dict(data: Mapping[str, Any]) -> Config:
     return build_dataclass(Config, data, "")
 
 
-def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``tree["a"]["b"]["c"] = value`` for ``dotted = "a.b.c"``, creating sections."""
     parts = dotted.split(".")
     node = tree
     for part in parts[:-1]:
@@ -226,7 +227,7 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
         key, raw = item.split("=", 1)
         if not key:
             raise ValueError(f"override {item!r} has an empty key")
-        _set_dotted(out, key.strip(), yaml.safe_load(raw))
+        set_dotted(out, key.strip(), yaml.safe_load(raw))
     return out
 
 

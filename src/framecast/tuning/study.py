@@ -1,0 +1,272 @@
+"""``framecast tune``: an Optuna study over a config, with pruning and early stopping.
+
+Each trial trains the base config with the values the TPE sampler proposes,
+on a budget of minutes or steps, with early stopping on the validation
+loss; every validation reports the loss to the pruner (median or
+Hyperband), which stops unpromising trials. The study lives in an Optuna
+storage (SQLite by default), so an interrupted study resumes where it
+stopped and several processes, or machines sharing a database URL, can work
+on one study: ``--trials`` is the total the study should reach, not a
+number to add. A trial whose process died is marked failed by Optuna's
+heartbeat and retried once with the same values.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from framecast.config import config_from_dict
+from framecast.tuning.space import Parameter, apply_values, check_space
+
+PRUNERS = ("median", "hyperband", "none")
+FINISHED = ("COMPLETE", "PRUNED")
+DEFAULT_PATIENCE = 3
+
+
+@dataclass(frozen=True)
+class TuneSettings:
+    """How a study runs.
+
+    Attributes
+    ----------
+    trials : int
+        Finished (complete or pruned) trials the study should hold in the end.
+    out_dir : Path
+        Trials' run folders, the best config, the summary and the plots.
+    storage : str, optional
+        Optuna storage URL; default ``sqlite:///<out_dir>/study.db``.
+    study_name : str
+    pruner : {"median", "hyperband", "none"}
+    trial_minutes, trial_steps : optional
+        Budget of each trial (``train.max_minutes`` / ``train.max_steps``).
+    seed : int
+        Seed of the TPE sampler; trial ``n`` trains with ``train.seed = seed + n``.
+    """
+
+    trials: int
+    out_dir: Path
+    storage: str | None = None
+    study_name: str = "framecast"
+    pruner: str = "median"
+    trial_minutes: float | None = None
+    trial_steps: int | None = None
+    seed: int = 0
+
+    def check(self) -> None:
+        if isinstance(self.trials, bool) or not isinstance(self.trials, int) or self.trials < 1:
+            raise ValueError(f"--trials must be a positive integer, got {self.trials!r}")
+        if self.pruner not in PRUNERS:
+            raise ValueError(f"--pruner must be one of {PRUNERS}, got {self.pruner!r}")
+        if self.trial_minutes is not None and not self.trial_minutes > 0:
+            raise ValueError(f"--trial-minutes must be > 0, got {self.trial_minutes!r}")
+        if self.trial_steps is not None and self.trial_steps < 1:
+            raise ValueError(f"--trial-steps must be >= 1, got {self.trial_steps!r}")
+
+    def storage_url(self) -> str:
+        return self.storage or f"sqlite:///{(self.out_dir / 'study.db').resolve()}"
+
+
+class PruningReporter:
+    """Lightning callback: report each validation loss to the trial, stop when pruned.
+
+    Written here rather than taken from optuna-integration because that
+    callback reports by epoch, which drops the validations a run makes every
+    ``val_every_n_steps`` within an epoch; this one reports at the global step.
+    """
+
+    def __init__(self, trial: Any) -> None:
+        from lightning.pytorch.callbacks import Callback
+
+        outer = self
+
+        class _Callback(Callback):
+            def on_validation_end(self, trainer: Any, module: Any) -> None:
+                outer.on_validation_end(trainer)
+
+        self.callback = _Callback()
+        self.trial = trial
+        self.best = math.inf
+        self.pruned_at: int | None = None
+
+    def on_validation_end(self, trainer: Any) -> None:
+        if trainer.sanity_checking or "val_loss" not in trainer.callback_metrics:
+            return
+        value = float(trainer.callback_metrics["val_loss"])
+        step = int(trainer.global_step)
+        self.trial.report(value, step)
+        if math.isfinite(value):
+            self.best = min(self.best, value)
+        if self.trial.should_prune():
+            self.pruned_at = step
+            trainer.should_stop = True
+
+
+def _make_pruner(name: str, settings: TuneSettings) -> Any:
+    import optuna
+
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, reduction_factor=3)
+    return optuna.pruners.NopPruner()
+
+
+def open_study(settings: TuneSettings, *, create: bool = True) -> Any:
+    """Create or load the study in its storage (with a heartbeat, so dead trials are retried)."""
+    import optuna
+    from optuna.storages import RDBStorage, RetryFailedTrialCallback
+
+    settings.out_dir.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the heartbeat is marked experimental
+        storage = RDBStorage(
+            settings.storage_url(),
+            heartbeat_interval=30,
+            grace_period=90,
+            heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=1),
+        )
+    if not create:
+        return optuna.load_study(study_name=settings.study_name, storage=storage)
+    return optuna.create_study(
+        study_name=settings.study_name,
+        storage=storage,
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=settings.seed),
+        pruner=_make_pruner(settings.pruner, settings),
+        load_if_exists=True,
+    )
+
+
+def trial_config(
+    base: Mapping[str, Any], values: Mapping[str, Any], settings: TuneSettings, number: int
+) -> dict[str, Any]:
+    """The config one trial trains: base + values + the trial's budget, seed and folder."""
+    config = apply_values(base, values)
+    train = config.setdefault("train", {})
+    train["seed"] = settings.seed + number
+    train["out_dir"] = str(settings.out_dir / "trials")
+    train["run_name"] = f"trial-{number:04d}"
+    train["progress_bar"] = False
+    if settings.trial_minutes is not None:
+        train["max_minutes"] = settings.trial_minutes
+    if settings.trial_steps is not None:
+        train["max_steps"] = settings.trial_steps
+    if train.get("early_stopping_patience") is None:
+        train["early_stopping_patience"] = DEFAULT_PATIENCE
+    return config
+
+
+def _objective(base: Mapping[str, Any], space: list[Parameter], settings: TuneSettings) -> Any:
+    import optuna
+
+    from framecast.training import train
+
+    def objective(trial: Any) -> float:
+        values = {p.key: p.suggest(trial) for p in space}
+        config = trial_config(base, values, settings, trial.number)
+        trial.set_user_attr("seed", config["train"]["seed"])
+        reporter = PruningReporter(trial)
+        result = train(config_from_dict(config), callbacks=[reporter.callback])
+        trial.set_user_attr("seconds", round(result.seconds, 1))
+        trial.set_user_attr("steps", int(result.module.global_step))
+        trial.set_user_attr("run_dir", str(result.run_dir))
+        if reporter.pruned_at is not None:
+            raise optuna.TrialPruned(f"pruned at step {reporter.pruned_at}")
+        if not math.isfinite(reporter.best):
+            raise ValueError(
+                "the trial made no finite validation loss (set train.val_every_n_steps)"
+            )
+        return reporter.best
+
+    return objective
+
+
+def count_finished(study: Any) -> int:
+    return sum(t.state.name in FINISHED for t in study.trials)
+
+
+def run_study(base: Mapping[str, Any], space: list[Parameter], settings: TuneSettings) -> Any:
+    """Run trials until the study holds ``settings.trials`` finished ones; write the outputs.
+
+    Raises
+    ------
+    ValueError
+        Bad settings or a space the config does not accept (before any trial).
+    """
+    import optuna
+    from optuna.study import MaxTrialsCallback
+    from optuna.trial import TrialState
+
+    settings.check()
+    check_space(base, space)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    study = open_study(settings)
+    _check_same_space(study, space)
+    study.set_user_attr("space", [p.key for p in space])
+    remaining = settings.trials - count_finished(study)
+    if remaining > 0:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            study.optimize(
+                _objective(base, space, settings),
+                n_trials=remaining,
+                callbacks=[
+                    MaxTrialsCallback(
+                        settings.trials, states=(TrialState.COMPLETE, TrialState.PRUNED)
+                    )
+                ],
+                catch=(RuntimeError, ValueError, FloatingPointError),
+            )
+    write_outputs(study, base, space, settings)
+    return study
+
+
+def _check_same_space(study: Any, space: list[Parameter]) -> None:
+    stored = study.user_attrs.get("space")
+    keys = [p.key for p in space]
+    if stored is not None and stored != keys:
+        raise ValueError(
+            f"study {study.study_name!r} searched {stored}, not {keys}; "
+            "use another --study-name or the same space"
+        )
+
+
+def best_config(study: Any, base: Mapping[str, Any]) -> dict[str, Any]:
+    """The base config with the best trial's values: ready for ``framecast train``."""
+    config = apply_values(base, study.best_trial.params)
+    config.setdefault("train", {})["seed"] = study.best_trial.user_attrs.get("seed", 0)
+    config["train"].pop("run_name", None)
+    return config
+
+
+def write_outputs(
+    study: Any, base: Mapping[str, Any], space: list[Parameter], settings: TuneSettings
+) -> dict[str, Path]:
+    """Write best.yaml, summary.md and the plots; returns their paths by name."""
+    from framecast.tuning.report import plot_study, summary_markdown
+
+    out = settings.out_dir
+    paths: dict[str, Path] = {}
+    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+    if complete:
+        best = copy.deepcopy(best_config(study, base))
+        paths["best"] = out / "best.yaml"
+        header = (
+            f"# best of study {study.study_name!r}: trial {study.best_trial.number}, "
+            f"validation loss {study.best_value:.6g}\n"
+        )
+        paths["best"].write_text(header + yaml.safe_dump(best, sort_keys=False))
+    paths["summary"] = out / "summary.md"
+    paths["summary"].write_text(summary_markdown(study, space, settings))
+    paths.update(plot_study(study, out))
+    return paths
