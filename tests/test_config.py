@@ -64,7 +64,12 @@ def test_repo_configs_load():
     files = sorted(root.rglob("*.yaml"))
     assert len(files) >= 4
     for path in files:
-        if path.parent.name == "quake":  # experiment files: catalog -> report
+        if path.name.startswith("space"):  # search spaces, checked against their base
+            from framecast.tuning import check_space, load_space
+
+            base = path.parent / "predrnn_squares.yaml"
+            check_space(load_config(base).to_dict(), load_space(path))
+        elif path.parent.name == "quake":  # experiment files: catalog -> report
             from framecast.quake.experiment import load_experiment
 
             load_experiment(path)  # raises on any unknown key or unusable setting
