@@ -110,6 +110,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         trial_minutes=args.trial_minutes,
         trial_steps=args.trial_steps,
         seed=args.seed,
+        warmup_steps=args.warmup_steps,
     )
     study = run_study(base, load_space(args.space), settings)
     finished = sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials)
@@ -198,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trial-minutes", type=float, help="time budget of each trial")
     p.add_argument("--trial-steps", type=int, help="step budget of each trial")
     p.add_argument("--seed", type=int, default=0, help="sampler seed; trial n trains with seed+n")
+    p.add_argument(
+        "--warmup-steps", type=int, help="no pruning before this step (default: trial steps / 4)"
+    )
     p.add_argument("--out", type=Path, default=Path("runs/tune"))
     p.add_argument("overrides", nargs="*", help="section.key=value applied to the base config")
     p.set_defaults(func=_cmd_tune)
@@ -205,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     from framecast.quake.cli import add_quake_commands
 
     add_quake_commands(sub)
+
+    from framecast.data.cli import add_data_commands
+
+    add_data_commands(sub)
 
     p = sub.add_parser("demo", help="train a small PredRNN and compare it with persistence")
     p.add_argument("--out", type=Path, default=Path("runs/demo"))

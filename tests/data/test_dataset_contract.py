@@ -58,11 +58,38 @@ def _seismicity_options(tmp_path: Path) -> dict[str, Any]:
     return {"path": str(path), "val_start": "2020-03-01", "test_start": "2020-04-01"}
 
 
+def _prepared_options(tmp_path: Path) -> dict[str, Any]:
+    from fake_video import write_cache
+
+    clips = {"a": ("train", 9, {}), "b": ("val", 8, {}), "c": ("test", 7, {})}
+    return {"path": str(write_cache(tmp_path / "videos.h5", clips, frame_shape=(3, 6, 5)))}
+
+
+def _kth_options(tmp_path: Path) -> dict[str, Any]:
+    from fake_video import write_cache
+
+    clips = {
+        f"person{p:02d}_running_d1": (split, 12, {"person": p, "action": "running"})
+        for p, split in ((1, "train"), (15, "val"), (20, "test"))
+    }
+    path = write_cache(tmp_path / "kth.h5", clips, dataset="kth", frame_shape=(1, 8, 8))
+    return {"path": str(path)}
+
+
+def _kitti_hkl_options(tmp_path: Path) -> dict[str, Any]:
+    from test_kitti import kitti_hkl_contract_options
+
+    return kitti_hkl_contract_options(tmp_path)
+
+
 OPTIONS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "array": _array_options,
+    "kitti_hkl": _kitti_hkl_options,
+    "kth": _kth_options,
     "mmnist_file": _file_options,
     "moving_mnist": _mnist_options,
     "moving_squares": lambda _: {"num_sequences": 4},
+    "prepared": _prepared_options,
     "seismicity": _seismicity_options,
 }
 
@@ -101,4 +128,4 @@ def test_bad_split_and_unknown_option(name: str, tmp_path: Path) -> None:
 
 def test_unknown_name_lists_valid() -> None:
     with pytest.raises(KeyError, match="moving_squares"):
-        build_dataset("kth", "train", n_context=2, n_target=2)
+        build_dataset("no_such_dataset", "train", n_context=2, n_target=2)

@@ -27,7 +27,7 @@ def _base(tmp_path):
 
 
 def test_study_prunes_resumes_and_exports_a_config_that_trains(tmp_path):
-    settings = TuneSettings(trials=3, out_dir=tmp_path / "tune", trial_steps=8, seed=0)
+    settings = TuneSettings(trials=3, out_dir=tmp_path / "tune", trial_steps=8, warmup_steps=0)
     study = open_study(settings)
     # two good trials first, then one that cannot learn: the median pruner must stop it
     study.enqueue_trial({"optim.lr": 0.01, "model.options.cell": "convlstm"})
@@ -41,7 +41,7 @@ def test_study_prunes_resumes_and_exports_a_config_that_trains(tmp_path):
     first = [(t.number, t.params, t.value) for t in study.trials]
 
     # resuming with a larger target adds trials; it does not restart the study
-    settings = TuneSettings(trials=5, out_dir=tmp_path / "tune", trial_steps=8, seed=0)
+    settings = TuneSettings(trials=5, out_dir=tmp_path / "tune", trial_steps=8, warmup_steps=0)
     study = run_study(_base(tmp_path), SPACE, settings)
     finished = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
     assert len(finished) == 5

@@ -1,4 +1,5 @@
-"""Datasets of frame sequences. Importing this package registers them in :data:`DATASETS`.
+"""Datasets of frame sequences. Importing this package registers them in :data:`DATASETS`
+(and the cache preparers of real videos in :data:`PREPARERS`).
 
 Every dataset's item is ``(context, target)``: float32 tensors
 ``[n_context, C, H, W]`` and ``[n_target, C, H, W]`` with values in [0, 1].
@@ -12,27 +13,53 @@ from torch.utils.data import Dataset
 # registers "seismicity" (frames of an earthquake catalog; numpy and h5py only)
 import framecast.quake.dataset  # noqa: F401
 from framecast.data.arrays import ArrayDataset
+from framecast.data.cache import (
+    CacheInfo,
+    CacheWriter,
+    PreparedVideos,
+    read_cache_index,
+    read_cache_info,
+)
+from framecast.data.frame_series import prepare_frame_series
+from framecast.data.kitti import KittiHkl, prepare_kitti
+from framecast.data.kth import prepare_kth
 from framecast.data.mnist import download_mnist, find_mnist_dir, load_mnist_digits, read_idx
 from framecast.data.mnist_test_file import MovingMNISTFile
 from framecast.data.moving_mnist import MovingMNIST, generate_moving_digits
 from framecast.data.moving_squares import MovingSquares, generate_squares
+from framecast.data.prepare import PREPARERS, PrepareReport, available_preparers, get_preparer
 from framecast.data.registry import DATASETS
 from framecast.data.splits import SPLITS
+from framecast.data.videos import prepare_videos
 from framecast.signature import check_options
 
 __all__ = [
     "DATASETS",
+    "PREPARERS",
     "SPLITS",
     "ArrayDataset",
+    "CacheInfo",
+    "CacheWriter",
+    "KittiHkl",
     "MovingMNIST",
     "MovingMNISTFile",
     "MovingSquares",
+    "PrepareReport",
+    "PreparedVideos",
+    "available_preparers",
     "build_dataset",
     "download_mnist",
     "find_mnist_dir",
     "generate_moving_digits",
     "generate_squares",
+    "get_preparer",
     "load_mnist_digits",
+    "prepare_frame_series",
+    "prepare_kitti",
+    "prepare_kth",
+    "prepare_videos",
+    "read_cache_index",
+    "read_cache_info",
     "read_idx",
 ]
 

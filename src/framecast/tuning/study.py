@@ -50,6 +50,9 @@ class TuneSettings:
         Budget of each trial (``train.max_minutes`` / ``train.max_steps``).
     seed : int
         Seed of the TPE sampler; trial ``n`` trains with ``train.seed = seed + n``.
+    warmup_steps : int, optional
+        Steps before the pruner may stop a trial (early losses are noisy);
+        default a quarter of ``trial_steps``, or 0 without a step budget.
     """
 
     trials: int
@@ -60,6 +63,12 @@ class TuneSettings:
     trial_minutes: float | None = None
     trial_steps: int | None = None
     seed: int = 0
+    warmup_steps: int | None = None
+
+    def warmup(self) -> int:
+        if self.warmup_steps is not None:
+            return self.warmup_steps
+        return self.trial_steps // 4 if self.trial_steps is not None else 0
 
     def check(self) -> None:
         if isinstance(self.trials, bool) or not isinstance(self.trials, int) or self.trials < 1:
@@ -114,9 +123,11 @@ def _make_pruner(name: str, settings: TuneSettings) -> Any:
     import optuna
 
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=settings.warmup())
     if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, reduction_factor=3)
+        return optuna.pruners.HyperbandPruner(
+            min_resource=max(settings.warmup(), 1), reduction_factor=3
+        )
     return optuna.pruners.NopPruner()
 
 
