@@ -76,6 +76,12 @@ def _kth_options(tmp_path: Path) -> dict[str, Any]:
     return {"path": str(path)}
 
 
+def _kitti_cache_options(tmp_path: Path) -> dict[str, Any]:
+    from test_kitti import kitti_cache_contract_options
+
+    return kitti_cache_contract_options(tmp_path)
+
+
 def _kitti_hkl_options(tmp_path: Path) -> dict[str, Any]:
     from test_kitti import kitti_hkl_contract_options
 
@@ -84,6 +90,7 @@ def _kitti_hkl_options(tmp_path: Path) -> dict[str, Any]:
 
 OPTIONS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "array": _array_options,
+    "kitti": _kitti_cache_options,
     "kitti_hkl": _kitti_hkl_options,
     "kth": _kth_options,
     "mmnist_file": _file_options,
