@@ -119,26 +119,7 @@ def test_grid_from_csv_and_evaluate(tmp_path, capsys):
 def test_grid_errors_exit_2_and_write_nothing(tmp_path, capsys):
     csv = _npp_csv(tmp_path / "cat.csv", n=20)
     out = tmp_path / "frames.h5"
-    code = main(
-        [
-            "quake",
-            "grid",
-            "--catalog",
-            str(csv),
-            "--region",
-            "40,41,10,11",
-            "--cell",
-            "0.5",
-            "--start",
-            "2010-01-01",
-            "--end",
-            "2011-01-01",
-            "--mc",
-            "2.0",
-            "--out",
-            str(out),
-        ]
-    )
+    code = _grid(csv, out, region="40,41,10,11")
     assert code == 2
     assert "no events to grid" in capsys.readouterr().err
     assert not out.exists() and not list(tmp_path.glob("*.partial"))
@@ -147,26 +128,7 @@ def test_grid_errors_exit_2_and_write_nothing(tmp_path, capsys):
         "index,time,longitude,latitude,magnitude,x,y,extra\n1,2010-01-01 00:00:00,"
         "-116.5,33.5,2.0,0,0,9\n"
     )
-    code = main(
-        [
-            "quake",
-            "grid",
-            "--catalog",
-            str(bad),
-            "--region",
-            "33,34,-117,-116",
-            "--cell",
-            "0.5",
-            "--start",
-            "2010-01-01",
-            "--end",
-            "2011-01-01",
-            "--mc",
-            "2",
-            "--out",
-            str(out),
-        ]
-    )
+    code = _grid(bad, out)
     assert code == 2
     assert "extra" in capsys.readouterr().err
     assert not out.exists()
