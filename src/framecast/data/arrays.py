@@ -14,7 +14,7 @@ from torch.utils.data import Dataset
 
 from framecast.data.registry import DATASETS
 from framecast.data.splits import split_index, split_range
-from framecast.data.window import check_positive_int, check_window, split_window
+from framecast.data.window import check_positive_int, check_window, require_option, split_window
 
 NPY_SUFFIXES = (".npy",)
 NPZ_SUFFIXES = (".npz",)
@@ -274,11 +274,12 @@ def array_dataset(
     ValueError
         If ``path`` is not given.
     """
-    if path is None:
-        raise ValueError(
-            "dataset 'array' needs the option path=... (a .npy, .npz, .h5 or .hdf5 file of "
-            "shape [N, T, H, W] or [N, T, C, H, W])"
-        )
+    path = require_option(
+        "array",
+        "path",
+        path,
+        "a .npy, .npz, .h5 or .hdf5 file of shape [N, T, H, W] or [N, T, C, H, W]",
+    )
     return ArrayDataset(
         split,
         path,

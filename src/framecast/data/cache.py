@@ -40,7 +40,7 @@ from torch.utils.data import Dataset
 
 from framecast.data.registry import DATASETS
 from framecast.data.splits import SPLITS, split_index
-from framecast.data.window import check_positive_int, check_window, split_window
+from framecast.data.window import check_positive_int, check_window, require_option, split_window
 
 CACHE_FORMAT = "framecast video cache 1"
 """Value of the ``format`` attribute; bumped when the layout changes."""
@@ -740,11 +740,12 @@ def prepared_videos(
     ValueError
         If ``path`` is not given.
     """
-    if path is None:
-        raise ValueError(
-            "dataset 'prepared' needs the option path=... (a cache written by "
-            "`framecast data prepare NAME --source ... --out cache.h5`)"
-        )
+    path = require_option(
+        "prepared",
+        "path",
+        path,
+        "a cache written by `framecast data prepare NAME --source ... --out cache.h5`",
+    )
     return PreparedVideos(
         split,
         path,

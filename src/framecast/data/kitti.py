@@ -66,7 +66,7 @@ from framecast.data.prepare import (
 from framecast.data.registry import DATASETS
 from framecast.data.splits import SPLITS, split_index
 from framecast.data.video_io import VideoDecodeError, check_size, resize_image
-from framecast.data.window import check_positive_int, check_window, split_window
+from framecast.data.window import check_positive_int, check_window, require_option, split_window
 
 KITTI_SIZE: tuple[int, int] = (128, 160)
 """PredNet's frame size (height, width)."""
@@ -428,11 +428,12 @@ def kitti_hkl_dataset(
     ValueError
         If ``folder`` is not given.
     """
-    if folder is None:
-        raise ValueError(
-            "dataset 'kitti_hkl' needs the option folder=... (the folder of PredNet's "
-            "X_<split>.hkl and sources_<split>.hkl files)"
-        )
+    folder = require_option(
+        "kitti_hkl",
+        "folder",
+        folder,
+        "the folder of PredNet's X_<split>.hkl and sources_<split>.hkl files",
+    )
     return KittiHkl(
         split,
         folder,
@@ -466,11 +467,12 @@ def kitti_dataset(
     ValueError
         If ``path`` is not given or is not a KITTI cache.
     """
-    if path is None:
-        raise ValueError(
-            "dataset 'kitti' needs the option path=... (a cache written by "
-            "`framecast data prepare kitti --source FOLDER --out kitti.h5`)"
-        )
+    path = require_option(
+        "kitti",
+        "path",
+        path,
+        "a cache written by `framecast data prepare kitti --source FOLDER --out kitti.h5`",
+    )
     length = check_window(n_context, n_target)
     dataset = PreparedVideos(
         split,

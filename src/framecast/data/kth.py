@@ -55,6 +55,7 @@ from framecast.data.prepare import (
 )
 from framecast.data.registry import DATASETS
 from framecast.data.video_io import check_size, decode_video
+from framecast.data.window import require_option
 
 KTH_ACTIONS: tuple[str, ...] = (
     "boxing",
@@ -283,11 +284,12 @@ def kth_dataset(
     ValueError
         If ``path`` is not given or is not a KTH cache.
     """
-    if path is None:
-        raise ValueError(
-            "dataset 'kth' needs the option path=... (a cache written by "
-            "`framecast data prepare kth --source KTH_FOLDER --out kth.h5`)"
-        )
+    path = require_option(
+        "kth",
+        "path",
+        path,
+        "a cache written by `framecast data prepare kth --source KTH_FOLDER --out kth.h5`",
+    )
     strides = dict(
         KTH_FAST_ACTION_STRIDES if test_strides_by_action is None else test_strides_by_action
     )

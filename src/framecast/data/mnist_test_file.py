@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 
 from framecast.data.registry import DATASETS
 from framecast.data.splits import split_index, split_range
-from framecast.data.window import check_window, split_window
+from framecast.data.window import check_window, require_option, split_window
 
 FILE_FRAMES = 20
 """Frames per sequence in the standard file."""
@@ -120,11 +120,12 @@ def mmnist_file(
     ValueError
         If ``path`` is not given.
     """
-    if path is None:
-        raise ValueError(
-            "dataset 'mmnist_file' needs the option path='.../mnist_test_seq.npy' "
-            "(the standard Moving MNIST file, shape (20, N, 64, 64) uint8)"
-        )
+    path = require_option(
+        "mmnist_file",
+        "path",
+        path,
+        "the standard Moving MNIST file mnist_test_seq.npy, shape (20, N, 64, 64) uint8",
+    )
     return MovingMNISTFile(
         split,
         path,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import torch
 from torch import Tensor
+
+T = TypeVar("T")
 
 
 def check_window(n_context: int, n_target: int) -> int:
@@ -40,6 +44,16 @@ def check_positive_int(name: str, value: object, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     return int(value)
+
+
+def require_option(dataset: str, name: str, value: T | None, what: str) -> T:
+    """Return ``value``, or raise ValueError saying dataset ``dataset`` needs option ``name``.
+
+    ``what`` describes the expected value (shown in the message).
+    """
+    if value is None:
+        raise ValueError(f"dataset {dataset!r} needs the option {name}=... ({what})")
+    return value
 
 
 def split_window(frames: np.ndarray, n_context: int) -> tuple[Tensor, Tensor]:
