@@ -6,7 +6,7 @@ import numpy as np
 
 from framecast.quake.grid import Grid
 from framecast.quake.rates import RateForecast
-from framecast.quake.scores import ObservedEvents
+from framecast.quake.scores.table import ObservedEvents
 
 GRID = Grid(33.0, 34.0, -117.0, -116.0, 0.1)
 """10 x 10 cells of 0.1 degree."""

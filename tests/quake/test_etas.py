@@ -13,7 +13,13 @@ import torch
 from scipy import integrate
 
 from framecast.quake import Catalog, Grid
-from framecast.quake.etas import (
+from framecast.quake.etas.likelihood import (
+    ETASLikelihood,
+    log_likelihood,
+    prepare_data,
+    time_integral_quadrature,
+)
+from framecast.quake.etas.parameters import (
     FIT_BOUNDS,
     FREE_PARAMETERS,
     ETASParameters,
@@ -27,13 +33,7 @@ from framecast.quake.etas import (
     triggering_kernel,
     upper_incomplete_gamma,
 )
-from framecast.quake.etas_likelihood import (
-    ETASLikelihood,
-    log_likelihood,
-    prepare_data,
-    time_integral_quadrature,
-)
-from framecast.quake.etas_region import as_region
+from framecast.quake.etas.region import as_region
 
 CALIFORNIA = ETASParameters(mc=3.0)
 

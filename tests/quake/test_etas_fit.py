@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from framecast.quake import Catalog, Grid
-from framecast.quake.etas import FREE_PARAMETERS, ETASParameters
-from framecast.quake.etas_fit import fit_etas, standard_errors
-from framecast.quake.etas_likelihood import log_likelihood
-from framecast.quake.etas_simulate import simulate_etas
-from framecast.quake.magnitudes import aki_b_value
+from framecast.quake.catalog.magnitudes import aki_b_value
+from framecast.quake.etas.fit import fit_etas, standard_errors
+from framecast.quake.etas.likelihood import log_likelihood
+from framecast.quake.etas.parameters import FREE_PARAMETERS, ETASParameters
+from framecast.quake.etas.simulate import simulate_etas
 
 QTM_CSV = Path(__file__).resolve().parents[3] / "shared/data/catalogs/qtm_sanjacinto_m1.csv"
 SAN_JACINTO = Grid(33.0, 34.0, -117.0, -116.0, 0.1)

@@ -10,20 +10,20 @@ import pytest
 from scipy import stats
 
 from framecast.quake import Catalog, Grid
-from framecast.quake.etas import (
-    ETASParameters,
-    expected_aftershocks,
-    spatial_kernel_cdf,
-    time_kernel_integral,
-)
-from framecast.quake.etas_forecast import (
+from framecast.quake.etas.forecast import (
     etas_expected_count,
     etas_rate_forecast,
     spatial_fractions,
     window_time_weights,
 )
-from framecast.quake.etas_region import as_region
-from framecast.quake.etas_simulate import sample_offsets, simulate_etas
+from framecast.quake.etas.parameters import (
+    ETASParameters,
+    expected_aftershocks,
+    spatial_kernel_cdf,
+    time_kernel_integral,
+)
+from framecast.quake.etas.region import as_region
+from framecast.quake.etas.simulate import sample_offsets, simulate_etas
 
 PARAMS = ETASParameters(
     log10_mu=-5.0,

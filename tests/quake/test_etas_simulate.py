@@ -10,16 +10,20 @@ import pytest
 from scipy import stats
 
 from framecast.quake import Grid
-from framecast.quake.etas import ETASParameters, spatial_kernel_quantile_r2, time_kernel_tail
-from framecast.quake.etas_region import as_region
-from framecast.quake.etas_simulate import (
+from framecast.quake.catalog.magnitudes import aki_b_value
+from framecast.quake.etas.parameters import (
+    ETASParameters,
+    spatial_kernel_quantile_r2,
+    time_kernel_tail,
+)
+from framecast.quake.etas.region import as_region
+from framecast.quake.etas.simulate import (
     TimeDelaySampler,
     sample_magnitudes,
     sample_offsets,
     simulate_etas,
     simulate_etas_events,
 )
-from framecast.quake.magnitudes import aki_b_value
 
 BOX = Grid(34.0, 35.0, -118.0, -117.0, 0.1)
 # η = 0.5, short Omori taper and a compact kernel: stationary after a short burn-in,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -11,20 +10,19 @@ import numpy as np
 import pytest
 from fdsn_replay import FDSNReplayServer, ReplayEvent, event_columns
 
-from framecast.quake.events import COLUMNS
-from framecast.quake.fetch import (
-    PROVIDERS,
+from framecast.cli import main
+from framecast.quake.catalog.events import COLUMNS
+from framecast.quake.catalog.fetch import (
     Block,
     FetchError,
     FetchQuery,
     FetchReport,
-    add_fetch_arguments,
     calendar_blocks,
     fetch_catalog,
     resolve_provider,
-    run_fetch,
 )
-from framecast.quake.store import CatalogStore
+from framecast.quake.catalog.providers import PROVIDERS
+from framecast.quake.catalog.store import CatalogStore
 
 START, END = datetime(2005, 1, 1), datetime(2007, 1, 1)
 QUERY = FetchQuery(start=START, end=END)
@@ -386,35 +384,31 @@ def test_query_validation_and_providers() -> None:
 
 
 def test_cli_fetch(server: FDSNReplayServer, tmp_path: Path, capsys) -> None:
-    parser = add_fetch_arguments(argparse.ArgumentParser())
     out = tmp_path / "italy.h5"
-    args = parser.parse_args(
-        [
-            "--provider",
-            server.url,
-            "--start",
-            "2005-01-01",
-            "--end",
-            "2005-04-01",
-            "--region",
-            "35.5,47.9,6.0,19.0",
-            "--min-magnitude",
-            "1.5",
-            "--out",
-            str(out),
-            "--timeout",
-            "5",
-            "--rate-limit",
-            "1000",
-        ]
-    )
-    assert run_fetch(args) == 0
+    argv = [
+        "quake",
+        "fetch",
+        "--provider",
+        server.url,
+        "--start",
+        "2005-01-01",
+        "--end",
+        "2005-04-01",
+        "--region",
+        "35.5,47.9,6.0,19.0",
+        "--min-magnitude",
+        "1.5",
+        "--timeout",
+        "5",
+        "--rate-limit",
+        "1000",
+    ]
+    assert main([*argv, "--out", str(out)]) == 0
     captured = capsys.readouterr()
     assert "new events" in captured.out and str(out) in captured.out
     assert "3/3" in captured.err  # the progress line
     expected = server.select(datetime(2005, 1, 1), datetime(2005, 4, 1), min_magnitude=1.5)
     assert len(CatalogStore(out).read()) == len(expected)
     server.inject(400, times=None)
-    args.out = tmp_path / "other.h5"
-    assert run_fetch(args) == 1
+    assert main([*argv, "--out", str(tmp_path / "other.h5")]) == 1
     assert "HTTP 400" in capsys.readouterr().err

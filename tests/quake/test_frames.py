@@ -118,7 +118,7 @@ def test_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("framecast.quake.files.os.replace", fail)
+    monkeypatch.setattr("framecast.files.os.replace", fail)
     with pytest.raises(OSError, match="disk full"):
         frames.save(path)
     assert path.read_bytes() == before

@@ -6,10 +6,10 @@ import numpy as np
 from quake_testing import random_catalog
 
 from framecast.cli import main
+from framecast.quake.catalog.store import CatalogStore, write_catalog
 from framecast.quake.frames import SeismicityFrames
 from framecast.quake.rates import RateForecast
 from framecast.quake.reference import smoothed_seismicity_forecast
-from framecast.quake.store import CatalogStore, write_catalog
 
 
 def _npp_csv(path, n=200):

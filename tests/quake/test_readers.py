@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from framecast.quake.events import Catalog
-from framecast.quake.readers import (
+from framecast.quake.catalog.events import Catalog
+from framecast.quake.catalog.readers import (
     detect_format,
     parse_fdsn_text_lines,
     read_catalog,
@@ -18,7 +18,7 @@ from framecast.quake.readers import (
     read_fdsn_text,
     read_quakeml,
 )
-from framecast.quake.store import CatalogStore
+from framecast.quake.catalog.store import CatalogStore
 
 HEADER = (
     "#EventID|Time|Latitude|Longitude|Depth/Km|Author|Catalog|Contributor|ContributorID|"

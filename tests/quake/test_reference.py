@@ -5,7 +5,7 @@ import pytest
 from quake_testing import REGION, random_catalog
 
 from framecast.quake import Catalog, Grid
-from framecast.quake.magnitudes import aki_b_value, magnitude_bin_width
+from framecast.quake.catalog.magnitudes import aki_b_value, magnitude_bin_width
 from framecast.quake.reference import (
     choose_smoothing,
     smoothed_density,

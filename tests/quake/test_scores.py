@@ -9,10 +9,10 @@ import pytest
 import scipy.stats
 from scores_testing import GRID, gamma_rates, make_forecast, simulate_events
 
-from framecast.quake.events import Catalog
+from framecast.quake.catalog.events import Catalog
 from framecast.quake.grid import Grid
 from framecast.quake.rates import RateForecast, magnitude_edges
-from framecast.quake.scores import (
+from framecast.quake.scores.table import (
     ObservedEvents,
     binary_skill,
     check_compatible,

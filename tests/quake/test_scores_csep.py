@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 from scores_testing import GRID, gamma_rates, make_forecast, simulate_events
 
-from framecast.quake.csep_io import export_csep, to_csep_catalog, to_csep_forecast
-from framecast.quake.events import Catalog
+from framecast.quake.catalog.events import Catalog
 from framecast.quake.grid import Grid
 from framecast.quake.rates import RateForecast
-from framecast.quake.scores import (
+from framecast.quake.scores.consistency import TIE_TOLERANCE
+from framecast.quake.scores.likelihood import magnitude_split
+from framecast.quake.scores.pycsep_io import export_csep, to_csep_catalog, to_csep_forecast
+from framecast.quake.scores.table import (
     ObservedEvents,
     information_gain,
     l_test,
@@ -21,8 +23,6 @@ from framecast.quake.scores import (
     s_test,
     target_event_rates,
 )
-from framecast.quake.scores_csep import TIE_TOLERANCE
-from framecast.quake.scores_likelihood import magnitude_split
 
 csep = pytest.importorskip("csep")
 poisson = pytest.importorskip("csep.core.poisson_evaluations")

@@ -9,9 +9,9 @@ import h5py
 import numpy as np
 import pytest
 
-import framecast.quake.store as store_module
-from framecast.quake.events import Catalog
-from framecast.quake.store import FORMAT, CatalogStore, write_catalog
+import framecast.quake.catalog.store as store_module
+from framecast.quake.catalog.events import Catalog
+from framecast.quake.catalog.store import FORMAT, CatalogStore, write_catalog
 
 
 def _catalog(ids: list[str], *, magnitude: float = 2.0, event_type: str = "earthquake") -> Catalog:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +21,84 @@ def box_polygon(region: tuple[float, float, float, float]) -> np.ndarray:
     )
 
 
-def _cmd_fetch(args: argparse.Namespace) -> int:
-    from framecast.quake.fetch import run_fetch
+def _add_fetch_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the options of ``framecast quake fetch`` to ``parser`` (returned)."""
+    from framecast.quake.catalog.providers import PROVIDERS
 
-    return run_fetch(args)
+    parser.add_argument(
+        "--provider",
+        required=True,
+        help=f"FDSN event service: {', '.join(PROVIDERS)}, or the URL of an FDSN /query endpoint",
+    )
+    parser.add_argument("--start", required=True, help="first day, UTC (e.g. 2005-01-01)")
+    parser.add_argument("--end", required=True, help="end, UTC, excluded (e.g. 2018-01-01)")
+    parser.add_argument("--region", help="lat_min,lat_max,lon_min,lon_max in degrees")
+    parser.add_argument("--min-magnitude", type=float)
+    parser.add_argument("--max-magnitude", type=float)
+    parser.add_argument("--min-depth", type=float, help="km")
+    parser.add_argument("--max-depth", type=float, help="km")
+    parser.add_argument(
+        "--event-type", help="FDSN eventtype filter (default: every type; the store keeps all)"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="catalog store to write/resume")
+    parser.add_argument(
+        "--block", default="month", help="day, week, month (default), year or a number of days"
+    )
+    parser.add_argument("--page-size", type=int, default=10000, help="rows per request")
+    parser.add_argument(
+        "--max-block-events", type=int, default=20000, help="split blocks with more rows"
+    )
+    parser.add_argument("--max-retries", type=int, default=6)
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    parser.add_argument(
+        "--rate-limit", type=float, help="requests per second (default: the service's header)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    return parser
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    """Run ``framecast quake fetch``: 0 when done, 1 when the service failed.
+
+    Bad options raise ValueError (the CLI prints it as a usage error).
+    """
+    from framecast.quake.catalog.fetch import FetchError, FetchQuery, fetch_catalog
+    from framecast.quake.catalog.region import parse_region
+
+    query = FetchQuery(
+        start=args.start,
+        end=args.end,
+        region=parse_region(args.region) if args.region else None,
+        min_magnitude=args.min_magnitude,
+        max_magnitude=args.max_magnitude,
+        min_depth=args.min_depth,
+        max_depth=args.max_depth,
+        event_type=args.event_type,
+    )
+    try:
+        report = fetch_catalog(
+            args.provider,
+            query,
+            args.out,
+            block=args.block,
+            page_size=args.page_size,
+            max_block_events=args.max_block_events,
+            max_retries=args.max_retries,
+            timeout=args.timeout,
+            rate_limit=args.rate_limit,
+            progress=not args.quiet,
+        )
+    except FetchError as error:
+        print(f"framecast quake fetch: error: {error}", file=sys.stderr)
+        return 1
+    print(f"{args.out}: {report.summary()}")
+    return 0
 
 
 def _cmd_grid(args: argparse.Namespace) -> int:
+    from framecast.quake.catalog.readers import read_catalog
     from framecast.quake.frames import grid_catalog
     from framecast.quake.grid import Grid
-    from framecast.quake.readers import read_catalog
 
     grid = Grid.from_region(args.region, args.cell, args.unit)  # checked before reading
     catalog = read_catalog(args.catalog)
@@ -52,7 +121,7 @@ def _cmd_grid(args: argparse.Namespace) -> int:
 
 
 def _etas_parameters(overrides: list[str], mc: float) -> Any:
-    from framecast.quake.etas import ETASParameters
+    from framecast.quake.etas.parameters import ETASParameters
 
     values: dict[str, Any] = {"mc": mc}
     for item in overrides:
@@ -64,9 +133,9 @@ def _etas_parameters(overrides: list[str], mc: float) -> Any:
 
 
 def _cmd_etas_simulate(args: argparse.Namespace) -> int:
-    from framecast.quake.etas_simulate import simulate_etas
-    from framecast.quake.grid import parse_region
-    from framecast.quake.store import write_catalog
+    from framecast.quake.catalog.region import parse_region
+    from framecast.quake.catalog.store import write_catalog
+    from framecast.quake.etas.simulate import simulate_etas
 
     params = _etas_parameters(args.overrides, args.mc)
     catalog = simulate_etas(
@@ -88,9 +157,9 @@ def _cmd_etas_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_etas_fit(args: argparse.Namespace) -> int:
-    from framecast.quake.etas_fit import fit_etas
-    from framecast.quake.grid import parse_region
-    from framecast.quake.readers import read_catalog
+    from framecast.quake.catalog.readers import read_catalog
+    from framecast.quake.catalog.region import parse_region
+    from framecast.quake.etas.fit import fit_etas
 
     catalog = read_catalog(args.catalog)
     fit = fit_etas(
@@ -140,8 +209,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from framecast.quake.csep_io import export_csep
     from framecast.quake.rates import RateForecast
+    from framecast.quake.scores.pycsep_io import export_csep
 
     paths = export_csep(RateForecast.load(args.forecast), args.out)
     print(f"{len(paths)} pyCSEP forecast files in {args.out}")
@@ -180,13 +249,11 @@ def _add_etas_commands(sub: Any) -> None:
 
 def add_quake_commands(sub: Any) -> None:
     """Add ``framecast quake`` and its subcommands to the top-level subparsers."""
-    from framecast.quake.fetch import add_fetch_arguments
-
     quake = sub.add_parser("quake", help="earthquake forecasting: fetch, grid, ETAS, run, evaluate")
     qsub = quake.add_subparsers(dest="quake_command", required=True)
 
     p = qsub.add_parser("fetch", help="fetch an FDSN catalog into an HDF5 store (resumable)")
-    add_fetch_arguments(p)
+    _add_fetch_arguments(p)
     p.set_defaults(func=_cmd_fetch)
 
     p = qsub.add_parser("grid", help="turn a catalog into seismicity frames (HDF5)")

@@ -15,7 +15,7 @@ from torch.utils.data import Dataset
 from framecast.data.registry import DATASETS
 from framecast.data.splits import split_index
 from framecast.data.window import check_positive_int, check_window
-from framecast.quake.events import to_datetime64
+from framecast.quake.catalog.events import to_datetime64
 from framecast.quake.frames import SeismicityFrames
 
 

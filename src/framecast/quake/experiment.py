@@ -33,10 +33,10 @@ import numpy as np
 import yaml
 
 from framecast.config import apply_overrides, build_dataclass, config_from_dict
-from framecast.quake.events import Catalog, to_datetime64
+from framecast.quake.catalog.events import Catalog, to_datetime64
+from framecast.quake.catalog.magnitudes import aki_b_value
 from framecast.quake.frames import SeismicityFrames, check_channels, grid_catalog
 from framecast.quake.grid import Grid
-from framecast.quake.magnitudes import aki_b_value
 from framecast.quake.rates import RateForecast
 
 Log = Callable[[str], None]
@@ -215,8 +215,8 @@ def _claim_out_dir(experiment: QuakeExperiment, restart: bool) -> Path:
 # ---------------------------------------------------------------------- stages
 def stage_catalog(experiment: QuakeExperiment, out: Path, log: Log) -> Catalog:
     """Read or simulate the catalog once; later runs read ``catalog.h5``."""
-    from framecast.quake.readers import read_catalog
-    from framecast.quake.store import CatalogStore
+    from framecast.quake.catalog.readers import read_catalog
+    from framecast.quake.catalog.store import CatalogStore
 
     path = out / "catalog.h5"
     if path.is_file():
@@ -224,8 +224,8 @@ def stage_catalog(experiment: QuakeExperiment, out: Path, log: Log) -> Catalog:
         return CatalogStore(path).read()
     section = experiment.catalog
     if section.simulate:
-        from framecast.quake.etas import ETASParameters
-        from framecast.quake.etas_simulate import simulate_etas
+        from framecast.quake.etas.parameters import ETASParameters
+        from framecast.quake.etas.simulate import simulate_etas
 
         params = ETASParameters.from_dict({**section.etas, "mc": experiment.frames.mc})
         start = to_datetime64(experiment.frames.start)
@@ -424,9 +424,9 @@ def _etas_forecast(
     out: Path,
     log: Log,
 ) -> RateForecast:
-    from framecast.quake.etas import ETASParameters
-    from framecast.quake.etas_fit import fit_etas
-    from framecast.quake.etas_forecast import etas_rate_forecast
+    from framecast.quake.etas.fit import fit_etas
+    from framecast.quake.etas.forecast import etas_rate_forecast
+    from framecast.quake.etas.parameters import ETASParameters
 
     grid, mc = frames.grid, frames.mc
     rows, _ = grid.locate(catalog.latitude, catalog.longitude)

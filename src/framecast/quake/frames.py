@@ -18,8 +18,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from framecast.quake.events import COLUMNS, TIME_UNIT, Catalog, to_datetime64
-from framecast.quake.files import atomic_write
+from framecast.files import atomic_write
+from framecast.quake.catalog.events import COLUMNS, TIME_UNIT, Catalog, to_datetime64
 from framecast.quake.grid import Grid
 
 FORMAT = "framecast seismicity frames 1"

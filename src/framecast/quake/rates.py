@@ -18,8 +18,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from framecast.quake.events import TIME_UNIT
-from framecast.quake.files import atomic_write
+from framecast.files import atomic_write
+from framecast.quake.catalog.events import TIME_UNIT
 from framecast.quake.grid import Grid
 
 MAGNITUDE_BIN = 0.1

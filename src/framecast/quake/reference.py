@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.special import ndtr
 
-from framecast.quake.events import Catalog, to_datetime64
+from framecast.quake.catalog.events import Catalog, timedelta_to_days, to_datetime64
 from framecast.quake.grid import Grid
 from framecast.quake.rates import RateForecast
 
@@ -138,7 +138,7 @@ def smoothed_seismicity_forecast(
     water_level = chosen_wl if water_level is None else water_level
     area_fraction = grid.cell_areas_km2() / grid.area_km2()
     spatial = _mix(smoothed_density(train, grid, bandwidth_km), area_fraction, water_level)
-    train_days = (t1 - t0).astype("timedelta64[us]").astype(np.int64) / 86_400e6
+    train_days = float(timedelta_to_days(t1 - t0))
     per_window = len(train) / train_days * window_days  # expected events per window
     window_start = np.asarray(window_start, dtype="datetime64[us]")
     rates = np.broadcast_to(per_window * spatial, (len(window_start), *grid.shape))

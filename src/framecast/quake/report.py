@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from framecast.quake.catalog.events import days_to_timedelta, timedelta_to_days
 from framecast.quake.frames import SeismicityFrames
 from framecast.quake.rates import RateForecast
 from framecast.quake.report_plots import (
@@ -85,7 +86,7 @@ def write_quake_report(
     ValueError
         Forecasts on other grids or windows than each other.
     """
-    from framecast.quake.scores import (
+    from framecast.quake.scores.table import (
         cumulative_information_gain,
         observed_from_catalog,
         score_forecasts,
@@ -136,7 +137,7 @@ def write_quake_report(
             {name: _molchan(table, name) for name in named}, out / "molchan.png", magnitude
         ),
     }
-    end = first.window_start[-1] + np.timedelta64(round(first.window_days * 86_400e6), "us")
+    end = first.window_start[-1] + days_to_timedelta(first.window_days)
     lines = [
         "# Earthquake forecast report",
         "",
@@ -174,9 +175,7 @@ def write_quake_report(
 
 def _event_windows(frames: SeismicityFrames, forecast: RateForecast) -> np.ndarray:
     """int64 ``[N]``: the forecast window of each event of ``frames`` (-1 outside all)."""
-    days = (frames.events.time - forecast.window_start[0]).astype("timedelta64[us]").astype(
-        np.int64
-    ) / 86_400e6
+    days = timedelta_to_days(frames.events.time - forecast.window_start[0])
     index = np.floor(days / forecast.window_days).astype(np.int64)
     return np.where((index >= 0) & (index < forecast.num_windows), index, -1)
 

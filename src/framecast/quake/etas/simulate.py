@@ -2,7 +2,7 @@
 
 The algorithm is the branching-process construction of ETAS (Zhuang, Ogata
 & Vere-Jones 2004; the simulation of Mizrahi, Nandan & Wiemer 2021, SRL,
-whose parameterisation :mod:`framecast.quake.etas` implements):
+whose parameterisation :mod:`framecast.quake.etas.parameters` implements):
 
 1. background events: Poisson(μ · area · duration) events, uniform in time
    and in the region;
@@ -17,7 +17,7 @@ Boundaries: children after the end of the simulation are dropped (their
 descendants would be later still), and so are children that land outside
 the region, together with all their would-be descendants. Events outside
 the region are thus never simulated, consistently with the fit
-(:mod:`framecast.quake.etas_fit`), which ignores events outside its region
+(:mod:`framecast.quake.etas.fit`), which ignores events outside its region
 and integrates each source's kernel over the whole plane.
 """
 
@@ -28,14 +28,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from framecast.quake.etas import (
+from framecast.quake.catalog.events import (
+    TIME_UNIT,
+    Catalog,
+    days_to_timedelta,
+    timedelta_to_days,
+    to_datetime64,
+)
+from framecast.quake.etas.parameters import (
     ETASParameters,
     expected_aftershocks,
     spatial_kernel_quantile_r2,
     time_kernel_tail,
 )
-from framecast.quake.etas_region import StudyRegion, as_region
-from framecast.quake.events import TIME_UNIT, Catalog, to_datetime64
+from framecast.quake.etas.region import StudyRegion, as_region
 from framecast.quake.grid import Grid
 
 _TAIL_TAUS = 50.0  # delays beyond 50 τ have probability < e^{-50}: the sampler stops there
@@ -278,7 +284,7 @@ def simulate_etas(
         raise ValueError(f"depth_km must be (min, max) with 0 <= min <= max, got {depth_km!r}")
     rng = np.random.default_rng(seed)
     area = as_region(region)
-    span_days = (end64 - start64).astype("timedelta64[us]").astype(np.float64) / 86_400e6
+    span_days = float(timedelta_to_days(end64 - start64))
     events = simulate_etas_events(
         params,
         area,
@@ -288,9 +294,8 @@ def simulate_etas(
         allow_supercritical=allow_supercritical,
     )
     order = np.argsort(events.time_days, kind="stable")  # [N]
-    origin = start64 - np.timedelta64(round(burn_in_days * 86_400e6), "us")
-    offsets = np.round(events.time_days[order] * 86_400e6).astype(np.int64)
-    times = origin + offsets.astype("timedelta64[us]")
+    origin = start64 - days_to_timedelta(burn_in_days)
+    times = origin + days_to_timedelta(events.time_days[order])
     latitude, longitude = area.unproject(events.x_km[order], events.y_km[order])
     width = max(6, len(str(len(order))))
     catalog = Catalog.from_columns(

@@ -1,6 +1,6 @@
 """The target events of a scored forecast: which window, cell and magnitude each fell in.
 
-Every score in :mod:`framecast.quake.scores` compares a :class:`RateForecast`
+Every score in :mod:`framecast.quake.scores.table` compares a :class:`RateForecast`
 with the events that happened in its windows. :class:`ObservedEvents` holds
 those events already binned on the forecast's axes (window, row, column) with
 their magnitudes, so scores never re-grid a catalog and can be computed from
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from framecast.quake.events import TIME_UNIT, Catalog
+from framecast.quake.catalog.events import TIME_UNIT, Catalog, days_to_timedelta
 from framecast.quake.rates import RateForecast
 
 MAGNITUDE_TOLERANCE = 1e-9
@@ -177,7 +177,7 @@ def observed_from_catalog(catalog: Catalog, forecast: RateForecast) -> ObservedE
     events = selected.select(order)
     row, column = row[keep][order], column[keep][order]  # [N'] aligned with `events`
 
-    window_length = np.timedelta64(round(forecast.window_days * 86_400e6), "us")
+    window_length = days_to_timedelta(forecast.window_days)
     starts = forecast.window_start  # [W]
     first = np.searchsorted(events.time, starts, side="left")  # [W]
     stop = np.searchsorted(events.time, starts + window_length, side="left")  # [W]

@@ -1,11 +1,11 @@
 """Maximum-likelihood fitting of space-time ETAS.
 
 Direct maximisation of the full log-likelihood of
-:mod:`framecast.quake.etas_likelihood` over the nine free parameters of
+:mod:`framecast.quake.etas.likelihood` over the nine free parameters of
 Mizrahi, Nandan & Wiemer (2021, SRL; the parameterisation of
-:mod:`framecast.quake.etas`), in their log10 form, with scipy's L-BFGS-B
+:mod:`framecast.quake.etas.parameters`), in their log10 form, with scipy's L-BFGS-B
 inside the box bounds of Mizrahi et al.'s inversion code
-(:data:`~framecast.quake.etas.FIT_BOUNDS`). Gradients are exact (torch
+(:data:`~framecast.quake.etas.parameters.FIT_BOUNDS`). Gradients are exact (torch
 autograd in float64); standard errors come from the inverse of the observed
 Fisher information, the Hessian of the negative log-likelihood at the optimum.
 
@@ -27,12 +27,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import minimize
 
-from framecast.quake.etas import FIT_BOUNDS, FREE_PARAMETERS, ETASParameters
-from framecast.quake.etas_likelihood import ETASData, ETASLikelihood, prepare_data
-from framecast.quake.etas_region import StudyRegion
-from framecast.quake.events import Catalog
+from framecast.quake.catalog.events import Catalog
+from framecast.quake.catalog.magnitudes import aki_b_value
+from framecast.quake.etas.likelihood import ETASData, ETASLikelihood, prepare_data
+from framecast.quake.etas.parameters import FIT_BOUNDS, FREE_PARAMETERS, ETASParameters
+from framecast.quake.etas.region import StudyRegion
 from framecast.quake.grid import Grid
-from framecast.quake.magnitudes import aki_b_value
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class ETASFit:
         η of the fitted parameters (untruncated Gutenberg-Richter).
     at_bounds : tuple of str
         Parameters that ended at (within 1e-4 of the range of) a bound of
-        :data:`~framecast.quake.etas.FIT_BOUNDS`.
+        :data:`~framecast.quake.etas.parameters.FIT_BOUNDS`.
     converged : bool
         Whether L-BFGS-B reported convergence.
     iterations : int
@@ -173,7 +173,7 @@ def fit_etas(
         L-BFGS-B iterations.
     chunk_pairs : int, optional
         Pairs per autograd graph (memory bound), default
-        :data:`~framecast.quake.etas_likelihood.CHUNK_PAIRS`.
+        :data:`~framecast.quake.etas.likelihood.CHUNK_PAIRS`.
 
     Returns
     -------

@@ -1,13 +1,13 @@
 """Read earthquake catalogs from the formats services and benchmarks publish.
 
-Every reader returns a :class:`~framecast.quake.events.Catalog`:
+Every reader returns a :class:`~framecast.quake.catalog.events.Catalog`:
 
 * FDSN text (``format=text`` of an FDSN event web service, such as INGV's),
   :func:`read_fdsn_text` and :func:`parse_fdsn_text_lines`;
 * QuakeML, through ObsPy, :func:`read_quakeml`;
 * CSV catalogs as pyCSEP and the EarthquakeNPP benchmark write them,
   :func:`read_csv_catalog`;
-* any of these or a :class:`~framecast.quake.store.CatalogStore` by file
+* any of these or a :class:`~framecast.quake.catalog.store.CatalogStore` by file
   name or content, :func:`read_catalog`.
 
 Errors name the file, the line, the bad value and what was expected.
@@ -27,8 +27,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from framecast.quake.events import COLUMNS, EARTHQUAKE, TIME_UNIT, Catalog
-from framecast.quake.store import HDF5_SIGNATURE, CatalogStore
+from framecast.quake.catalog.events import COLUMNS, EARTHQUAKE, TIME_UNIT, Catalog
+from framecast.quake.catalog.store import HDF5_SIGNATURE, CatalogStore
 
 Source = str | os.PathLike[str] | bytes | IO[str] | IO[bytes]
 
@@ -760,7 +760,7 @@ def read_catalog(
 ) -> Catalog:
     """Read a catalog in any supported format.
 
-    Formats: ``"store"`` (a :class:`~framecast.quake.store.CatalogStore`
+    Formats: ``"store"`` (a :class:`~framecast.quake.catalog.store.CatalogStore`
     HDF5 file, ``.h5``/``.hdf5``), ``"quakeml"`` (``.xml``, ``.quakeml``,
     ``.qml``; :func:`read_quakeml`), ``"csv"`` (``.csv``;
     :func:`read_csv_catalog`) and ``"fdsn-text"`` (``.txt`` or content

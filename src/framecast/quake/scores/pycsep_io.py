@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from framecast.quake.events import Catalog
+from framecast.files import atomic_write
+from framecast.quake.catalog.events import Catalog
 from framecast.quake.rates import MAGNITUDE_BIN, RateForecast
-from framecast.quake.scores_likelihood import MAX_MAGNITUDE, magnitude_split
-from framecast.quake.scores_observed import ObservedEvents, check_observed, observed_from_catalog
+from framecast.quake.scores.likelihood import MAX_MAGNITUDE, magnitude_split
+from framecast.quake.scores.observed import ObservedEvents, check_observed, observed_from_catalog
 
 ORIGIN_DECIMALS = 10
 """Cell origins are rounded to this many decimals of a degree, so pyCSEP sees 130.1, not
@@ -265,8 +266,7 @@ def export_csep(
         )
         start = np.datetime_as_string(forecast.window_start[window], unit="D")
         path = directory / f"{_slug(forecast.name)}_w{window:04d}_{start}.dat"
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(text + "\n")
-        os.replace(partial, path)
+        with atomic_write(path) as partial:
+            partial.write_text(text + "\n")
         written.append(path)
     return written

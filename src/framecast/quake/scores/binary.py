@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from framecast.quake.rates import RateForecast
-from framecast.quake.scores_observed import ObservedEvents, check_compatible, check_observed
+from framecast.quake.scores.observed import ObservedEvents, check_compatible, check_observed
 
 
 def event_probability(forecast: RateForecast, magnitude: float | None = None) -> np.ndarray:

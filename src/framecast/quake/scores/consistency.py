@@ -43,8 +43,8 @@ from typing import Any
 import numpy as np
 
 from framecast.quake.rates import RateForecast
-from framecast.quake.scores_likelihood import MAX_MAGNITUDE, magnitude_split
-from framecast.quake.scores_observed import ObservedEvents, check_observed, magnitude_bin_index
+from framecast.quake.scores.likelihood import MAX_MAGNITUDE, magnitude_split
+from framecast.quake.scores.observed import ObservedEvents, check_observed, magnitude_bin_index
 
 NUM_SIMULATIONS = 1000
 

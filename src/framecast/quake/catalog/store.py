@@ -3,7 +3,7 @@
 Layout (format ``"framecast catalog 1"``, the root attribute ``format``):
 
 ``/events/<column>``
-    One dataset per :data:`~framecast.quake.events.COLUMNS` entry, all of
+    One dataset per :data:`~framecast.quake.catalog.events.COLUMNS` entry, all of
     one length, sorted by origin time: strings as variable-length UTF-8,
     ``time`` as int64 microseconds since 1970-01-01 UTC, numbers float64.
 ``/completed_blocks``
@@ -27,7 +27,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from framecast.quake.events import COLUMNS, TIME_UNIT, Catalog
+from framecast.files import atomic_write
+from framecast.quake.catalog.events import COLUMNS, TIME_UNIT, Catalog
 
 FORMAT = "framecast catalog 1"
 """Value of the root ``format`` attribute of a catalog store."""
@@ -305,31 +306,7 @@ def _write_contents(
 def _write_atomic(
     path: Path, catalog: Catalog, metadata: Mapping[str, str], blocks: set[str]
 ) -> None:
-    """Write a complete store to ``<path>.partial``, fsync it and rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    try:
-        with h5py.File(partial, "w") as handle:
-            _write_contents(handle, catalog, metadata, blocks)
-            handle.flush()
-        with partial.open("rb+") as raw:
-            os.fsync(raw.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    """Write a complete store beside ``path`` and rename it over ``path`` (:func:`atomic_write`)."""
+    with atomic_write(path) as partial, h5py.File(partial, "w") as handle:
+        _write_contents(handle, catalog, metadata, blocks)
+        handle.flush()

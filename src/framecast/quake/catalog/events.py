@@ -16,6 +16,22 @@ import numpy as np
 TIME_UNIT = "datetime64[us]"
 """Origin times are stored at microsecond resolution, as naive UTC."""
 
+MICROSECONDS_PER_DAY = 86_400_000_000
+"""One day in the unit of :data:`TIME_UNIT`: every days <-> datetime conversion uses it."""
+
+
+def timedelta_to_days(delta: np.ndarray | np.timedelta64) -> np.ndarray:
+    """float64 days of a ``timedelta64`` array or scalar (any unit)."""
+    micro = np.asarray(delta).astype("timedelta64[us]").astype(np.int64)
+    return micro / MICROSECONDS_PER_DAY
+
+
+def days_to_timedelta(days: np.ndarray | float) -> np.ndarray:
+    """``timedelta64[us]`` of ``days`` (float), rounded to the microsecond."""
+    micro = np.round(np.asarray(days, dtype=np.float64) * MICROSECONDS_PER_DAY)
+    return micro.astype(np.int64).astype("timedelta64[us]")
+
+
 EARTHQUAKE = "earthquake"
 
 COLUMNS: tuple[str, ...] = (
@@ -231,8 +247,7 @@ class Catalog:
 
     def days_since(self, origin: object) -> np.ndarray:
         """float64 ``[N]``: origin times in days after ``origin``."""
-        delta = self.time - to_datetime64(origin)
-        return delta.astype("timedelta64[us]").astype(np.float64) / 86_400e6
+        return timedelta_to_days(self.time - to_datetime64(origin))
 
     def content_hash(self) -> str:
         """SHA-256 of the sorted events' columns: equal catalogs hash equal."""

@@ -2,7 +2,7 @@
 
 The query window ``[start, end)`` is cut into calendar blocks (a month by
 default). Each block is requested in ``format=text`` pages of ``page_size``
-rows; a block is saved to the :class:`~framecast.quake.store.CatalogStore` at
+rows; a block is saved to the :class:`~framecast.quake.catalog.store.CatalogStore` at
 ``out`` in one atomic append, together with its key, so an interrupted fetch
 resumes where it stopped and yields exactly the events of an uninterrupted one
 (the store de-duplicates by event id).
@@ -37,7 +37,6 @@ newline. Other 4xx statuses fail at once.
 
 from __future__ import annotations
 
-import argparse
 import email.utils
 import http.client
 import json
@@ -54,17 +53,11 @@ from typing import Any
 
 import numpy as np
 
-from framecast.quake.events import Catalog, to_datetime64
-from framecast.quake.grid import parse_region
-from framecast.quake.readers import read_fdsn_text
-from framecast.quake.store import CatalogStore
-
-PROVIDERS: dict[str, str] = {
-    "ingv": "https://webservices.ingv.it/fdsnws/event/1/query",
-    "usgs": "https://earthquake.usgs.gov/fdsnws/event/1/query",
-    "emsc": "https://www.seismicportal.eu/fdsnws/event/1/query",
-}
-"""FDSN event ``/query`` endpoints by short name; any other is given by its URL."""
+from framecast.quake.catalog.events import Catalog, to_datetime64
+from framecast.quake.catalog.providers import PROVIDERS
+from framecast.quake.catalog.readers import read_fdsn_text
+from framecast.quake.catalog.region import parse_region
+from framecast.quake.catalog.store import CatalogStore
 
 BLOCK_NAMES: tuple[str, ...] = ("day", "week", "month", "year")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -862,85 +855,14 @@ class _Progress:
 
 
 # ------------------------------------------------------------------------ CLI
-def add_fetch_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the options of ``framecast quake fetch`` to ``parser`` (returned)."""
-    parser.add_argument(
-        "--provider",
-        required=True,
-        help=f"FDSN event service: {', '.join(PROVIDERS)}, or the URL of an FDSN /query endpoint",
-    )
-    parser.add_argument("--start", required=True, help="first day, UTC (e.g. 2005-01-01)")
-    parser.add_argument("--end", required=True, help="end, UTC, excluded (e.g. 2018-01-01)")
-    parser.add_argument("--region", help="lat_min,lat_max,lon_min,lon_max in degrees")
-    parser.add_argument("--min-magnitude", type=float)
-    parser.add_argument("--max-magnitude", type=float)
-    parser.add_argument("--min-depth", type=float, help="km")
-    parser.add_argument("--max-depth", type=float, help="km")
-    parser.add_argument(
-        "--event-type", help="FDSN eventtype filter (default: every type; the store keeps all)"
-    )
-    parser.add_argument("--out", type=Path, required=True, help="catalog store to write/resume")
-    parser.add_argument(
-        "--block", default="month", help="day, week, month (default), year or a number of days"
-    )
-    parser.add_argument("--page-size", type=int, default=10000, help="rows per request")
-    parser.add_argument(
-        "--max-block-events", type=int, default=20000, help="split blocks with more rows"
-    )
-    parser.add_argument("--max-retries", type=int, default=6)
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
-    parser.add_argument(
-        "--rate-limit", type=float, help="requests per second (default: the service's header)"
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress line")
-    return parser
-
-
-def run_fetch(args: argparse.Namespace) -> int:
-    """Run ``framecast quake fetch``: 0 when done, 1 when the service failed.
-
-    Bad options raise ValueError (the CLI prints it as a usage error).
-    """
-    query = FetchQuery(
-        start=args.start,
-        end=args.end,
-        region=parse_region(args.region) if args.region else None,
-        min_magnitude=args.min_magnitude,
-        max_magnitude=args.max_magnitude,
-        min_depth=args.min_depth,
-        max_depth=args.max_depth,
-        event_type=args.event_type,
-    )
-    try:
-        report = fetch_catalog(
-            args.provider,
-            query,
-            args.out,
-            block=args.block,
-            page_size=args.page_size,
-            max_block_events=args.max_block_events,
-            max_retries=args.max_retries,
-            timeout=args.timeout,
-            rate_limit=args.rate_limit,
-            progress=not args.quiet,
-        )
-    except FetchError as error:
-        print(f"framecast quake fetch: error: {error}", file=sys.stderr)
-        return 1
-    print(f"{args.out}: {report.summary()}")
-    return 0
-
-
 __all__ = [
     "PROVIDERS",
     "Block",
     "FetchError",
     "FetchQuery",
     "FetchReport",
-    "add_fetch_arguments",
     "calendar_blocks",
     "fetch_catalog",
     "parse_block",
     "resolve_provider",
-    "run_fetch",
 ]

@@ -2,13 +2,13 @@
 
 The pieces live in small modules, all re-exported here:
 
-* :mod:`~framecast.quake.scores_observed`: :class:`ObservedEvents`, the target
+* :mod:`~framecast.quake.scores.observed`: :class:`ObservedEvents`, the target
   events binned on the forecast's windows and cells (:func:`observed_from_catalog`);
-* :mod:`~framecast.quake.scores_likelihood`: Poisson log-likelihood per window,
+* :mod:`~framecast.quake.scores.likelihood`: Poisson log-likelihood per window,
   information gain per earthquake and the paired T-test (Rhoades et al. 2011);
-* :mod:`~framecast.quake.scores_csep`: the CSEP N-, M-, S- and L-tests
+* :mod:`~framecast.quake.scores.consistency`: the CSEP N-, M-, S- and L-tests
   (Zechar et al. 2010) through pyCSEP;
-* :mod:`~framecast.quake.scores_binary`: ROC AUC, average precision and the
+* :mod:`~framecast.quake.scores.binary`: ROC AUC, average precision and the
   Molchan diagram's area skill score for "an event of M >= m in this cell and
   window".
 
@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from framecast.quake.catalog.events import days_to_timedelta
 from framecast.quake.rates import RateForecast
-from framecast.quake.scores_binary import (
+from framecast.quake.scores.binary import (
     BinarySkill,
     MolchanCurve,
     RocCurve,
@@ -36,7 +37,7 @@ from framecast.quake.scores_binary import (
     molchan_diagram,
     roc_curve,
 )
-from framecast.quake.scores_csep import (
+from framecast.quake.scores.consistency import (
     ConsistencyTest,
     l_test,
     likelihood_quantile,
@@ -44,7 +45,7 @@ from framecast.quake.scores_csep import (
     n_test,
     s_test,
 )
-from framecast.quake.scores_likelihood import (
+from framecast.quake.scores.likelihood import (
     MAX_MAGNITUDE,
     PairedTTest,
     cumulative_information_gain,
@@ -53,7 +54,7 @@ from framecast.quake.scores_likelihood import (
     paired_t_test_from_rates,
     target_event_rates,
 )
-from framecast.quake.scores_observed import (
+from framecast.quake.scores.observed import (
     ObservedEvents,
     check_compatible,
     check_observed,
@@ -449,7 +450,7 @@ def score_forecasts(
         for name_a in named
         if name_a != name_b
     )
-    window_length = np.timedelta64(round(first.window_days * 86_400e6), "us")
+    window_length = days_to_timedelta(first.window_days)
     return ScoreTable(
         scores=scores,
         comparisons=comparisons,

@@ -37,9 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from framecast.quake.etas import FREE_PARAMETERS, ETASParameters
-from framecast.quake.etas_region import StudyRegion, as_region
-from framecast.quake.events import Catalog, to_datetime64
+from framecast.quake.catalog.events import Catalog, timedelta_to_days, to_datetime64
+from framecast.quake.etas.parameters import FREE_PARAMETERS, ETASParameters
+from framecast.quake.etas.region import StudyRegion, as_region
 from framecast.quake.grid import Grid
 
 DTYPE = torch.float64
@@ -137,9 +137,7 @@ def prepare_data(
         y_km=y,
         magnitude_excess=events.magnitude - mc,
         target_rows=target_rows,
-        duration_days=float(
-            (end64 - start64).astype("timedelta64[us]").astype(np.float64) / 86_400e6
-        ),
+        duration_days=float(float(timedelta_to_days(end64 - start64))),
         area_km2=area.area_km2,
         mc=float(mc),
         description=description,

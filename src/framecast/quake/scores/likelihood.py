@@ -24,7 +24,7 @@ import scipy.special
 import scipy.stats
 
 from framecast.quake.rates import RateForecast, gutenberg_richter_fractions, magnitude_edges
-from framecast.quake.scores_observed import (
+from framecast.quake.scores.observed import (
     ObservedEvents,
     check_compatible,
     check_observed,

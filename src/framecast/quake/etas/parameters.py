@@ -26,7 +26,7 @@ Integrals of the kernel used throughout (``s = -ω``, ``D(m) = d e^{γ(m-mc)}``)
   magnitudes): ``η = β k0 π d^{-ρ} τ^{-ω} e^{c/τ} Γ(-ω, c/τ) / (ρ (β - a + γρ))``.
 
 This module is numpy/scipy only; the differentiable (torch) likelihood lives
-in :mod:`framecast.quake.etas_likelihood`.
+in :mod:`framecast.quake.etas.likelihood`.
 """
 
 from __future__ import annotations

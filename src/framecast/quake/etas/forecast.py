@@ -46,15 +46,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from framecast.quake.etas import (
+from framecast.quake.catalog.events import TIME_UNIT, Catalog, timedelta_to_days
+from framecast.quake.etas.parameters import (
     ETASParameters,
     productivity,
     spatial_integral,
     spatial_scale,
     time_kernel_tail,
 )
-from framecast.quake.etas_region import StudyRegion, as_region
-from framecast.quake.events import TIME_UNIT, Catalog
+from framecast.quake.etas.region import StudyRegion, as_region
 from framecast.quake.grid import Grid
 from framecast.quake.rates import RateForecast
 
@@ -334,7 +334,7 @@ def etas_rate_forecast(
     background = params.mu * grid.cell_areas_km2() * window_days  # [H, X]
     rates = np.broadcast_to(background.ravel(), (len(starts), ny * nx)).copy()  # [W, H·X]
     sources = _sources(params, history, starts.max())
-    start_days = (starts - origin).astype(np.float64) / 86_400e6  # [W]
+    start_days = timedelta_to_days(starts - origin)  # [W]
     source_days = sources.days_since(origin)  # [N]
     x, y = grid.project(sources.latitude, sources.longitude)  # [N]
     total = productivity(params, sources.magnitude) * spatial_integral(params, sources.magnitude)
@@ -378,7 +378,7 @@ def etas_expected_count(
     ``μ · area · Δ + Σ_i k(m_i) π D_i^{-ρ}/ρ · ∫_window time kernel`` over the
     history events inside the region before each window, with the whole-plane
     spatial integral of the fit's likelihood
-    (:mod:`framecast.quake.etas_likelihood`); useful for the N-test.
+    (:mod:`framecast.quake.etas.likelihood`); useful for the N-test.
     """
     if not window_days > 0:
         raise ValueError(f"window_days must be > 0, got {window_days!r}")
@@ -386,7 +386,7 @@ def etas_expected_count(
     starts, origin = _window_origin(window_start)
     sources = _sources(params, history, starts.max())
     sources = sources.select(area.contains(sources.latitude, sources.longitude))
-    start_days = (starts - origin).astype(np.float64) / 86_400e6
+    start_days = timedelta_to_days(starts - origin)
     weights = window_time_weights(params, sources.days_since(origin), start_days, window_days)
     total = productivity(params, sources.magnitude) * spatial_integral(params, sources.magnitude)
     return params.mu * area.area_km2 * window_days + weights @ total
