@@ -14,6 +14,7 @@ from scipy import integrate
 
 from framecast.quake import Catalog, Grid
 from framecast.quake.etas.likelihood import (
+    NO_CUTOFFS,
     ETASLikelihood,
     log_likelihood,
     prepare_data,
@@ -238,7 +239,15 @@ def test_log_likelihood_equals_brute_force_sum() -> None:
     grid = Grid(34.0, 34.5, -117.0, -116.5, 0.1)
     params = ETASParameters(log10_mu=-4.0, log10_tau=2.0, mc=3.0)
     start, end, aux = "2019-09-01", "2020-07-01", "2019-06-01"
-    value = log_likelihood(params, catalog, region=grid, start=start, end=end, auxiliary_start=aux)
+    value = log_likelihood(
+        params,
+        catalog,
+        region=grid,
+        start=start,
+        end=end,
+        auxiliary_start=aux,
+        cutoffs=NO_CUTOFFS,
+    )
 
     region = as_region(grid)
     events = catalog.select(catalog.magnitude >= 3.0)

@@ -9,6 +9,18 @@ inside the box bounds of Mizrahi et al.'s inversion code
 autograd in float64); standard errors come from the inverse of the observed
 Fisher information, the Hessian of the negative log-likelihood at the optimum.
 
+Options a seismologist needs on real catalogs: ``fixed`` holds named
+parameters at given values (e.g. ``{"log10_tau": 3.5}``, as in Mizrahi et al.'s
+constrained inversions); ``max_branching_ratio`` keeps η below a value (the
+fit then runs scipy's SLSQP with the smooth nonlinear constraint of
+:func:`~framecast.quake.etas.likelihood.branching_margin`, and the result is
+checked and, if the optimiser overshot by rounding, scaled back in k0, to
+which η is proportional); ``cutoffs`` limits the source-target pairs as in
+Mizrahi et al.'s code (:class:`~framecast.quake.etas.likelihood.PairCutoffs`);
+``progress`` receives one line per iteration. Every fit carries its
+branching ratio and a list of warnings (supercritical, non-finite, at a
+bound, not converged), which :func:`fit_etas` also logs.
+
 Mizrahi et al. fit by an EM-like scheme (expected branching structure, then
 a numerical maximisation); the direct route reaches the same maximum of the
 same likelihood and gives the Hessian for free. The b-value is not part of
@@ -22,14 +34,23 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy.linalg import null_space
 from scipy.optimize import minimize
 
 from framecast.quake.catalog.events import Catalog
 from framecast.quake.catalog.magnitudes import aki_b_value
-from framecast.quake.etas.likelihood import ETASData, ETASLikelihood, prepare_data
+from framecast.quake.etas.likelihood import (
+    DEFAULT_CUTOFFS,
+    ETASData,
+    ETASLikelihood,
+    PairCutoffs,
+    branching_margin,
+    prepare_data,
+)
 from framecast.quake.etas.parameters import FIT_BOUNDS, FREE_PARAMETERS, ETASParameters
 from framecast.quake.etas.region import StudyRegion
 from framecast.quake.grid import Grid
@@ -37,6 +58,7 @@ from framecast.quake.grid import Grid
 log = logging.getLogger(__name__)
 
 _BOUND_MARGIN = 1e-6  # initial values are moved this far inside the bounds
+_ACTIVE = 1e-5  # η within this relative distance of max_branching_ratio: the constraint is active
 
 
 @dataclass(frozen=True)
@@ -50,22 +72,34 @@ class ETASFit:
     stderr : dict of str to float
         Standard error of each free parameter (log10 units for the log10
         ones), from the inverse Hessian of -LL (the observed Fisher
-        information) over the parameters not at a bound; NaN for parameters
-        at a bound and where the Hessian is not positive definite.
+        information) over the parameters neither fixed nor at a bound, and
+        projected onto the constraint surface when ``max_branching_ratio``
+        is active; NaN for fixed parameters, parameters at a bound and
+        where the Hessian is not positive definite.
     log_likelihood : float
     n_target_events, n_source_events : int
     branching_ratio : float
         η of the fitted parameters (untruncated Gutenberg-Richter).
     at_bounds : tuple of str
-        Parameters that ended at (within 1e-4 of the range of) a bound of
-        :data:`~framecast.quake.etas.parameters.FIT_BOUNDS`.
+        Parameters (not fixed) that ended at (within 1e-4 of the range of) a
+        bound of :data:`~framecast.quake.etas.parameters.FIT_BOUNDS`.
     converged : bool
-        Whether L-BFGS-B reported convergence.
+        Whether the optimiser reported convergence.
     iterations : int
     message : str
         The optimiser's message.
     seconds : float
-        Wall time of the fit, Hessian included.
+        Wall time of the fit, pairs and Hessian included.
+    warnings : tuple of str
+        Human-readable problems of the fit (see :func:`fit_warnings`); empty if none.
+    fixed : dict of str to float
+        The parameters held at given values.
+    max_branching_ratio : float or None
+        The constraint on η, if any.
+    n_pairs : int
+        Source-target pairs within the cut-offs.
+    cutoffs : str
+        The pair cut-offs, in words.
     """
 
     params: ETASParameters
@@ -79,22 +113,82 @@ class ETASFit:
     iterations: int
     message: str
     seconds: float
+    warnings: tuple[str, ...] = ()
+    fixed: dict[str, float] = field(default_factory=dict)
+    max_branching_ratio: float | None = None
+    n_pairs: int = 0
+    cutoffs: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the fit has no warnings."""
+        return not self.warnings
 
     def summary(self) -> str:
-        """One line per parameter: value ± standard error."""
-        lines = [
-            f"ETAS fit: {self.n_target_events} target events ({self.n_source_events} sources), "
-            f"LL {self.log_likelihood:.2f}, branching ratio {self.branching_ratio:.3f}, "
-            f"{'converged' if self.converged else 'NOT converged'} in {self.iterations} "
-            f"iterations, {self.seconds:.1f} s"
-        ]
+        """One line: η, LL, targets, iterations, seconds and the warnings."""
+        status = "ok" if self.ok else "WARNINGS: " + "; ".join(self.warnings)
+        return (
+            f"ETAS fit: branching ratio {self.branching_ratio:.3f}, "
+            f"LL {self.log_likelihood:.2f}, {self.n_target_events} targets, "
+            f"{self.iterations} iterations, {self.seconds:.1f} s, {status}"
+        )
+
+    def parameter_table(self) -> str:
+        """The summary line, then one line per parameter: value ± standard error."""
+        lines = [self.summary()]
         for name in FREE_PARAMETERS:
-            flag = "  (at bound)" if name in self.at_bounds else ""
+            if name in self.fixed:
+                flag = "  (fixed)"
+            elif name in self.at_bounds:
+                flag = "  (at bound)"
+            else:
+                flag = ""
             lines.append(
                 f"  {name:>10} = {getattr(self.params, name):8.4f} ± {self.stderr[name]:.4f}{flag}"
             )
         lines.append(f"  {'mc':>10} = {self.params.mc:8.4f}, b = {self.params.b_value:.4f}")
         return "\n".join(lines)
+
+
+def fit_warnings(
+    params: ETASParameters,
+    log_likelihood: float,
+    at_bounds: tuple[str, ...],
+    converged: bool,
+    message: str,
+    max_branching_ratio: float | None = None,
+) -> tuple[str, ...]:
+    """Human-readable problems of a fit, in the order: η, LL, bounds, constraint, convergence.
+
+    * η >= 1: supercritical, the model explodes (forecasts grow without bound);
+    * η or LL infinite or NaN;
+    * a parameter at a bound of :data:`FIT_BOUNDS` (named with the bound value):
+      the maximum lies outside the box and the parameter is not identified;
+    * η at ``max_branching_ratio``: the constraint binds (the data want more);
+    * the optimiser did not report convergence.
+    """
+    eta = params.branching_ratio()
+    found: list[str] = []
+    if not math.isfinite(eta):
+        found.append(f"branching ratio is {eta} (beta <= a - gamma*rho: infinite productivity)")
+    elif eta >= 1.0:
+        found.append(f"supercritical: branching ratio {eta:.3f} >= 1")
+    if not math.isfinite(log_likelihood):
+        found.append(f"log-likelihood is {log_likelihood}")
+    for name in at_bounds:
+        low, high = FIT_BOUNDS[name]
+        value = getattr(params, name)
+        which, bound = ("lower", low) if value - low <= high - value else ("upper", high)
+        found.append(f"{name} = {value:.4g} at its {which} bound {bound:g}")
+    if (
+        max_branching_ratio is not None
+        and math.isfinite(eta)
+        and eta >= max_branching_ratio * (1.0 - _ACTIVE)
+    ):
+        found.append(f"branching ratio {eta:.3f} held at the constraint {max_branching_ratio:g}")
+    if not converged:
+        found.append(f"not converged: {message}")
+    return tuple(found)
 
 
 def _initial_vector(initial: ETASParameters) -> np.ndarray:
@@ -119,20 +213,93 @@ def _at_bounds(vector: np.ndarray) -> np.ndarray:
     return np.minimum(vector - low, high - vector) <= 1e-4 * (high - low)
 
 
+def _check_fixed(fixed: Mapping[str, float] | None) -> dict[str, float]:
+    """The fixed values as floats, checked against :data:`FREE_PARAMETERS` and the bounds."""
+    checked: dict[str, float] = {}
+    for name, value in (fixed or {}).items():
+        if name not in FIT_BOUNDS:
+            raise ValueError(
+                f"cannot fix unknown ETAS parameter {name!r}; "
+                f"expected one of {list(FREE_PARAMETERS)}"
+            )
+        low, high = FIT_BOUNDS[name]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            raise ValueError(
+                f"fixed {name} = {value!r} is outside the fit bounds [{low:g}, {high:g}]"
+            )
+        checked[name] = float(value)
+    if len(checked) == len(FREE_PARAMETERS):
+        raise ValueError("every ETAS parameter is fixed: nothing to fit")
+    return checked
+
+
 def standard_errors(hessian: np.ndarray) -> np.ndarray:
     """float64 ``[P]``: sqrt of the diagonal of the inverse Hessian (NaN where not positive).
 
     The inverse is taken on the eigenvalues of the symmetrised Hessian; a
     non-positive eigenvalue makes the errors of the parameters it involves NaN.
     """
+    return np.sqrt(np.diag(_covariance(hessian)))
+
+
+def _covariance(hessian: np.ndarray) -> np.ndarray:
+    """float64 ``[P, P]``: inverse of the symmetrised Hessian; NaN rows/columns where singular."""
     symmetric = 0.5 * (hessian + hessian.T)
     values, vectors = np.linalg.eigh(symmetric)
     positive = values > 0
-    inverse_diag = (vectors[:, positive] ** 2 / values[positive]).sum(axis=1)
-    bad = (np.abs(vectors[:, ~positive]) > 1e-6).any(axis=1)
-    errors = np.sqrt(inverse_diag)
-    errors[bad] = np.nan
-    return errors
+    covariance = (vectors[:, positive] / values[positive]) @ vectors[:, positive].T  # [P, P]
+    bad = (np.abs(vectors[:, ~positive]) > 1e-6).any(axis=1)  # [P]
+    covariance[bad, :] = np.nan
+    covariance[:, bad] = np.nan
+    return covariance
+
+
+def _constrained_covariance(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    """float64 ``[P, P]``: the covariance on the surface ``gradient · δθ = 0``.
+
+    At an active equality constraint the estimate moves only within the
+    constraint's tangent space; with ``Z`` its orthonormal basis ``[P, P-1]``
+    the covariance is ``Z (Zᵀ H Z)^{-1} Zᵀ`` (the reduced Hessian).
+    """
+    basis = null_space(gradient[None, :])  # [P, P-1]
+    return basis @ _covariance(basis.T @ hessian @ basis) @ basis.T
+
+
+class _Objective:
+    """-LL and its gradient over the free (not fixed) parameters, remembering the last value."""
+
+    def __init__(self, likelihood: ETASLikelihood, full: np.ndarray, free: np.ndarray) -> None:
+        self.likelihood = likelihood
+        self.full = full.copy()  # [9]: fixed values in place
+        self.free = free  # bool [9]
+        self.last: tuple[np.ndarray, float] | None = None
+        self.evaluations = 0
+
+    def expand(self, x: np.ndarray) -> np.ndarray:
+        """float64 ``[9]`` from the free values ``[F]``."""
+        theta = self.full.copy()
+        theta[self.free] = x
+        return theta
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        value, gradient = self.likelihood.value_and_grad(self.expand(x))
+        self.last = (x.copy(), value)
+        self.evaluations += 1
+        return value, gradient[self.free]
+
+    def value_at(self, x: np.ndarray) -> float:
+        """-LL at ``x``, from the last evaluation when it was there."""
+        if self.last is not None and np.array_equal(self.last[0], x):
+            return self.last[1]
+        return -self.likelihood.log_likelihood(self.expand(x))
+
+
+def _format_parameters(theta: np.ndarray) -> str:
+    return " ".join(f"{n}={v:.4f}" for n, v in zip(FREE_PARAMETERS, theta, strict=True))
 
 
 def fit_etas(
@@ -147,6 +314,10 @@ def fit_etas(
     b_value: float | None = None,
     max_iter: int = 500,
     chunk_pairs: int | None = None,
+    fixed: Mapping[str, float] | None = None,
+    max_branching_ratio: float | None = None,
+    cutoffs: PairCutoffs = DEFAULT_CUTOFFS,
+    progress: Callable[[str], None] | None = None,
 ) -> ETASFit:
     """Fit ETAS by maximum likelihood to the events of ``catalog``.
 
@@ -170,26 +341,50 @@ def fit_etas(
         (Aki-Utsu maximum likelihood with the half-bin correction when the
         magnitudes are rounded).
     max_iter : int
-        L-BFGS-B iterations.
+        Optimiser iterations.
     chunk_pairs : int, optional
         Pairs per autograd graph (memory bound), default
         :data:`~framecast.quake.etas.likelihood.CHUNK_PAIRS`.
+    fixed : mapping of str to float, optional
+        Free parameters held at the given values (e.g. ``{"log10_tau": 3.5}``),
+        which must lie within :data:`FIT_BOUNDS`; their standard error is NaN.
+    max_branching_ratio : float, optional
+        Keep η (untruncated GR, :func:`~framecast.quake.etas.parameters.branching_ratio`)
+        at or below this value, e.g. 0.95: the fit then uses SLSQP with the
+        constraint of :func:`~framecast.quake.etas.likelihood.branching_margin`
+        instead of L-BFGS-B, and the result satisfies it.
+    cutoffs : PairCutoffs
+        Which source-target pairs enter λ (default: 100 Wells-Coppersmith
+        rupture lengths, no time cut-off; ``NO_CUTOFFS`` for all pairs).
+    progress : callable, optional
+        Called with one line of text with the numbers of targets, sources and
+        pairs, then one line per iteration (iteration, LL, η, parameters).
 
     Returns
     -------
     ETASFit
+        With its warnings (also logged with ``logging.warning``).
 
     Raises
     ------
     ValueError
-        No events with M >= mc in the region and target period, or bad dates.
+        No events with M >= mc in the region and target period, bad dates,
+        unknown or out-of-bounds fixed parameters, or ``max_branching_ratio <= 0``.
 
     References
     ----------
     Mizrahi, L., Nandan, S. & Wiemer, S. (2021). The effect of declustering on
     the size distribution of mainshocks. Seismol. Res. Lett. 92(4), 2333-2342.
+    Wells, D. L. & Coppersmith, K. J. (1994). New empirical relationships among
+    magnitude, rupture length, rupture width, rupture area, and surface
+    displacement. Bull. Seismol. Soc. Am. 84(4), 974-1002.
     """
     began = time.perf_counter()
+    held = _check_fixed(fixed)
+    if max_branching_ratio is not None and not (
+        isinstance(max_branching_ratio, int | float) and max_branching_ratio > 0
+    ):
+        raise ValueError(f"max_branching_ratio must be > 0, got {max_branching_ratio!r}")
     data = prepare_data(
         catalog, region=region, mc=mc, start=start, end=end, auxiliary_start=auxiliary_start
     )
@@ -197,41 +392,145 @@ def fit_etas(
         b_value = aki_b_value(data.magnitude_excess[data.target_rows] + mc, mc)
     if initial is None:
         initial = _default_initial(data, mc, b_value)
-    initial = replace(initial, mc=float(mc), b_value=float(b_value))
+    initial = replace(initial, mc=float(mc), b_value=float(b_value), **held)
+    beta = initial.beta
     likelihood = (
-        ETASLikelihood(data)
+        ETASLikelihood(data, cutoffs=cutoffs)
         if chunk_pairs is None
-        else ETASLikelihood(data, chunk_pairs=chunk_pairs)
+        else ETASLikelihood(data, chunk_pairs=chunk_pairs, cutoffs=cutoffs)
     )
-    log.info(
-        "fitting ETAS to %d targets, %d sources, %d pairs",
-        data.n_targets,
-        data.n_sources,
-        likelihood.n_pairs,
+    first_line = (
+        f"fitting ETAS to {data.n_targets} targets, {data.n_sources} sources, "
+        f"{likelihood.n_pairs} pairs ({cutoffs.describe()})"
     )
-    result = minimize(
-        likelihood.value_and_grad,
-        _initial_vector(initial),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[FIT_BOUNDS[name] for name in FREE_PARAMETERS],
-        options={"maxiter": max_iter, "ftol": 1e-12, "gtol": 1e-6, "maxcor": 20},
-    )
-    params = initial.with_free_vector(result.x)
-    at_bounds = _at_bounds(result.x)  # [9]
-    # parameters at a bound are held there: the others' errors come from the rest of the Hessian
+    log.info(first_line)
+    if progress is not None:
+        progress(first_line)
+
+    free = np.array([name not in held for name in FREE_PARAMETERS])  # [9]
+    start_vector = _initial_vector(initial)  # [9]
+    for i, name in enumerate(FREE_PARAMETERS):
+        if name in held:
+            start_vector[i] = held[name]
+    if max_branching_ratio is not None and free[FREE_PARAMETERS.index("log10_k0")]:
+        # start inside the constraint: η is proportional to k0
+        eta0 = initial.with_free_vector(start_vector).branching_ratio()
+        target = 0.9 * max_branching_ratio
+        if not math.isfinite(eta0) or eta0 > target:
+            k0_row = FREE_PARAMETERS.index("log10_k0")
+            shift = math.log10(target / eta0) if math.isfinite(eta0) else -1.0
+            low = FIT_BOUNDS["log10_k0"][0] + _BOUND_MARGIN
+            start_vector[k0_row] = max(start_vector[k0_row] + shift, low)
+    objective = _Objective(likelihood, start_vector, free)
+    bounds = [FIT_BOUNDS[name] for name, f in zip(FREE_PARAMETERS, free, strict=True) if f]
+    iteration = 0
+
+    def report(x: np.ndarray) -> None:
+        nonlocal iteration
+        iteration += 1
+        if progress is None:
+            return
+        theta = objective.expand(np.asarray(x, dtype=np.float64))
+        eta = initial.with_free_vector(theta).branching_ratio()
+        progress(
+            f"iteration {iteration}: LL {-objective.value_at(np.asarray(x)):.4f}, "
+            f"eta {eta:.4f}, {_format_parameters(theta)}"
+        )
+
+    if max_branching_ratio is None:
+        result = minimize(
+            objective,
+            start_vector[free],
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            callback=report,
+            options={"maxiter": max_iter, "ftol": 1e-12, "gtol": 1e-6, "maxcor": 20},
+        )
+    else:
+        # SLSQP's tolerance is absolute: -LL per target event keeps it O(1)
+        scale = 1.0 / data.n_targets
+
+        def scaled(x: np.ndarray) -> tuple[float, np.ndarray]:
+            value, gradient = objective(x)
+            return value * scale, gradient * scale
+
+        def margin(x: np.ndarray) -> float:
+            return branching_margin(objective.expand(x), beta, max_branching_ratio)[0]
+
+        def margin_gradient(x: np.ndarray) -> np.ndarray:
+            return branching_margin(objective.expand(x), beta, max_branching_ratio)[1][free]
+
+        result = minimize(
+            scaled,
+            start_vector[free],
+            jac=True,
+            method="SLSQP",
+            bounds=bounds,
+            constraints=[{"type": "ineq", "fun": margin, "jac": margin_gradient}],
+            callback=report,
+            options={"maxiter": max_iter, "ftol": 1e-10},
+        )
+    theta = objective.expand(result.x)  # [9]
+    if max_branching_ratio is not None:
+        theta = _enforce_branching_ratio(initial, theta, free, max_branching_ratio)
+    params = initial.with_free_vector(theta)
+    log_likelihood = likelihood.log_likelihood(theta)
+    at_bounds = _at_bounds(theta) & free  # [9]
+    estimated = free & ~at_bounds  # [9]
+    # fixed parameters and those at a bound are held: the others' errors come from the rest
     errors = np.full(len(FREE_PARAMETERS), np.nan)
-    errors[~at_bounds] = standard_errors(likelihood.hessian(result.x)[~at_bounds][:, ~at_bounds])
-    return ETASFit(
+    if estimated.any():
+        hessian = likelihood.hessian(theta)[estimated][:, estimated]
+        eta = params.branching_ratio()
+        if max_branching_ratio is not None and eta >= max_branching_ratio * (1.0 - _ACTIVE):
+            gradient = branching_margin(theta, beta, max_branching_ratio)[1][estimated]
+            covariance = _constrained_covariance(hessian, gradient)
+        else:
+            covariance = _covariance(hessian)
+        errors[estimated] = np.sqrt(np.diag(covariance))
+    at_bound_names = tuple(np.asarray(FREE_PARAMETERS)[at_bounds].tolist())
+    converged, message = bool(result.success), str(result.message)
+    warnings = fit_warnings(
+        params, log_likelihood, at_bound_names, converged, message, max_branching_ratio
+    )
+    fit = ETASFit(
         params=params,
         stderr={name: float(e) for name, e in zip(FREE_PARAMETERS, errors, strict=True)},
-        log_likelihood=-float(result.fun),
+        log_likelihood=log_likelihood,
         n_target_events=data.n_targets,
         n_source_events=data.n_sources,
         branching_ratio=params.branching_ratio(),
-        at_bounds=tuple(np.asarray(FREE_PARAMETERS)[at_bounds].tolist()),
-        converged=bool(result.success),
+        at_bounds=at_bound_names,
+        converged=converged,
         iterations=int(result.nit),
-        message=str(result.message),
+        message=message,
         seconds=time.perf_counter() - began,
+        warnings=warnings,
+        fixed=held,
+        max_branching_ratio=None if max_branching_ratio is None else float(max_branching_ratio),
+        n_pairs=likelihood.n_pairs,
+        cutoffs=cutoffs.describe(),
     )
+    for warning in warnings:
+        log.warning("ETAS fit on %s: %s", data.description, warning)
+    log.info(fit.summary())
+    return fit
+
+
+def _enforce_branching_ratio(
+    initial: ETASParameters, theta: np.ndarray, free: np.ndarray, max_ratio: float
+) -> np.ndarray:
+    """``theta`` with k0 lowered so that η <= ``max_ratio`` exactly, if the optimiser overshot.
+
+    SLSQP satisfies its constraints to a tolerance; η is proportional to k0,
+    so a rounding overshoot is removed by scaling k0 (when k0 is free).
+    """
+    eta = initial.with_free_vector(theta).branching_ratio()
+    k0_row = FREE_PARAMETERS.index("log10_k0")
+    if eta <= max_ratio or not math.isfinite(eta) or not free[k0_row]:
+        return theta
+    theta = theta.copy()
+    theta[k0_row] += math.log10(max_ratio / eta) - 1e-12
+    theta[k0_row] = max(theta[k0_row], FIT_BOUNDS["log10_k0"][0])
+    return theta

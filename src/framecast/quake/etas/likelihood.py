@@ -22,9 +22,18 @@ incomplete gamma function, but torch cannot differentiate Γ(s, x) in
 (4 panels of 32 nodes; relative error below 1e-9 against scipy's
 incomplete gamma over the fit bounds, see tests).
 
-Every pair (i, j) with ``t_i < t_j`` is kept (memory O(N²)): 24 bytes per pair
-plus the autograd intermediates of one chunk; pairs are processed in chunks
-of targets so that a 4,000-event catalog (8 M pairs) stays well under 1 GB.
+Pairs and cut-offs (:class:`PairCutoffs`): as in the inversion code of Mizrahi
+et al. (the ``etas`` package, ``calculate_distances``), only source-target
+pairs closer than a multiple of the Wells & Coppersmith (1994) subsurface
+rupture length of the source (``coppersmith_multiplier``, 100 in their
+configurations) enter the sum in λ, and optionally only pairs less than
+``max_days`` apart; the integral term stays exact (every source's kernel over
+the whole plane and the whole target period). The cut-offs thus drop the
+far tails of the kernel from λ only; :data:`NO_CUTOFFS` keeps every pair
+``t_i < t_j``. Pairs are found block by block of targets (vectorised, memory
+bounded by :data:`CANDIDATE_BLOCK` candidates at a time) and kept as 24
+bytes each; the likelihood processes them in chunks of whole targets so that
+one autograd graph stays small.
 
 This is the only ETAS module that imports torch.
 """
@@ -45,6 +54,8 @@ from framecast.quake.grid import Grid
 DTYPE = torch.float64
 CHUNK_PAIRS = 500_000
 """Pairs per chunk of the likelihood: bounds the memory of one autograd graph."""
+CANDIDATE_BLOCK = 4_000_000
+"""Candidate pairs examined at once while applying the cut-offs (bounds their memory)."""
 QUADRATURE_NODES = 32
 QUADRATURE_PANELS = 4
 _TAIL_TAUS = 50.0  # the time kernel beyond 50 τ after the lower limit is below e^{-50}
@@ -144,6 +155,64 @@ def prepare_data(
     )
 
 
+@dataclass(frozen=True)
+class PairCutoffs:
+    """Which source-target pairs enter the triggering sum of λ.
+
+    A pair (i, j) with ``t_i < t_j`` is kept when its distance is at most
+    ``coppersmith_multiplier`` times the subsurface rupture length of the
+    source, ``10^(0.59 m_i - 2.44)`` km (Wells & Coppersmith 1994, all slip
+    types; the cut-off of Mizrahi et al.'s ``etas`` inversion, whose example
+    configurations use a multiplier of 100: 21 km at M3, 330 km at M5, 5,000 km
+    at M7), and when ``t_j - t_i <= max_days``. None switches a cut-off off.
+
+    Parameters
+    ----------
+    coppersmith_multiplier : float or None
+        Spatial cut-off in rupture lengths (default 100).
+    max_days : float or None
+        Time cut-off in days (default None: all earlier sources).
+
+    Raises
+    ------
+    ValueError
+        A cut-off that is not a positive number.
+    """
+
+    coppersmith_multiplier: float | None = 100.0
+    max_days: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("coppersmith_multiplier", "max_days"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, int | float) and value > 0):
+                raise ValueError(
+                    f"PairCutoffs.{name} must be a positive number or None, got {value!r}"
+                )
+
+    def max_distance_km(self, magnitudes: np.ndarray) -> np.ndarray:
+        """float64 ``[S]``: the distance cut-off of sources of these magnitudes (inf: none)."""
+        magnitudes = np.asarray(magnitudes, dtype=np.float64)
+        if self.coppersmith_multiplier is None:
+            return np.full(magnitudes.shape, np.inf)
+        return self.coppersmith_multiplier * 10.0 ** (0.59 * magnitudes - 2.44)
+
+    def describe(self) -> str:
+        space = (
+            "no distance cut-off"
+            if self.coppersmith_multiplier is None
+            else f"distance <= {self.coppersmith_multiplier:g} rupture lengths"
+        )
+        time = "no time cut-off" if self.max_days is None else f"time <= {self.max_days:g} days"
+        return f"{space}, {time}"
+
+
+NO_CUTOFFS = PairCutoffs(coppersmith_multiplier=None, max_days=None)
+"""Every pair with t_i < t_j: the exact likelihood (memory O(N²))."""
+DEFAULT_CUTOFFS = PairCutoffs()
+"""100 Wells-Coppersmith rupture lengths, no time cut-off (Mizrahi et al.'s inversion)."""
+
+
 @dataclass(frozen=True, eq=False)
 class _PairChunk:
     """The pairs of a run of consecutive targets; tensors of length P unless noted."""
@@ -155,32 +224,78 @@ class _PairChunk:
     n_targets: int
 
 
-def _pair_chunks(data: ETASData, chunk_pairs: int) -> list[_PairChunk]:
-    """All pairs (i, j) with t_i < t_j, in chunks of whole targets of about ``chunk_pairs``."""
+def triggering_pairs(
+    data: ETASData, cutoffs: PairCutoffs, *, block: int = CANDIDATE_BLOCK
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The source-target pairs within the cut-offs, sorted by target.
+
+    Candidates (all earlier sources, or those within ``max_days``, found by
+    binary search on the sorted times) are examined ``block`` at a time, so
+    memory stays bounded; the loop runs over blocks of targets, not events.
+
+    Returns
+    -------
+    target : numpy.ndarray
+        int64 ``[P]``: index of the target (into ``data.target_rows``), non-decreasing.
+    source : numpy.ndarray
+        int64 ``[P]``: row of the source.
+    dt : numpy.ndarray
+        float64 ``[P]``: t_j - t_i > 0, days.
+    r2 : numpy.ndarray
+        float64 ``[P]``: squared distance, km².
+    """
     t = data.time_days
     target_t = t[data.target_rows]  # [J]
-    counts = np.searchsorted(t, target_t, side="left")  # [J]: sources strictly earlier
-    ends = np.cumsum(counts)
-    chunks: list[_PairChunk] = []
+    upper = np.searchsorted(t, target_t, side="left")  # [J]: sources strictly earlier
+    if cutoffs.max_days is None:
+        lower = np.zeros_like(upper)
+    else:
+        lower = np.searchsorted(t, target_t - cutoffs.max_days, side="left")  # [J]
+    counts = upper - lower  # [J]
+    max_r2 = cutoffs.max_distance_km(data.magnitude_excess + data.mc) ** 2  # [S]
+    ends = np.cumsum(counts)  # [J]
+    parts: list[tuple[np.ndarray, ...]] = []
     first = 0
     while first < data.n_targets:
         base = ends[first - 1] if first else 0
+        last = int(np.searchsorted(ends, base + block, side="right"))
+        last = min(max(last, first + 1), data.n_targets)
+        block_counts = counts[first:last]  # [J']
+        total = int(block_counts.sum())
+        local = np.repeat(np.arange(last - first), block_counts)  # [C]
+        offsets = np.cumsum(block_counts) - block_counts  # [J']
+        source = lower[first:last][local] + np.arange(total) - np.repeat(offsets, block_counts)
+        rows = data.target_rows[first:last][local]  # [C]
+        r2 = (data.x_km[rows] - data.x_km[source]) ** 2 + (data.y_km[rows] - data.y_km[source]) ** 2
+        keep = r2 <= max_r2[source]  # [C]
+        source, rows = source[keep], rows[keep]
+        parts.append((local[keep] + first, source, t[rows] - t[source], r2[keep]))
+        first = last
+    if not parts:
+        empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0, np.float64)
+        return empty_i, empty_i, empty_f, empty_f
+    target, source, dt, r2 = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return target.astype(np.int64), source.astype(np.int64), dt, r2
+
+
+def _pair_chunks(data: ETASData, chunk_pairs: int, cutoffs: PairCutoffs) -> list[_PairChunk]:
+    """The pairs of :func:`triggering_pairs` in chunks of whole targets of about ``chunk_pairs``."""
+    target, source, dt, r2 = triggering_pairs(data, cutoffs)
+    # pairs per target -> chunk boundaries at whole targets
+    ends = np.cumsum(np.bincount(target, minlength=data.n_targets))  # [J]
+    chunks: list[_PairChunk] = []
+    first = 0
+    while first < data.n_targets:
+        base = int(ends[first - 1]) if first else 0
         last = int(np.searchsorted(ends, base + chunk_pairs, side="right"))
         last = min(max(last, first + 1), data.n_targets)
-        chunk_counts = counts[first:last]  # [J']
-        total = int(chunk_counts.sum())
-        local = np.repeat(np.arange(last - first), chunk_counts)  # [P]
-        offsets = np.cumsum(chunk_counts) - chunk_counts  # [J']
-        source = np.arange(total) - np.repeat(offsets, chunk_counts)  # [P]
-        rows = data.target_rows[first:last][local]  # [P]
-        dt = t[rows] - t[source]
-        r2 = (data.x_km[rows] - data.x_km[source]) ** 2 + (data.y_km[rows] - data.y_km[source]) ** 2
+        rows = slice(base, int(ends[last - 1]))
         chunks.append(
             _PairChunk(
-                target=torch.from_numpy(local.astype(np.int32)),
-                source=torch.from_numpy(source.astype(np.int32)),
-                dt=torch.from_numpy(dt),
-                r2=torch.from_numpy(r2),
+                target=torch.from_numpy((target[rows] - first).astype(np.int32)),
+                source=torch.from_numpy(source[rows].astype(np.int32)),
+                dt=torch.from_numpy(dt[rows]),
+                r2=torch.from_numpy(r2[rows]),
                 n_targets=last - first,
             )
         )
@@ -250,6 +365,8 @@ class ETASLikelihood:
     data : ETASData
     chunk_pairs : int
         Pairs per autograd graph.
+    cutoffs : PairCutoffs
+        Which pairs enter λ (default: Mizrahi et al.'s 100 rupture lengths, no time cut-off).
 
     Notes
     -----
@@ -257,9 +374,18 @@ class ETASLikelihood:
     (log10 values for μ, k0, c, τ, d).
     """
 
-    def __init__(self, data: ETASData, *, chunk_pairs: int = CHUNK_PAIRS) -> None:
+    def __init__(
+        self,
+        data: ETASData,
+        *,
+        chunk_pairs: int = CHUNK_PAIRS,
+        cutoffs: PairCutoffs = DEFAULT_CUTOFFS,
+    ) -> None:
+        if not chunk_pairs >= 1:
+            raise ValueError(f"chunk_pairs must be >= 1, got {chunk_pairs!r}")
         self.data = data
-        self._chunks = _pair_chunks(data, chunk_pairs)
+        self.cutoffs = cutoffs
+        self._chunks = _pair_chunks(data, chunk_pairs, cutoffs)
         self._excess = torch.from_numpy(data.magnitude_excess)  # [S]
         time = torch.from_numpy(data.time_days)
         self._lower = torch.clamp(-time, min=0.0)  # [S]: from max(t_i, start)
@@ -345,6 +471,7 @@ def log_likelihood(
     start: object,
     end: object,
     auxiliary_start: object | None = None,
+    cutoffs: PairCutoffs = DEFAULT_CUTOFFS,
 ) -> float:
     """ETAS log-likelihood of the catalog's events in ``[start, end)`` (M >= ``params.mc``).
 
@@ -357,6 +484,8 @@ def log_likelihood(
         The target period.
     auxiliary_start : date-like, optional
         Earlier events from here on trigger but are not scored (default ``start``).
+    cutoffs : PairCutoffs
+        Pairs in λ (:data:`NO_CUTOFFS` for the exact sum over all earlier events).
 
     Returns
     -------
@@ -371,4 +500,27 @@ def log_likelihood(
     data = prepare_data(
         catalog, region=region, mc=params.mc, start=start, end=end, auxiliary_start=auxiliary_start
     )
-    return ETASLikelihood(data).log_likelihood(params.free_vector())
+    return ETASLikelihood(data, cutoffs=cutoffs).log_likelihood(params.free_vector())
+
+
+def branching_margin(theta: np.ndarray, beta: float, max_ratio: float) -> tuple[float, np.ndarray]:
+    """A smooth form of the constraint η(θ) <= ``max_ratio``, and its gradient ``[9]``.
+
+    With η = β k0 π d^{-ρ} I / (ρ (β - a + γρ)) (Mizrahi et al. 2021; ``I`` the
+    all-time integral of the time kernel, :func:`time_integral_quadrature`),
+    the margin ``max_ratio (β - a + γρ)/β - k0 π d^{-ρ} I / ρ`` is >= 0 exactly
+    when η <= ``max_ratio`` with a finite η (it is negative where
+    ``β <= a - γρ``, where η is infinite), and is smooth everywhere, unlike η.
+    """
+    theta_t = torch.tensor(theta, dtype=DTYPE, requires_grad=True)
+    p = _unpack(theta_t)
+    zero = torch.zeros(1, dtype=DTYPE)
+    time_part = time_integral_quadrature(
+        zero, torch.full((1,), math.inf, dtype=DTYPE), p["c"], p["omega"], p["tau"]
+    )[0]
+    margin = max_ratio * (beta - p["a"] + p["gamma"] * p["rho"]) / beta - (
+        p["k0"] * math.pi * p["d"] ** (-p["rho"]) * time_part / p["rho"]
+    )
+    margin.backward()
+    assert theta_t.grad is not None
+    return float(margin.detach()), theta_t.grad.numpy().copy()
