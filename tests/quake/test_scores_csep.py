@@ -1,4 +1,4 @@
-"""The CSEP tests and the T-test against pyCSEP, and the export to pyCSEP's formats."""
+"""The CSEP tests, the T- and W-tests against pyCSEP, and the export to pyCSEP's formats."""
 
 from __future__ import annotations
 
@@ -19,9 +19,12 @@ from framecast.quake.scores.table import (
     likelihood_quantile,
     m_test,
     n_test,
+    n_test_per_window,
     observed_from_catalog,
     s_test,
+    space_time_test,
     target_event_rates,
+    w_test,
 )
 
 csep = pytest.importorskip("csep")
@@ -68,6 +71,24 @@ def test_information_gain_matches_pycsep_paired_t_test(single_window) -> None:
     assert ours.n_forecast_a == pytest.approx(n_forecast, rel=1e-14)
 
 
+def test_w_test_matches_pycsep_w_test(single_window) -> None:
+    forecast, benchmark, observed = single_window
+    ours = w_test(forecast, benchmark, observed)
+    catalog = to_csep_catalog(observed, forecast, 0)
+    theirs = poisson.w_test(to_csep_forecast(forecast, 0), to_csep_forecast(benchmark, 0), catalog)
+    assert ours.z_statistic == pytest.approx(theirs.observed_statistic, abs=1e-10)
+    assert ours.p_value == pytest.approx(theirs.quantile, abs=1e-10)
+    assert ours.n_events == len(observed) and ours.significant == (theirs.quantile < 0.05)
+    # the N_A - N_B correction: the median of the centred per-event gains, by hand
+    rates_a, n_a = to_csep_forecast(forecast, 0).target_event_rates(catalog)
+    rates_b, n_b = to_csep_forecast(benchmark, 0).target_event_rates(catalog)
+    centred = np.log(rates_a) - np.log(rates_b) - (n_a - n_b) / len(observed)
+    assert ours.median_gain == pytest.approx(np.median(centred), abs=1e-12)
+    reverse = w_test(benchmark, forecast, observed)
+    assert reverse.p_value == pytest.approx(ours.p_value, rel=1e-12)
+    assert reverse.median_gain == pytest.approx(-ours.median_gain, abs=1e-12)
+
+
 def test_n_test_matches_pycsep_number_test(single_window) -> None:
     forecast, _, observed = single_window
     ours = n_test(forecast, observed)
@@ -84,6 +105,7 @@ def test_n_test_matches_pycsep_number_test(single_window) -> None:
     [
         (l_test, "likelihood_test"),
         (s_test, "spatial_test"),
+        (space_time_test, "spatial_test"),  # one window: space-time is space
         (m_test, "magnitude_test"),
     ],
 )
@@ -99,6 +121,73 @@ def test_simulation_tests_match_pycsep_with_the_same_seed(single_window, ours, t
         assert mine.observed_statistic == pytest.approx(reference.observed_statistic, rel=1e-12)
         assert mine.quantile[0] == _pycsep_quantile_with_ties(reference)
         assert abs(mine.quantile[0] - reference.quantile) <= 0.02  # ties only
+
+
+def _period_summed(forecast: RateForecast, observed: ObservedEvents):
+    """The test period as one pyCSEP forecast (rates summed over windows) and its catalog."""
+    summed = make_forecast(
+        forecast.rates.sum(axis=0, keepdims=True),
+        forecast.name,
+        b_value=forecast.b_value,
+        window_days=forecast.num_windows * forecast.window_days,
+    )
+    events = ObservedEvents(
+        np.zeros(len(observed), np.int64), observed.row, observed.column, observed.magnitude
+    )
+    return to_csep_forecast(summed, 0), to_csep_catalog(events, summed, 0)
+
+
+@pytest.mark.parametrize(("ours", "theirs"), [(s_test, "spatial_test"), (m_test, "magnitude_test")])
+def test_s_and_m_tests_are_pycsep_tests_of_the_period_summed_forecast(ours, theirs) -> None:
+    """Over many windows the S- and M-tests equal pyCSEP's on the forecast of the whole period."""
+    rates = gamma_rates((6, 10, 10), seed=13, mean=0.03)
+    forecast = make_forecast(rates, b_value=1.1)
+    observed = simulate_events(rates[::-1], seed=14, b_value=1.1)  # not the forecast's windows
+    csep_forecast, catalog = _period_summed(forecast, observed)
+    mine = ours(forecast, observed, num_simulations=300, seed=5)
+    reference = getattr(poisson, theirs)(csep_forecast, catalog, num_simulations=300, seed=5)
+    np.testing.assert_allclose(mine.simulated, reference.test_distribution, rtol=1e-10)
+    assert mine.observed_statistic == pytest.approx(reference.observed_statistic, rel=1e-10)
+    assert mine.quantile[0] == _pycsep_quantile_with_ties(reference)
+
+
+def test_s_test_ignores_time_and_the_space_time_test_does_not() -> None:
+    """The review's case: the right map with a constant rate, events clustered in a few windows.
+
+    The ST statistic sees the clustering through bins holding several events
+    (aftershock sequences); the S-test of the period-summed map cannot.
+    """
+    windows = 60
+    spatial = gamma_rates((1, 10, 10), seed=15, mean=0.02)[0]  # [H, X]
+    truth = np.repeat(spatial[None] * 0.05, windows, axis=0)  # [W, H, X] quiet background
+    truth[[10, 40]] *= 2000  # two sequences: several events per busy cell
+    observed = simulate_events(truth, seed=16)
+    constant = make_forecast(np.repeat(truth.mean(axis=0, keepdims=True), windows, axis=0))
+    options = {"num_simulations": 300, "seed": 0}
+    assert s_test(constant, observed, **options).passed
+    assert not space_time_test(constant, observed, **options).passed
+    assert s_test(constant, observed, **options).bins == "100 cells (summed over 60 windows)"
+
+
+def test_n_test_per_window_is_pycsep_number_test_of_each_window() -> None:
+    rates = gamma_rates((8, 10, 10), seed=17, mean=0.02)
+    rates[3] *= 20  # one window with far more events than its forecast
+    observed = simulate_events(rates, seed=18)
+    forecast = make_forecast(gamma_rates((8, 10, 10), seed=17, mean=0.02))
+    tests = n_test_per_window(forecast, observed)
+    counts = np.bincount(observed.window, minlength=8)
+    for window in range(8):
+        theirs = poisson.number_test(
+            to_csep_forecast(forecast, window), to_csep_catalog(observed, forecast, window)
+        )
+        np.testing.assert_allclose(tests.quantile[window], theirs.quantile, rtol=1e-10)
+        assert tests.passed[window] == (min(theirs.quantile) >= 0.025)
+    assert not tests.passed[3]
+    assert tests.num_windows == 8 and tests.windows_with_events == np.count_nonzero(counts)
+    assert tests.share_passed == pytest.approx(np.mean(tests.passed))
+    summary = tests.to_dict()
+    assert summary["num_passed"] == np.count_nonzero(tests.passed)
+    assert summary["failed_too_many"] >= 1
 
 
 @pytest.mark.parametrize(
@@ -155,8 +244,9 @@ def test_consistency_tests_flag_wrong_forecasts() -> None:
 
     too_many = n_test(make_forecast(truth * 2), observed)
     assert not too_many.passed and too_many.quantile[1] < 0.025
-    misplaced = make_forecast(truth[::-1, ::-1])  # the same rates in the wrong windows and cells
+    misplaced = make_forecast(truth[:, ::-1])  # the same rates in the wrong cells
     assert s_test(misplaced, observed, **options).quantile[0] < 0.05
+    assert space_time_test(misplaced, observed, **options).quantile[0] < 0.05
     too_few = make_forecast(truth / 3)  # the L-test is sensitive to the number too
     assert not l_test(too_few, observed, **options).passed
     wrong_b = make_forecast(truth, b_value=2.0)  # far too few large events
@@ -253,7 +343,7 @@ def test_zero_rate_at_an_observed_event_fails_the_likelihood_tests() -> None:
         np.append(observed.column, 4),
         np.append(observed.magnitude, 3.0),
     )
-    for test in (l_test, s_test):
+    for test in (l_test, space_time_test):
         result = test(forecast, observed, num_simulations=50)
         assert result.observed_statistic == -np.inf
         assert result.quantile == (0.0,) and not result.passed

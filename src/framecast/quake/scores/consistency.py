@@ -1,38 +1,54 @@
-"""CSEP consistency tests (N, M, S, L) of a rate forecast over a whole test period.
+"""CSEP consistency tests (N, M, S, L and a space-time S-test) of a rate forecast.
 
-Every (window, cell, magnitude bin) of a :class:`RateForecast` is one Poisson
-bin, so a test period of W windows is scored like one CSEP forecast of
-W x cells x magnitude bins (Zechar et al. 2010, "Likelihood-based tests for
-evaluating space-rate-magnitude earthquake forecasts", BSSA 100(3); Schorlemmer
-et al. 2007, SRL 78(1)):
+A :class:`RateForecast` of W windows is a forecast of W x cells x magnitude
+bins of independent Poisson counts. What each test compares over such a
+multi-window test period (Zechar et al. 2010, "Likelihood-based tests for
+evaluating space-rate-magnitude earthquake forecasts", BSSA 100(3);
+Schorlemmer et al. 2007, SRL 78(1)):
 
 * N-test: ``delta1 = P(X >= n_obs)``, ``delta2 = P(X <= n_obs)`` with
-  ``X ~ Poisson(N_forecast)``, computed by pyCSEP's ``_number_test_ndarray``;
-  two-sided, passed when both are >= alpha / 2.
-* L-test (gamma), S-test (zeta), M-test (kappa): the quantile of the observed
-  joint log-likelihood among those of catalogs simulated from the forecast;
-  one-sided, passed when the quantile is >= alpha. The S-test uses the
-  (window, cell) rates summed over magnitudes, the M-test the magnitude-bin
-  totals over all windows and cells, both normalised to the observed number of
-  events as pyCSEP does; the L-test uses every (window, cell, magnitude) bin and
-  Poisson-distributed catalog sizes.
+  ``X ~ Poisson(N_forecast)``, N_forecast the sum over all windows, computed
+  by pyCSEP's ``_number_test_ndarray``; two-sided, passed when both are
+  >= alpha / 2. The same as pyCSEP's ``number_test`` on the period-summed
+  forecast. :func:`n_test_per_window` tests every window as its own period.
+* S-test (zeta): pyCSEP's ``spatial_test`` of the *period-summed* forecast:
+  the rates summed over windows and magnitudes, per cell, normalised to the
+  observed number of events, against the observed counts per cell summed
+  over windows. It tests only where the events fell.
+* ST-test (:func:`space_time_test`, zeta_st): the same statistic over
+  window x cell bins, i.e. pyCSEP's ``spatial_test`` applied to the stacked
+  windows as if they were cells: it tests where *and when*. Not a CSEP
+  test; a forecast with the right map but a constant rate in time fails it
+  when events cluster in time.
+* M-test (kappa): pyCSEP's ``magnitude_test`` of the period-summed forecast
+  (magnitude-bin totals over all windows and cells, normalised to the
+  observed number). Every window and cell has the same Gutenberg-Richter
+  split, so summing first changes nothing: this is the CSEP M-test as is.
+* L-test (gamma): the joint log-likelihood over every window x cell x
+  magnitude bin with Poisson-distributed catalog sizes: pyCSEP's
+  ``likelihood_test`` of the stacked windows as one forecast. Its statistic
+  is the sum of the windows' log-likelihoods (the CSEP L-test of a sequence
+  of independent forecast periods), not the L-test of the period-summed
+  forecast, which would ignore when the events occur.
+
+One-sided simulation tests are passed when the quantile is >= alpha.
 
 The simulations are a re-implementation of pyCSEP 0.8's
 ``csep.core.poisson_evaluations._poisson_likelihood_test``: with the same seed
 they draw the same uniform numbers (``numpy.random.RandomState(seed)`` is the
 stream ``numpy.random.seed(seed)`` gives pyCSEP), place them by the same
 cumulative rates and score them with pyCSEP's own
-``poisson_joint_log_likelihood_ndarray``, so single-window results equal
-pyCSEP's ``likelihood_test``, ``spatial_test`` and ``magnitude_test`` (tested;
-the only difference is that exact ties count as ties, see :data:`TIE_TOLERANCE`).
-pyCSEP's function itself is unusable at this scale: each of its simulations
-clears and scans the whole bin array (about 14 s per test for 730 windows x
-2,500 cells, magnitudes summed), and with 56 magnitude bins it would need
-several GB and minutes. Here a simulation touches only the bins its events fall
-in, and the magnitude split is sampled in two stages (cell, then magnitude bin
-within the cell), the same distribution because every cell has the same
-Gutenberg-Richter fractions. It also leaves numpy's global random state alone,
-which pyCSEP reseeds.
+``poisson_joint_log_likelihood_ndarray``, so results equal pyCSEP's
+``likelihood_test``, ``spatial_test`` and ``magnitude_test`` on the equivalent
+single pyCSEP forecast (tested; the only difference is that exact ties count
+as ties, see :data:`TIE_TOLERANCE`). pyCSEP's function itself is unusable at
+this scale: each of its simulations clears and scans the whole bin array
+(about 14 s per test for 730 windows x 2,500 cells, magnitudes summed), and
+with 56 magnitude bins it would need several GB and minutes. Here a
+simulation touches only the bins its events fall in, and the magnitude split
+is sampled in two stages (cell, then magnitude bin within the cell), the same
+distribution because every cell has the same Gutenberg-Richter fractions. It
+also leaves numpy's global random state alone, which pyCSEP reseeds.
 """
 
 from __future__ import annotations
@@ -79,13 +95,13 @@ class ConsistencyTest:
     Attributes
     ----------
     name : str
-        "N-test", "M-test", "S-test" or "L-test".
+        "N-test", "M-test", "S-test", "ST-test" or "L-test".
     quantile : tuple of float
         (delta1, delta2) for the N-test; (quantile score,) otherwise: gamma (L),
-        zeta (S), kappa (M).
+        zeta (S, ST), kappa (M).
     observed_statistic : float
         The observed number of events (N) or the observed joint log-likelihood
-        in nats (L; S and M normalised to the observed number of events).
+        in nats (L; S, ST and M normalised to the observed number of events).
     passed : bool
         The forecast is consistent with the observations at ``alpha``.
     alpha : float
@@ -418,17 +434,56 @@ def s_test(
     num_simulations: int = NUM_SIMULATIONS,
     seed: int = 0,
 ) -> ConsistencyTest:
-    """Poisson S-test (Zechar et al. 2010, "S-test"; pyCSEP ``spatial_test``).
+    """Poisson S-test of the period-summed forecast (Zechar et al. 2010, "S-test").
 
-    zeta = quantile of the observed log-likelihood of the (window, cell) rates
-    summed over magnitudes and scaled to the observed number of events, among
-    catalogs of the observed size simulated from the forecast. Over many
-    windows the "spatial" bins are space-time bins, so this tests where *and
-    when* the forecast puts its events. One-sided: passed when zeta >= ``alpha``.
+    pyCSEP's ``spatial_test`` on one forecast of the whole test period: the
+    rates summed over windows (and magnitudes) per cell, ``[H * X]``, against
+    the observed counts per cell summed over windows. zeta = fraction of
+    catalogs of the observed size simulated from those rates, normalised to the
+    observed number of events, whose joint log-likelihood is <= the observed
+    one. Only where the events fell matters, not when (see
+    :func:`space_time_test`). One-sided: passed when zeta >= ``alpha``.
+    """
+    check_observed(observed, forecast)
+    windows, rows, columns = forecast.rates.shape
+    cell_rates = forecast.rates.sum(axis=0).reshape(-1)  # [H*X], summed over windows
+    return _simulation_test(
+        "S-test",
+        forecast,
+        observed,
+        cell_rates,
+        np.ones(1),
+        observed.row * columns + observed.column,  # [N] cell of each event, any window
+        f"{rows * columns} cells (summed over {windows} windows)",
+        alpha=alpha,
+        num_simulations=num_simulations,
+        seed=seed,
+        use_observed_counts=True,
+        normalize_likelihood=True,
+    )
+
+
+def space_time_test(
+    forecast: RateForecast,
+    observed: ObservedEvents,
+    *,
+    alpha: float = 0.05,
+    num_simulations: int = NUM_SIMULATIONS,
+    seed: int = 0,
+) -> ConsistencyTest:
+    """Space-time S-test ("ST-test"): the S-test statistic over window x cell bins.
+
+    pyCSEP's ``spatial_test`` with the stacked windows' cells as its cells:
+    zeta_st = quantile of the observed log-likelihood of the (window, cell)
+    rates summed over magnitudes and scaled to the observed number of events,
+    among catalogs of the observed size simulated from the forecast. It tests
+    where *and when* the forecast puts its events, so a forecast with the right
+    map but a constant rate fails it when events cluster in time. Not one of
+    the CSEP tests of Zechar et al. (2010); one-sided: passed when zeta_st >= ``alpha``.
     """
     check_observed(observed, forecast)
     return _simulation_test(
-        "S-test",
+        "ST-test",
         forecast,
         observed,
         forecast.rates.reshape(-1),
@@ -475,4 +530,94 @@ def m_test(
         seed=seed,
         use_observed_counts=True,
         normalize_likelihood=True,
+    )
+
+
+@dataclass(frozen=True)
+class WindowTests:
+    """A consistency test applied to every window as its own forecast period.
+
+    Attributes
+    ----------
+    name : str
+        "N-test per window".
+    quantile : numpy.ndarray
+        float64 ``[W, 2]``: (delta1, delta2) of each window.
+    passed : numpy.ndarray
+        bool ``[W]``.
+    expected : numpy.ndarray
+        float64 ``[W]``: expected number of events of each window.
+    observed : numpy.ndarray
+        int64 ``[W]``: observed number of events of each window.
+    alpha : float
+    """
+
+    name: str
+    quantile: np.ndarray = field(repr=False)
+    passed: np.ndarray = field(repr=False)
+    expected: np.ndarray = field(repr=False)
+    observed: np.ndarray = field(repr=False)
+    alpha: float = 0.05
+
+    @property
+    def num_windows(self) -> int:
+        return len(self.passed)
+
+    @property
+    def share_passed(self) -> float:
+        """Fraction of all windows that pass."""
+        return float(np.mean(self.passed)) if len(self.passed) else float("nan")
+
+    @property
+    def windows_with_events(self) -> int:
+        """Number of windows with at least one observed event."""
+        return int(np.count_nonzero(self.observed))
+
+    @property
+    def share_passed_with_events(self) -> float:
+        """Fraction of the windows with at least one event that pass."""
+        busy = self.observed > 0  # [W]
+        return float(np.mean(self.passed[busy])) if busy.any() else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Summary counts only (the per-window arrays stay out of JSON)."""
+        return {
+            "name": self.name,
+            "alpha": float(self.alpha),
+            "num_windows": self.num_windows,
+            "num_passed": int(np.count_nonzero(self.passed)),
+            "share_passed": self.share_passed,
+            "windows_with_events": self.windows_with_events,
+            "share_passed_with_events": self.share_passed_with_events,
+            "failed_too_many": int(np.count_nonzero(self.quantile[:, 0] < self.alpha / 2)),
+            "failed_too_few": int(np.count_nonzero(self.quantile[:, 1] < self.alpha / 2)),
+        }
+
+
+def n_test_per_window(
+    forecast: RateForecast, observed: ObservedEvents, *, alpha: float = 0.05
+) -> WindowTests:
+    """The Poisson N-test of every window as its own forecast period.
+
+    For window w, ``delta1_w = P(X_w >= n_w)`` and ``delta2_w = P(X_w <= n_w)``
+    with ``X_w ~ Poisson(N_w)``, N_w the window's expected number: pyCSEP's
+    ``_number_test_ndarray`` (Zechar et al. 2010, "N-test"), vectorised over the
+    windows. Passed when both are >= ``alpha / 2``. With small rates a window
+    without events nearly always passes, so also read
+    :attr:`WindowTests.share_passed_with_events`.
+    """
+    _check_alpha(alpha)
+    check_observed(observed, forecast)
+    poisson_evaluations, _ = _pycsep()
+    expected = forecast.rates.sum(axis=(1, 2))  # [W]
+    counts = np.bincount(observed.window, minlength=forecast.num_windows)  # [W]
+    delta1, delta2 = poisson_evaluations._number_test_ndarray(expected, counts)  # [W], [W]
+    quantile = np.stack([delta1, delta2], axis=1).astype(np.float64)  # [W, 2]
+    return WindowTests(
+        name="N-test per window",
+        quantile=quantile,
+        passed=np.all(quantile >= alpha / 2, axis=1),
+        expected=expected,
+        observed=counts.astype(np.int64),
+        alpha=alpha,
     )

@@ -1,4 +1,4 @@
-"""Poisson log-likelihoods, information gain per earthquake and the paired T-test.
+"""Poisson log-likelihoods, information gain per earthquake, the paired T- and W-tests.
 
 A :class:`RateForecast` is a set of independent Poisson bins, one per window
 and cell (and, split by Gutenberg-Richter, per magnitude bin). Its joint
@@ -11,7 +11,12 @@ forecasts", BSSA 100(3), 1184-1195; pyCSEP's ``poisson_joint_log_likelihood_ndar
 Comparisons of two forecasts use the information gain per earthquake and
 its paired T-test (Rhoades et al. 2011, "Efficient testing of earthquake
 forecasting models", Acta Geophysica 59(4), 728-747, eq. 17-18), exactly as
-pyCSEP's ``csep.core.poisson_evaluations.paired_t_test`` with ``scale=False``.
+pyCSEP's ``csep.core.poisson_evaluations.paired_t_test`` with ``scale=False``,
+and the Wilcoxon signed-rank W-test of the same per-event differences
+(Rhoades et al. 2011, section 3.2; pyCSEP's ``w_test``).
+
+Both treat the target events as independent draws; for events clustered in
+time see :mod:`framecast.quake.scores.bootstrap`.
 """
 
 from __future__ import annotations
@@ -284,26 +289,27 @@ def information_gain(
     )
 
 
-def cumulative_information_gain(
+def window_information_gain(
     forecast_a: RateForecast,
     forecast_b: RateForecast,
     observed: ObservedEvents,
     *,
     max_magnitude: float = MAX_MAGNITUDE,
     floor: float | None = None,
-) -> np.ndarray:
-    """Information gain per earthquake of A over B accumulated up to each window.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log-likelihood difference of A over B and number of target events in each window.
 
-    ``G_w = sum_{v <= w} (log L_A,v - log L_B,v) / sum_{v <= w} N_v`` with the
-    window log-likelihoods over window x cell x magnitude bins (the ``log n!``
-    terms cancel), so ``G_{W-1}`` equals :func:`information_gain`'s
-    ``information_gain`` (Rhoades et al. 2011, eq. 17, read cumulatively). For
-    plots of skill over the test period.
+    ``D_w = log L_A,w - log L_B,w`` over window x cell x magnitude bins (the
+    ``log n!`` terms cancel, leaving ``sum_i (ln lambda_A - ln lambda_B) - (N_A,w - N_B,w)``
+    over the window's events), so ``sum_w D_w / sum_w n_w`` is the information
+    gain per earthquake of Rhoades et al. (2011), eq. 17.
 
     Returns
     -------
-    numpy.ndarray
-        float64 ``[W]``, nats per earthquake; NaN until the first event.
+    difference : numpy.ndarray
+        float64 ``[W]``, nats.
+    events : numpy.ndarray
+        int64 ``[W]``.
     """
     check_compatible([forecast_a, forecast_b])
     options: dict[str, Any] = {"max_magnitude": max_magnitude, "floor": floor}
@@ -315,7 +321,155 @@ def cumulative_information_gain(
     gain_per_window = np.bincount(observed.window, weights=gain, minlength=num_windows)  # [W]
     expected_a = floored_rates(forecast_a, floor).sum(axis=(1, 2))  # [W]
     expected_b = floored_rates(forecast_b, floor).sum(axis=(1, 2))  # [W]
-    events = np.cumsum(np.bincount(observed.window, minlength=num_windows))  # [W]
-    difference = np.cumsum(gain_per_window - (expected_a - expected_b))  # [W]
+    events = np.bincount(observed.window, minlength=num_windows).astype(np.int64)  # [W]
+    return gain_per_window - (expected_a - expected_b), events
+
+
+def cumulative_information_gain(
+    forecast_a: RateForecast,
+    forecast_b: RateForecast,
+    observed: ObservedEvents,
+    *,
+    max_magnitude: float = MAX_MAGNITUDE,
+    floor: float | None = None,
+) -> np.ndarray:
+    """Information gain per earthquake of A over B accumulated up to each window.
+
+    ``G_w = sum_{v <= w} (log L_A,v - log L_B,v) / sum_{v <= w} N_v`` with the
+    window log-likelihoods over window x cell x magnitude bins
+    (:func:`window_information_gain`), so ``G_{W-1}`` equals
+    :func:`information_gain`'s ``information_gain`` (Rhoades et al. 2011,
+    eq. 17, read cumulatively). For plots of skill over the test period.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``[W]``, nats per earthquake; NaN until the first event.
+    """
+    difference, events = window_information_gain(
+        forecast_a, forecast_b, observed, max_magnitude=max_magnitude, floor=floor
+    )  # [W], [W]
+    total_difference = np.cumsum(difference)  # [W]
+    total_events = np.cumsum(events)  # [W]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(events > 0, difference / np.maximum(events, 1), np.nan)  # [W]
+        return np.where(
+            total_events > 0, total_difference / np.maximum(total_events, 1), np.nan
+        )  # [W]
+
+
+@dataclass(frozen=True)
+class WilcoxonTest:
+    """W-test of forecast A against B: Wilcoxon signed-rank test of the per-event gains.
+
+    Attributes
+    ----------
+    z_statistic : float
+        Normal approximation of the signed-rank statistic ``min(R+, R-)``
+        (two-sided, so <= 0; pyCSEP's ``observed_statistic``).
+    p_value : float
+        Two-sided probability of a z at least as extreme if the per-event
+        differences ``I_i`` are symmetric about ``(N_A - N_B) / N`` (pyCSEP's ``quantile``).
+    median_gain : float
+        ``median(I_i) - (N_A - N_B) / N``, nats; its sign says which forecast
+        the events favour (> 0: A).
+    n_events : int
+    n_nonzero : int
+        Events with a non-zero centred difference (the ranked sample).
+    alpha : float
+    name_a, name_b : str
+    """
+
+    z_statistic: float
+    p_value: float
+    median_gain: float
+    n_events: int
+    n_nonzero: int
+    alpha: float = 0.05
+    name_a: str = ""
+    name_b: str = ""
+
+    @property
+    def significant(self) -> bool:
+        """True when the p-value is below alpha (either direction)."""
+        return bool(self.p_value < self.alpha)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def w_test_from_rates(
+    rates_a: np.ndarray,
+    rates_b: np.ndarray,
+    n_forecast_a: float,
+    n_forecast_b: float,
+    *,
+    alpha: float = 0.05,
+    name_a: str = "",
+    name_b: str = "",
+) -> WilcoxonTest:
+    """Rhoades et al. (2011) W-test from the target events' bin rates under A and B.
+
+    The one-sample Wilcoxon signed-rank test of ``d_i = I_i - (N_A - N_B) / N``
+    with ``I_i = ln rates_a[i] - ln rates_b[i]`` (Rhoades et al. 2011, "Efficient
+    testing of earthquake forecasting models", Acta Geophys. 59(4), section
+    3.2): zeros dropped, ranks of ``|d_i|`` with ties averaged,
+    ``T = min(R+, R-)``, ``z = (T - n(n+1)/4) / sqrt(n(n+1)(2n+1)/24 - tie term)``
+    without continuity correction, ``p = 2 (1 - Phi(|z|))``. That is
+    ``scipy.stats.wilcoxon(d, zero_method="wilcox", correction=False,
+    method="approx")``, which computes exactly pyCSEP's ``_w_test_ndarray(I,
+    (N_A - N_B) / N)``. The normal approximation is poor below about 10 events.
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    rates_a = np.asarray(rates_a, np.float64)  # [N]
+    rates_b = np.asarray(rates_b, np.float64)  # [N]
+    n = len(rates_a)
+    nan = float("nan")
+    if n == 0:
+        return WilcoxonTest(nan, nan, nan, 0, 0, alpha, name_a, name_b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centred = np.log(rates_a) - np.log(rates_b) - (n_forecast_a - n_forecast_b) / n  # [N]
+    nonzero = centred[centred != 0]  # [n'], scipy's "wilcox" zero_method drops these too
+    median = float(np.median(centred))
+    if len(nonzero) == 0 or not np.isfinite(nonzero).all():
+        return WilcoxonTest(nan, nan, median, n, len(nonzero), alpha, name_a, name_b)
+    result = scipy.stats.wilcoxon(nonzero, zero_method="wilcox", correction=False, method="approx")
+    return WilcoxonTest(
+        z_statistic=float(result.zstatistic),
+        p_value=float(result.pvalue),
+        median_gain=median,
+        n_events=n,
+        n_nonzero=len(nonzero),
+        alpha=alpha,
+        name_a=name_a,
+        name_b=name_b,
+    )
+
+
+def w_test(
+    forecast_a: RateForecast,
+    forecast_b: RateForecast,
+    observed: ObservedEvents,
+    *,
+    alpha: float = 0.05,
+    max_magnitude: float = MAX_MAGNITUDE,
+    floor: float | None = None,
+) -> WilcoxonTest:
+    """W-test of ``forecast_a`` against ``forecast_b`` over all target events of all windows.
+
+    :func:`w_test_from_rates` of the events' window x cell x magnitude bin rates
+    (:func:`target_event_rates`) with N_A, N_B the expected numbers over all
+    windows; for a single window equal to pyCSEP's ``w_test(a, b, catalog,
+    scale=False)``. Like the T-test it assumes independent events.
+    """
+    check_compatible([forecast_a, forecast_b])
+    options: dict[str, Any] = {"max_magnitude": max_magnitude, "floor": floor}
+    return w_test_from_rates(
+        target_event_rates(forecast_a, observed, **options),
+        target_event_rates(forecast_b, observed, **options),
+        float(floored_rates(forecast_a, floor).sum()),
+        float(floored_rates(forecast_b, floor).sum()),
+        alpha=alpha,
+        name_a=forecast_a.name,
+        name_b=forecast_b.name,
+    )

@@ -5,19 +5,27 @@ The pieces live in small modules, all re-exported here:
 * :mod:`~framecast.quake.scores.observed`: :class:`ObservedEvents`, the target
   events binned on the forecast's windows and cells (:func:`observed_from_catalog`);
 * :mod:`~framecast.quake.scores.likelihood`: Poisson log-likelihood per window,
-  information gain per earthquake and the paired T-test (Rhoades et al. 2011);
+  information gain per earthquake, the paired T-test and the W-test (Rhoades
+  et al. 2011);
+* :mod:`~framecast.quake.scores.bootstrap`: block-bootstrap intervals of the
+  information gain for events clustered in time;
 * :mod:`~framecast.quake.scores.consistency`: the CSEP N-, M-, S- and L-tests
-  (Zechar et al. 2010) through pyCSEP;
+  (Zechar et al. 2010) as pyCSEP computes them, a space-time S-test and the
+  N-test of every window;
 * :mod:`~framecast.quake.scores.binary`: ROC AUC, average precision and the
   Molchan diagram's area skill score for "an event of M >= m in this cell and
-  window".
+  window";
+* :mod:`~framecast.quake.scores.registry`: the list of scores the table runs.
 
-:func:`score_forecasts` runs all of them for several forecasts of the same
-bins and returns a :class:`ScoreTable` with Markdown and JSON renderings.
+:func:`score_forecasts` runs every registered score for several forecasts of
+the same bins and returns a :class:`ScoreTable` with Markdown and JSON
+renderings. To add a score, write one function below decorated with
+:func:`forecast_score` or :func:`pair_score` (see :mod:`.registry`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,22 +45,35 @@ from framecast.quake.scores.binary import (
     molchan_diagram,
     roc_curve,
 )
+from framecast.quake.scores.bootstrap import (
+    NUM_RESAMPLES,
+    BootstrapInterval,
+    block_bootstrap,
+    bootstrap_information_gain,
+)
 from framecast.quake.scores.consistency import (
     ConsistencyTest,
+    WindowTests,
     l_test,
     likelihood_quantile,
     m_test,
     n_test,
+    n_test_per_window,
     s_test,
+    space_time_test,
 )
 from framecast.quake.scores.likelihood import (
     MAX_MAGNITUDE,
     PairedTTest,
+    WilcoxonTest,
     cumulative_information_gain,
     information_gain,
     log_likelihood,
     paired_t_test_from_rates,
     target_event_rates,
+    w_test,
+    w_test_from_rates,
+    window_information_gain,
 )
 from framecast.quake.scores.observed import (
     ObservedEvents,
@@ -60,20 +81,39 @@ from framecast.quake.scores.observed import (
     check_observed,
     observed_from_catalog,
 )
+from framecast.quake.scores.registry import (
+    FORECAST_SCORES,
+    PAIR_SCORES,
+    ScoreSettings,
+    ScoreSpec,
+    forecast_score,
+    pair_score,
+)
 
 __all__ = [
+    "FORECAST_SCORES",
+    "PAIR_SCORES",
     "BinarySkill",
+    "BootstrapInterval",
     "ConsistencyTest",
     "ForecastScore",
     "MolchanCurve",
     "ObservedEvents",
+    "PairComparison",
     "PairedTTest",
     "RocCurve",
+    "ScoreSettings",
+    "ScoreSpec",
     "ScoreTable",
+    "WilcoxonTest",
+    "WindowTests",
     "binary_skill",
+    "block_bootstrap",
+    "bootstrap_information_gain",
     "check_compatible",
     "cumulative_information_gain",
     "event_probability",
+    "forecast_score",
     "information_gain",
     "l_test",
     "likelihood_quantile",
@@ -82,12 +122,18 @@ __all__ = [
     "molchan_curve",
     "molchan_diagram",
     "n_test",
+    "n_test_per_window",
     "observed_from_catalog",
+    "pair_score",
     "paired_t_test_from_rates",
     "roc_curve",
     "s_test",
     "score_forecasts",
+    "space_time_test",
     "target_event_rates",
+    "w_test",
+    "w_test_from_rates",
+    "window_information_gain",
 ]
 
 
@@ -104,80 +150,136 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _json(result: Any) -> Any:
+    return result.to_dict() if hasattr(result, "to_dict") else result
+
+
+class _Results:
+    """Attribute access to a ``results`` dict: ``score.n_test`` is ``score.results["n_test"]``."""
+
+    results: dict[str, Any]
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__"):
+            raise AttributeError(key)
+        results = self.__dict__.get("results", {})
+        if key in results:
+            return results[key]
+        raise AttributeError(f"{type(self).__name__} has no score {key!r}; it has {list(results)}")
+
+
 @dataclass(frozen=True)
-class ForecastScore:
-    """All scores of one forecast.
+class ForecastScore(_Results):
+    """All registered scores of one forecast.
 
     Attributes
     ----------
     name : str
-    n_forecast : float
-        Expected number of M >= mc events over all windows.
-    log_likelihood : float
-        Poisson joint log-likelihood over all windows, window x cell bins, nats.
-    log_likelihood_per_event : float
-        ``log_likelihood`` / number of target events, nats per event.
-    n_test, m_test, s_test, l_test : ConsistencyTest
-    binary : BinarySkill
+    results : dict of str to result
+        By registry key, in registry order; each is also an attribute
+        (``score.n_test``, ``score.binary``, ``score.log_likelihood``, ...).
     """
 
     name: str
-    n_forecast: float
-    log_likelihood: float
-    log_likelihood_per_event: float
-    n_test: ConsistencyTest
-    m_test: ConsistencyTest
-    s_test: ConsistencyTest
-    l_test: ConsistencyTest
-    binary: BinarySkill
+    results: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **{key: _json(r) for key, r in self.results.items()}}
+
+
+@dataclass(frozen=True)
+class PairComparison(_Results):
+    """All registered pair scores of forecast ``name_a`` over baseline ``name_b``.
+
+    Attributes
+    ----------
+    name_a, name_b : str
+    results : dict of str to result
+        By registry key (``t_test``, ``w_test``, ``bootstrap_1d``, ...); each is
+        also an attribute.
+    decisive : str
+        Key of the interval that decides :attr:`significant`.
+    """
+
+    name_a: str
+    name_b: str
+    results: dict[str, Any]
+    decisive: str
+
+    @property
+    def information_gain(self) -> float:
+        """Information gain per earthquake of A over B, nats (from the first result giving one)."""
+        for result in self.results.values():
+            if hasattr(result, "information_gain"):
+                return float(result.information_gain)
+        return float("nan")
+
+    @property
+    def significant(self) -> bool:
+        """Whether the decisive interval excludes 0."""
+        return bool(self.results[self.decisive].significant)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name,
-            "n_forecast": self.n_forecast,
-            "log_likelihood": self.log_likelihood,
-            "log_likelihood_per_event": self.log_likelihood_per_event,
-            "n_test": self.n_test.to_dict(),
-            "m_test": self.m_test.to_dict(),
-            "s_test": self.s_test.to_dict(),
-            "l_test": self.l_test.to_dict(),
-            "binary": self.binary.to_dict(),
+            "name_a": self.name_a,
+            "name_b": self.name_b,
+            "information_gain": self.information_gain,
+            "significant": self.significant,
+            "decided_by": self.decisive,
+            **{key: _json(result) for key, result in self.results.items()},
         }
 
 
 @dataclass(frozen=True)
 class ScoreTable:
-    """Scores of several forecasts of the same bins, and their pairwise T-tests.
+    """Scores of several forecasts of the same bins, and their pairwise comparisons.
 
     Attributes
     ----------
     scores : tuple of ForecastScore
         One per forecast, in the order given.
-    comparisons : tuple of PairedTTest
-        Information gain of ``name_a`` over ``name_b`` for every forecast
-        against the reference and each other baseline.
+    comparisons : tuple of PairComparison
+        Every forecast over the reference and over each other baseline.
     reference : str
     n_events, num_windows, num_cells : int
-    window_days, mc, alpha, binary_magnitude : float
-    num_simulations, seed : int
+    window_days, mc : float
+    settings : ScoreSettings
+        With ``binary_magnitude`` resolved.
+    forecast_keys, pair_keys : tuple of str
+        The registered scores that were run, in column order.
     first_start, last_end : str
         The test period, ISO dates.
     """
 
     scores: tuple[ForecastScore, ...]
-    comparisons: tuple[PairedTTest, ...]
+    comparisons: tuple[PairComparison, ...]
     reference: str
     n_events: int
     num_windows: int
     num_cells: int
     window_days: float
     mc: float
-    alpha: float
-    binary_magnitude: float
-    num_simulations: int
-    seed: int
+    settings: ScoreSettings
+    forecast_keys: tuple[str, ...]
+    pair_keys: tuple[str, ...]
     first_start: str
     last_end: str
+
+    @property
+    def alpha(self) -> float:
+        return self.settings.alpha
+
+    @property
+    def binary_magnitude(self) -> float:
+        return float(self.settings.binary_magnitude)  # type: ignore[arg-type]
+
+    @property
+    def num_simulations(self) -> int:
+        return self.settings.num_simulations
+
+    @property
+    def seed(self) -> int:
+        return self.settings.seed
 
     @property
     def names(self) -> list[str]:
@@ -189,13 +291,49 @@ class ScoreTable:
                 return score
         raise KeyError(f"no forecast named {name!r}; the table has {self.names}")
 
-    def comparison(self, name_a: str, name_b: str) -> PairedTTest:
-        """The T-test of forecast ``name_a`` over baseline ``name_b``."""
-        for test in self.comparisons:
-            if (test.name_a, test.name_b) == (name_a, name_b):
-                return test
-        pairs = [(t.name_a, t.name_b) for t in self.comparisons]
+    def pair(self, name_a: str, name_b: str) -> PairComparison:
+        """Every pair score of forecast ``name_a`` over baseline ``name_b``."""
+        for pair in self.comparisons:
+            if (pair.name_a, pair.name_b) == (name_a, name_b):
+                return pair
+        pairs = [(p.name_a, p.name_b) for p in self.comparisons]
         raise KeyError(f"no comparison of {name_a!r} over {name_b!r}; the table has {pairs}")
+
+    def comparison(self, name_a: str, name_b: str) -> PairedTTest:
+        """The T-test of forecast ``name_a`` over baseline ``name_b`` (see :meth:`pair`)."""
+        return self.pair(name_a, name_b).results["t_test"]
+
+    def headline(self) -> list[str]:
+        """Markdown bullets: each forecast over the reference, with every interval.
+
+        The verdict rests on the decisive interval (:attr:`ScoreSettings.decisive`).
+        """
+        decisive = PAIR_SCORES[self.settings.decisive].headers[0]
+        confidence = f"{100 * (1 - self.alpha):g}%"
+        lines = []
+        for pair in self.comparisons:
+            if pair.name_b != self.reference:
+                continue
+            intervals = [
+                f"{PAIR_SCORES[key].headers[0]} [{result.lower:+.3f}, {result.upper:+.3f}]"
+                for key, result in pair.results.items()
+                if hasattr(result, "lower") and hasattr(result, "upper")
+            ]
+            deciding = pair.results[self.settings.decisive]
+            if deciding.lower > 0:
+                verdict = "above zero"
+            elif deciding.upper < 0:
+                verdict = "below zero"
+            elif math.isnan(deciding.lower):
+                verdict = "no interval: too few blocks with events"
+            else:
+                verdict = "not distinguishable from zero"
+            lines.append(
+                f"- **{pair.name_a}** over {pair.name_b}: information gain "
+                f"{pair.information_gain:+.3f} nats per earthquake; {confidence} intervals: "
+                f"{', '.join(intervals)} ({verdict}; by the {decisive}; {self.n_events} events)."
+            )
+        return lines
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-serialisable values (NaN and infinities become None)."""
@@ -210,20 +348,14 @@ class ScoreTable:
                     "mc": self.mc,
                     "n_events": self.n_events,
                 },
-                "settings": {
-                    "reference": self.reference,
-                    "alpha": self.alpha,
-                    "binary_magnitude": self.binary_magnitude,
-                    "num_simulations": self.num_simulations,
-                    "seed": self.seed,
-                },
+                "settings": {"reference": self.reference, **dataclasses.asdict(self.settings)},
                 "forecasts": {score.name: score.to_dict() for score in self.scores},
-                "comparisons": [test.to_dict() for test in self.comparisons],
+                "comparisons": [pair.to_dict() for pair in self.comparisons],
             }
         )
 
     def to_markdown(self) -> str:
-        """A Markdown report: one row per forecast, a T-test table and a legend with units."""
+        """A Markdown report: one row per forecast, one per comparison, and a legend."""
         return "\n".join(_markdown_lines(self)) + "\n"
 
 
@@ -241,8 +373,15 @@ def _verdict(test: ConsistencyTest) -> str:
     return f"{quantiles} {'✓' if test.passed else '✗'}"
 
 
+def _interval(result: Any) -> tuple[str]:
+    width = _number(result.upper - result.lower)
+    return (f"[{_number(result.lower)}, {_number(result.upper)}] ({width})",)
+
+
 def _markdown_lines(table: ScoreTable) -> list[str]:
-    confidence = f"{100 * (1 - table.alpha):g}%"
+    forecast_specs = [FORECAST_SCORES[key] for key in table.forecast_keys]
+    pair_specs = [PAIR_SCORES[key] for key in table.pair_keys]
+    headers = [header for spec in forecast_specs for header in spec.headers]
     lines = [
         "## Forecast scores",
         "",
@@ -253,71 +392,287 @@ def _markdown_lines(table: ScoreTable) -> list[str]:
         f"{table.num_simulations} simulations (seed {table.seed}); reference forecast "
         f"**{table.reference}**.",
         "",
-        "| Forecast | N forecast | log L (nats) | log L / event (nats) | N-test δ1 / δ2 "
-        "| M-test κ | S-test ζ | L-test γ | ROC AUC | PR AUC | ASS |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Forecast | " + " | ".join(headers) + " |",
+        "|---|" + "---:|" * len(headers),
     ]
     for score in table.scores:
-        binary = score.binary
-        lines.append(
-            f"| {score.name} | {_number(score.n_forecast, 1)} | "
-            f"{_number(score.log_likelihood, 1)} | {_number(score.log_likelihood_per_event)} | "
-            f"{_verdict(score.n_test)} | {_verdict(score.m_test)} | {_verdict(score.s_test)} | "
-            f"{_verdict(score.l_test)} | {_number(binary.roc_auc)} | {_number(binary.pr_auc)} | "
-            f"{_number(binary.area_skill_score)} |"
-        )
-    baselines = list(dict.fromkeys(test.name_b for test in table.comparisons))
-    if baselines:
+        cells = [cell for spec in forecast_specs for cell in spec.cells(score.results[spec.key])]
+        lines.append(f"| {score.name} | " + " | ".join(cells) + " |")
+    if table.comparisons:
+        decisive = PAIR_SCORES[table.settings.decisive].headers[0]
+        pair_headers = [header for spec in pair_specs for header in spec.headers]
         lines += [
             "",
-            f"Information gain per earthquake (nats/event) of each row's forecast over each "
-            f"column's baseline, with its {confidence} T-test interval; * marks an interval "
-            "that excludes 0.",
+            "Information gain per earthquake (nats/event) of each forecast over each baseline, "
+            f"with its {100 * (1 - table.alpha):g}% intervals (width in brackets); * marks a gain "
+            f"whose {decisive} interval excludes 0.",
             "",
-            "| Forecast | " + " | ".join(f"vs {name}" for name in baselines) + " |",
-            "|---|" + "---:|" * len(baselines),
+            "| Forecast | over | gain | " + " | ".join(pair_headers) + " |",
+            "|---|---|---:|" + "---:|" * len(pair_headers),
         ]
-        for name in table.names:
-            cells = []
-            for baseline in baselines:
-                try:
-                    test = table.comparison(name, baseline)
-                except KeyError:
-                    cells.append("—")
-                    continue
-                mark = " *" if test.significant else ""
-                cells.append(
-                    f"{_number(test.information_gain)} "
-                    f"[{_number(test.lower)}, {_number(test.upper)}]{mark}"
-                )
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        for pair in table.comparisons:
+            mark = " *" if pair.significant else ""
+            cells = [cell for spec in pair_specs for cell in spec.cells(pair.results[spec.key])]
+            lines.append(
+                f"| {pair.name_a} | {pair.name_b} | {_number(pair.information_gain)}{mark} | "
+                + " | ".join(cells)
+                + " |"
+            )
+    lines.append("")
+    for spec in [*forecast_specs, *pair_specs]:
+        if spec.legend is not None:
+            lines.append(spec.legend(table))
+    return lines
+
+
+# -------------------------------------------------------------- registered scores
+# One decorated function per score; the table runs them in this order.
+@forecast_score(
+    "n_forecast",
+    headers=("N forecast",),
+    cells=lambda value: (_number(value, 1),),
+    legend=lambda table: (
+        "- **N forecast**: expected number of M ≥ mc events summed over all "
+        f"windows (observed: {table.n_events})."
+    ),
+)
+def _n_forecast(forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings) -> float:
+    return float(forecast.rates.sum())
+
+
+@forecast_score(
+    "log_likelihood",
+    headers=("log L (nats)",),
+    cells=lambda value: (_number(value, 1),),
+    legend=lambda table: (
+        "- **log L**: Poisson joint log-likelihood Σ(−λ + n ln λ − ln n!) over "
+        "every window and cell (Zechar et al. 2010); higher is better. Per event: divided by the "
+        "number of observed events."
+    ),
+)
+def _log_likelihood(
+    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
+) -> float:
+    return float(log_likelihood(forecast, observed).sum())
+
+
+@forecast_score(
+    "log_likelihood_per_event",
+    headers=("log L / event (nats)",),
+    cells=lambda value: (_number(value),),
+)
+def _log_likelihood_per_event(
+    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
+) -> float:
+    total = float(log_likelihood(forecast, observed).sum())
+    return total / len(observed) if len(observed) else float("nan")
+
+
+@forecast_score(
+    "n_test",
+    headers=("N-test δ1 / δ2",),
+    cells=lambda test: (_verdict(test),),
+    legend=lambda table: (
+        "- **N-test** (Zechar et al. 2010): δ1 = P(X ≥ n_obs), "
+        "δ2 = P(X ≤ n_obs) with X ~ Poisson(N forecast) over the whole period; ✓ when both "
+        f"≥ α/2 = {table.alpha / 2:g}."
+    ),
+)
+def _n_test(
+    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
+) -> ConsistencyTest:
+    return n_test(forecast, observed, alpha=settings.alpha)
+
+
+@forecast_score(
+    "n_test_windows",
+    headers=("N-test per window ✓",),
+    cells=lambda tests: (
+        f"{_number(100 * tests.share_passed, 1)}% of {tests.num_windows}; "
+        f"{_number(100 * tests.share_passed_with_events, 1)}% of {tests.windows_with_events} "
+        "with events",
+    ),
+    legend=lambda table: (
+        "- **N-test per window**: the N-test of each window as its own "
+        "forecast period; share of windows passing, of all windows and of the windows with at "
+        "least one event."
+    ),
+)
+def _n_test_windows(
+    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
+) -> WindowTests:
+    return n_test_per_window(forecast, observed, alpha=settings.alpha)
+
+
+def _simulation(settings: ScoreSettings) -> dict[str, Any]:
+    return {
+        "alpha": settings.alpha,
+        "num_simulations": settings.num_simulations,
+        "seed": settings.seed,
+    }
+
+
+@forecast_score(
+    "m_test",
+    headers=("M-test κ",),
+    cells=lambda test: (_verdict(test),),
+    legend=lambda table: (
+        "- **M-, S-, ST-, L-tests**: quantile of the observed joint "
+        "log-likelihood among catalogs simulated from the forecast (pyCSEP's algorithm); ✓ when "
+        f"≥ α = {table.alpha:g} (one-sided; a low quantile means the observations are less likely "
+        "than the forecast's own simulations). M: magnitude-bin totals of the whole period; "
+        "S: the period-summed map (rates summed over windows per cell), as pyCSEP's S-test of one "
+        "forecast for the period; both normalised to the observed number. ST: the S-test "
+        "statistic over window × cell bins, so it also tests when events occur (not a CSEP test). "
+        "L: every window × cell × magnitude bin, Poisson catalog sizes."
+    ),
+)
+def _m_test(
+    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
+) -> ConsistencyTest:
+    return m_test(forecast, observed, max_magnitude=settings.max_magnitude, **_simulation(settings))
+
+
+@forecast_score("s_test", headers=("S-test ζ",), cells=lambda test: (_verdict(test),))
+def _s_test(
+    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
+) -> ConsistencyTest:
+    return s_test(forecast, observed, **_simulation(settings))
+
+
+@forecast_score("st_test", headers=("ST-test ζ_st",), cells=lambda test: (_verdict(test),))
+def _st_test(
+    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
+) -> ConsistencyTest:
+    return space_time_test(forecast, observed, **_simulation(settings))
+
+
+@forecast_score("l_test", headers=("L-test γ",), cells=lambda test: (_verdict(test),))
+def _l_test(
+    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
+) -> ConsistencyTest:
+    return l_test(forecast, observed, max_magnitude=settings.max_magnitude, **_simulation(settings))
+
+
+def _binary_legend(table: ScoreTable) -> str:
     prevalence = table.scores[0].binary.prevalence if table.scores else float("nan")
-    lines += [
-        "",
-        "- **N forecast**: expected number of M ≥ mc events summed over all windows "
-        f"(observed: {table.n_events}).",
-        "- **log L**: Poisson joint log-likelihood Σ(−λ + n ln λ − ln n!) over every window "
-        "and cell (Zechar et al. 2010); higher is better. Per event: divided by the number "
-        "of observed events.",
-        "- **N-test** (Zechar et al. 2010): δ1 = P(X ≥ n_obs), δ2 = P(X ≤ n_obs) with "
-        f"X ~ Poisson(N forecast); ✓ when both ≥ α/2 = {table.alpha / 2:g}.",
-        "- **M-, S-, L-tests**: quantile of the observed joint log-likelihood among catalogs "
-        "simulated from the forecast (pyCSEP's algorithm); M uses the magnitude "
-        "distribution, S the window × cell distribution (both normalised to the observed "
-        "number), L every window × cell × magnitude bin; ✓ when ≥ α "
-        f"= {table.alpha:g} (one-sided). A low quantile means the observations are less "
-        "likely than the forecast's own simulations.",
-        "- **Information gain per earthquake** (Rhoades et al. 2011): mean log rate ratio "
-        "at the target events minus the difference in expected numbers per event; over the "
-        "window × cell × 0.1-magnitude bins, as pyCSEP's paired T-test.",
+    return (
         f"- **ROC AUC, PR AUC, ASS**: skill at flagging the window × cell bins holding an "
         f"event of M ≥ {table.binary_magnitude:g}, with p = 1 − exp(−λ). ROC AUC: 0.5 "
         f"without skill, 1 perfect. PR AUC is the average precision; without skill it "
         f"equals the fraction of bins with events ({_number(prevalence, 4)}). ASS is the "
         "Molchan area skill score (Zechar & Jordan 2008): 1 − area under the miss rate "
-        "versus fraction of space-time alarmed; 0.5 without skill.",
-    ]
-    return lines
+        "versus fraction of space-time alarmed; 0.5 without skill."
+    )
+
+
+@forecast_score(
+    "binary",
+    headers=("ROC AUC", "PR AUC", "ASS"),
+    cells=lambda skill: (
+        _number(skill.roc_auc),
+        _number(skill.pr_auc),
+        _number(skill.area_skill_score),
+    ),
+    legend=_binary_legend,
+)
+def _binary(
+    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
+) -> BinarySkill:
+    magnitude = forecast.mc if settings.binary_magnitude is None else settings.binary_magnitude
+    return binary_skill(forecast, observed, magnitude=magnitude)
+
+
+@pair_score(
+    "t_test",
+    headers=("T-test",),
+    cells=_interval,
+    legend=lambda table: (
+        "- **Information gain per earthquake** (Rhoades et al. 2011, eq. 17): "
+        "mean log rate ratio at the target events minus the difference in expected numbers per "
+        "event, over the window × cell × 0.1-magnitude bins. **T-test**: its interval "
+        "IG ± t s/√N (pyCSEP's paired T-test); assumes the N events are independent."
+    ),
+)
+def _t_test(
+    forecast_a: RateForecast,
+    forecast_b: RateForecast,
+    observed: ObservedEvents,
+    settings: ScoreSettings,
+) -> PairedTTest:
+    return information_gain(
+        forecast_a,
+        forecast_b,
+        observed,
+        alpha=settings.alpha,
+        max_magnitude=settings.max_magnitude,
+    )
+
+
+@pair_score(
+    "w_test",
+    headers=("W-test p (median gain)",),
+    cells=lambda test: (f"{_number(test.p_value)} ({_number(test.median_gain)})",),
+    legend=lambda table: (
+        "- **W-test** (Rhoades et al. 2011; pyCSEP's w_test): Wilcoxon "
+        "signed-rank test that the per-event log rate ratios are symmetric about "
+        "(N_A − N_B)/N; two-sided p-value, with the median per-event gain (> 0 favours the "
+        f"forecast); significant when p < α = {table.alpha:g}. Assumes independent events."
+    ),
+)
+def _w_test(
+    forecast_a: RateForecast,
+    forecast_b: RateForecast,
+    observed: ObservedEvents,
+    settings: ScoreSettings,
+) -> WilcoxonTest:
+    return w_test(
+        forecast_a,
+        forecast_b,
+        observed,
+        alpha=settings.alpha,
+        max_magnitude=settings.max_magnitude,
+    )
+
+
+def _bootstrap(
+    block_days: float,
+) -> Any:
+    def compute(
+        forecast_a: RateForecast,
+        forecast_b: RateForecast,
+        observed: ObservedEvents,
+        settings: ScoreSettings,
+    ) -> BootstrapInterval:
+        return bootstrap_information_gain(
+            forecast_a,
+            forecast_b,
+            observed,
+            block_days=block_days,
+            num_resamples=settings.num_resamples,
+            alpha=settings.alpha,
+            seed=settings.seed,
+            max_magnitude=settings.max_magnitude,
+        )
+
+    return compute
+
+
+pair_score("bootstrap_1d", headers=("1-day blocks",), cells=_interval)(_bootstrap(1.0))
+pair_score(
+    "bootstrap_30d",
+    headers=("30-day blocks",),
+    cells=_interval,
+    legend=lambda table: (
+        "- **1-day, 30-day blocks**: percentile intervals of the gain from "
+        f"{table.settings.num_resamples} block-bootstrap resamples (seed {table.seed}) of whole "
+        "days or 30-day blocks of windows, with replacement; each resample's gain is its summed "
+        "window log-likelihood difference over its number of events. They assume independence "
+        "between blocks and stationarity, not independent events, so they widen when events "
+        "cluster in time. Significance (*) rests on the "
+        f"{PAIR_SCORES[table.settings.decisive].headers[0]} interval."
+    ),
+)(_bootstrap(30.0))
 
 
 # ------------------------------------------------------------------------- scoring
@@ -340,30 +695,25 @@ def _named(forecasts: Mapping[str, RateForecast] | Sequence[RateForecast]) -> di
     return named
 
 
-def _score_one(
-    name: str,
-    forecast: RateForecast,
-    observed: ObservedEvents,
-    *,
-    alpha: float,
-    binary_magnitude: float,
-    num_simulations: int,
-    seed: int,
-    max_magnitude: float,
-) -> ForecastScore:
-    simulation: dict[str, Any] = {"alpha": alpha, "num_simulations": num_simulations, "seed": seed}
-    total = float(log_likelihood(forecast, observed).sum())
-    return ForecastScore(
-        name=name,
-        n_forecast=float(forecast.rates.sum()),
-        log_likelihood=total,
-        log_likelihood_per_event=total / len(observed) if len(observed) else float("nan"),
-        n_test=n_test(forecast, observed, alpha=alpha),
-        m_test=m_test(forecast, observed, max_magnitude=max_magnitude, **simulation),
-        s_test=s_test(forecast, observed, **simulation),
-        l_test=l_test(forecast, observed, max_magnitude=max_magnitude, **simulation),
-        binary=binary_skill(forecast, observed, magnitude=binary_magnitude),
+def _selected(
+    registry: Mapping[str, ScoreSpec], keys: Sequence[str] | None, kind: str
+) -> tuple[str, ...]:
+    if keys is None:
+        return tuple(registry)
+    for key in keys:
+        if key not in registry:
+            raise ValueError(f"unknown {kind} score {key!r}; registered: {list(registry)}")
+    return tuple(keys)
+
+
+def _labelled(result: Any, name_a: str, name_b: str) -> Any:
+    """The result labelled with the table's names (mapping keys may differ from forecast names)."""
+    fields = (
+        {f.name for f in dataclasses.fields(result)} if dataclasses.is_dataclass(result) else ()
     )
+    if {"name_a", "name_b"} <= set(fields):
+        return dataclasses.replace(result, name_a=name_a, name_b=name_b)
+    return result
 
 
 def score_forecasts(
@@ -377,14 +727,19 @@ def score_forecasts(
     num_simulations: int = 1000,
     seed: int = 0,
     max_magnitude: float = MAX_MAGNITUDE,
+    num_resamples: int = NUM_RESAMPLES,
+    decisive: str = "bootstrap_30d",
+    forecast_scores: Sequence[str] | None = None,
+    pair_scores: Sequence[str] | None = None,
 ) -> ScoreTable:
     """Score forecasts of the same bins against the observed events.
 
-    For every forecast: total and per-event Poisson log-likelihood
-    (:func:`log_likelihood`), the N-, M-, S- and L-tests (:func:`n_test` etc.),
-    ROC AUC, average precision and Molchan area skill score
-    (:func:`binary_skill`); and the information gain per earthquake with its
-    T-test interval (:func:`information_gain`, Rhoades et al. 2011) of every
+    Runs every registered forecast score (:data:`FORECAST_SCORES`: expected
+    number, log-likelihood, the N-test over the period and per window, the M-,
+    S-, ST- and L-tests, ROC AUC, average precision, Molchan area skill score)
+    for every forecast, and every registered pair score (:data:`PAIR_SCORES`:
+    information gain per earthquake with its T-test interval, the W-test,
+    1-day and 30-day block-bootstrap intervals; Rhoades et al. 2011) of every
     forecast over the reference and over each baseline.
 
     Parameters
@@ -399,20 +754,26 @@ def score_forecasts(
         Further forecasts to compare every forecast against (e.g. ``["ETAS"]``);
         None compares every pair.
     alpha : float
-        Significance level of the consistency tests and 1 - confidence of the
-        T-test intervals.
+        Significance level of the tests and 1 - confidence of the intervals.
     binary_magnitude : float, optional
         Target magnitude of the binary scores; default the forecasts' mc.
     num_simulations, seed : int
-        Simulated catalogs of the M-, S- and L-tests and their seed.
+        Simulated catalogs of the M-, S-, ST- and L-tests and the seed of
+        those and of the bootstrap resamples.
     max_magnitude : float
         Left edge of the last, open-ended 0.1-magnitude bin.
+    num_resamples : int
+        Block-bootstrap resamples.
+    decisive : str
+        Pair score whose interval decides significance (default: 30-day blocks).
+    forecast_scores, pair_scores : sequence of str, optional
+        Registry keys to run; None runs all.
 
     Raises
     ------
     ValueError
         Forecasts that differ in grid, windows, window length or mc; an unknown
-        reference or baseline; events outside the forecasts' bins.
+        reference, baseline or score; events outside the forecasts' bins.
     """
     named = _named(forecasts)
     for role, names in (("reference", [reference]), ("baseline", list(baselines or []))):
@@ -423,28 +784,43 @@ def score_forecasts(
     check_compatible(members)
     first = members[0]
     check_observed(observed, first)
-    magnitude = first.mc if binary_magnitude is None else float(binary_magnitude)
+    forecast_keys = _selected(FORECAST_SCORES, forecast_scores, "forecast")
+    pair_keys = _selected(PAIR_SCORES, pair_scores, "pair")
+    if decisive not in pair_keys:
+        raise ValueError(f"decisive score {decisive!r} is not among the pair scores {pair_keys}")
+    settings = ScoreSettings(
+        alpha=alpha,
+        num_simulations=num_simulations,
+        seed=seed,
+        max_magnitude=max_magnitude,
+        binary_magnitude=first.mc if binary_magnitude is None else float(binary_magnitude),
+        num_resamples=num_resamples,
+        decisive=decisive,
+    )
     scores = tuple(
-        _score_one(
+        ForecastScore(
             name,
-            forecast,
-            observed,
-            alpha=alpha,
-            binary_magnitude=magnitude,
-            num_simulations=num_simulations,
-            seed=seed,
-            max_magnitude=max_magnitude,
+            {
+                key: FORECAST_SCORES[key].compute(forecast, observed, settings)
+                for key in forecast_keys
+            },
         )
         for name, forecast in named.items()
     )
     order = [reference, *(named if baselines is None else baselines)]
     comparisons = tuple(
-        _renamed(
-            information_gain(
-                named[name_a], named[name_b], observed, alpha=alpha, max_magnitude=max_magnitude
-            ),
+        PairComparison(
             name_a,
             name_b,
+            {
+                key: _labelled(
+                    PAIR_SCORES[key].compute(named[name_a], named[name_b], observed, settings),
+                    name_a,
+                    name_b,
+                )
+                for key in pair_keys
+            },
+            decisive,
         )
         for name_b in dict.fromkeys(order)
         for name_a in named
@@ -460,10 +836,9 @@ def score_forecasts(
         num_cells=int(np.prod(first.grid.shape)),
         window_days=float(first.window_days),
         mc=float(first.mc),
-        alpha=alpha,
-        binary_magnitude=magnitude,
-        num_simulations=num_simulations,
-        seed=seed,
+        settings=settings,
+        forecast_keys=forecast_keys,
+        pair_keys=pair_keys,
         first_start=_iso(first.window_start.min()),
         last_end=_iso(first.window_start.max() + window_length),
     )
@@ -473,10 +848,3 @@ def _iso(time: np.datetime64) -> str:
     """ISO date, with the time of day only when it is not midnight."""
     day = time.astype("datetime64[D]")
     return str(day) if day == time else np.datetime_as_string(time, unit="s")
-
-
-def _renamed(test: PairedTTest, name_a: str, name_b: str) -> PairedTTest:
-    """The test labelled with the table's names (mapping keys may differ from forecast names)."""
-    values = test.to_dict()
-    values.update(name_a=name_a, name_b=name_b)
-    return PairedTTest(**values)
