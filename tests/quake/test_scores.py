@@ -12,9 +12,11 @@ from scores_testing import GRID, gamma_rates, make_forecast, simulate_events
 from framecast.quake.catalog.events import Catalog
 from framecast.quake.grid import Grid
 from framecast.quake.rates import RateForecast, magnitude_edges
+from framecast.quake.scores.registry import FORECAST_SCORES, PAIR_SCORES
 from framecast.quake.scores.table import (
     ObservedEvents,
     binary_skill,
+    bootstrap_information_gain,
     check_compatible,
     cumulative_information_gain,
     information_gain,
@@ -24,6 +26,7 @@ from framecast.quake.scores.table import (
     observed_from_catalog,
     roc_curve,
     score_forecasts,
+    w_test,
 )
 
 SHAPE = (4, 10, 10)
@@ -284,12 +287,9 @@ def test_score_forecasts_builds_a_table_with_markdown_and_json() -> None:
     model = table["model"]
     assert model.log_likelihood == pytest.approx(log_likelihood(forecasts["model"], observed).sum())
     assert model.log_likelihood_per_event == pytest.approx(model.log_likelihood / len(observed))
-    assert [t.name for t in (model.n_test, model.m_test, model.s_test, model.l_test)] == [
-        "N-test",
-        "M-test",
-        "S-test",
-        "L-test",
-    ]
+    tests = (model.n_test, model.m_test, model.s_test, model.st_test, model.l_test)
+    assert [t.name for t in tests] == ["N-test", "M-test", "S-test", "ST-test", "L-test"]
+    assert model.n_test_windows.num_windows == 4
     pairs = {(t.name_a, t.name_b) for t in table.comparisons}
     assert pairs == {
         ("model", "reference"),
@@ -299,19 +299,83 @@ def test_score_forecasts_builds_a_table_with_markdown_and_json() -> None:
     }
     direct = information_gain(forecasts["model"], forecasts["reference"], observed)
     assert table.comparison("model", "reference").information_gain == direct.information_gain
+    pair = table.pair("model", "reference")
+    assert (
+        pair.w_test.p_value == w_test(forecasts["model"], forecasts["reference"], observed).p_value
+    )
+    days = bootstrap_information_gain(forecasts["model"], forecasts["reference"], observed)
+    assert (pair.bootstrap_1d.lower, pair.bootstrap_1d.upper) == (days.lower, days.upper)
+    assert pair.bootstrap_1d.name_a == "model"  # the table's key, not the forecast's name
+    # four 7-day windows are one 30-day block: no interval decides, so nothing is significant
+    assert pair.bootstrap_30d.num_blocks == 1 and np.isnan(pair.bootstrap_30d.lower)
+    assert pair.significant is False and direct.significant
     assert table["reference"].binary.roc_auc == pytest.approx(0.5)
 
     markdown = table.to_markdown()
-    assert "| model |" in markdown and "| vs reference | vs ETAS |" in markdown
+    assert "| model | reference | 0.813 |" in markdown.replace(" *", "")
+    assert "| Forecast | over | gain | T-test | W-test" in markdown
+    assert "rests on the 30-day blocks interval" in markdown
     assert "nats" in markdown and "ROC AUC" in markdown and "Molchan" in markdown
+    assert markdown.count("| model | 42.0 |") == 1  # one row in the forecast table
+    headline = table.headline()
+    assert len(headline) == 2 and headline[0].startswith("- **model** over reference")
+    assert "no interval: too few blocks with events" in headline[0]
     values = json.loads(json.dumps(table.to_dict(), allow_nan=False))
     assert values["forecasts"]["model"]["n_test"]["name"] == "N-test"
+    assert values["forecasts"]["model"]["n_test_windows"]["num_windows"] == 4
+    assert values["comparisons"][0]["t_test"]["information_gain"] == direct.information_gain
+    assert values["comparisons"][0]["decided_by"] == "bootstrap_30d"
     assert values["test_period"]["n_events"] == len(observed)
+    assert values["settings"]["num_resamples"] == 2000
 
     with pytest.raises(ValueError, match="reference 'nope' is not among"):
         score_forecasts(forecasts, observed, reference="nope")
     with pytest.raises(ValueError, match="two forecasts are named"):
         score_forecasts([forecasts["model"], forecasts["model"]], observed, reference="model")
+
+
+def test_a_registered_score_reaches_the_table_markdown_and_json() -> None:
+    """Adding a score is one decorated function: the table, Markdown and JSON pick it up."""
+    from framecast.quake.scores.table import forecast_score, pair_score
+
+    @forecast_score(
+        "peak_rate",
+        headers=("peak λ",),
+        cells=lambda value: (f"{value:.2f}",),
+        legend=lambda table: "- **peak λ**: the largest bin rate.",
+    )
+    def _peak(forecast, observed, settings):
+        return float(forecast.rates.max())
+
+    @pair_score("rate_ratio", headers=("rate ratio",), cells=lambda value: (f"{value:.2f}",))
+    def _ratio(forecast_a, forecast_b, observed, settings):
+        return float(forecast_a.rates.sum() / forecast_b.rates.sum())
+
+    try:
+        observed = simulate_events(gamma_rates(SHAPE, seed=22), seed=23)
+        forecasts = [make_forecast(np.full(SHAPE, 0.2), "a"), make_forecast(np.ones(SHAPE), "b")]
+        table = score_forecasts(
+            forecasts,
+            observed,
+            reference="b",
+            forecast_scores=["n_test", "peak_rate"],
+            pair_scores=["t_test", "bootstrap_30d", "rate_ratio"],
+        )
+        assert table["a"].peak_rate == 0.2 and table.pair("a", "b").rate_ratio == 0.2
+        markdown = table.to_markdown()
+        assert "| Forecast | N-test δ1 / δ2 | peak λ |" in markdown and "| 0.20 |" in markdown
+        assert "rate ratio" in markdown and "- **peak λ**: the largest bin rate." in markdown
+        values = table.to_dict()
+        assert values["forecasts"]["a"]["peak_rate"] == 0.2
+        assert values["comparisons"][0]["rate_ratio"] == 0.2
+        with pytest.raises(AttributeError, match="no score 'l_test'"):
+            _ = table["a"].l_test
+        with pytest.raises(ValueError, match="unknown forecast score 'nope'"):
+            score_forecasts(forecasts, observed, reference="b", forecast_scores=["nope"])
+        with pytest.raises(ValueError, match="decisive score 'bootstrap_30d' is not among"):
+            score_forecasts(forecasts, observed, reference="b", pair_scores=["t_test"])
+    finally:
+        del FORECAST_SCORES["peak_rate"], PAIR_SCORES["rate_ratio"]
 
 
 def test_no_events_give_nan_scores_not_errors() -> None:
@@ -321,5 +385,7 @@ def test_no_events_give_nan_scores_not_errors() -> None:
     test = information_gain(forecast, make_forecast(np.ones(SHAPE)), empty)
     assert test.n_events == 0 and np.isnan(test.information_gain) and np.isnan(test.lower)
     assert np.isnan(cumulative_information_gain(forecast, forecast, empty)).all()
+    assert np.isnan(w_test(forecast, make_forecast(np.ones(SHAPE)), empty).p_value)
+    assert np.isnan(bootstrap_information_gain(forecast, forecast, empty).lower)
     skill = binary_skill(forecast, empty)
     assert np.isnan(skill.roc_auc) and np.isnan(skill.area_skill_score) and skill.n_events == 0
