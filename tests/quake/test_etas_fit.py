@@ -319,3 +319,23 @@ def test_san_jacinto_fit_converges(san_jacinto: Catalog, mc: float) -> None:
         auxiliary_start="2008-01-01",
     )
     assert fit.log_likelihood > start_ll
+
+
+def test_san_jacinto_flags_and_constraints(san_jacinto: Catalog) -> None:
+    options: dict[str, object] = {
+        "region": SAN_JACINTO,
+        "mc": 2.0,
+        "start": "2009-01-01",
+        "end": "2014-01-01",
+        "auxiliary_start": "2008-01-01",
+    }
+    free = fit_etas(san_jacinto, **options)
+    # the unconstrained maximum is supercritical with tau at its upper bound: both flagged
+    assert free.branching_ratio > 1 and not free.ok
+    assert f"supercritical: branching ratio {free.branching_ratio:.3f} >= 1" in free.warnings
+    assert "log10_tau = 5 at its upper bound 5" in free.warnings
+    assert "supercritical" in free.summary() and "log10_tau" in free.summary()
+    held = fit_etas(san_jacinto, **options, fixed={"log10_tau": 3.5}, max_branching_ratio=0.95)
+    assert held.params.log10_tau == 3.5 and held.branching_ratio <= 0.95
+    assert held.warnings == ("branching ratio 0.950 held at the constraint 0.95",)
+    assert held.log_likelihood < free.log_likelihood
