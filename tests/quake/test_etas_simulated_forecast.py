@@ -240,6 +240,19 @@ def test_only_events_before_each_window_are_history() -> None:
     assert means[2] - background > 0.9 * direct
 
 
+def test_a_polygon_region_confines_the_events() -> None:
+    triangle = np.array([[34.0, -118.0], [34.0, -117.0], [35.0, -118.0]])  # the SW half
+    quiet = ETASParameters(log10_mu=-4.0, log10_k0=-12.0, mc=3.0)
+    forecast = simulated_etas_forecast(
+        quiet, Catalog.empty(), GRID, np.array([START]), 7.0, num_simulations=200, region=triangle
+    )
+    rows, cols = np.divmod(forecast.cell, GRID.shape[1])
+    assert (rows + cols <= GRID.shape[0]).all()  # cells touching the triangle only
+    expected = quiet.mu * as_region(triangle).area_km2 * 7.0
+    mean, error = _mean_and_error(forecast.counts())
+    assert abs(mean - expected) < 4 * error
+
+
 def test_batches_split_by_simulations_and_windows_give_the_same_law(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

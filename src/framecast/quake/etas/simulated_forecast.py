@@ -311,7 +311,8 @@ def simulated_etas_forecast(
     allow_supercritical : bool
         Simulate even when the branching ratio (truncated GR) is >= 1.
     progress : callable, optional
-        Called with a one-line message every :data:`PROGRESS_EVERY_WINDOWS`
+        Called with a one-line message (windows done / total, events
+        simulated, elapsed seconds) every :data:`PROGRESS_EVERY_WINDOWS`
         windows and at the end.
     name : str
 
@@ -326,6 +327,17 @@ def simulated_etas_forecast(
         Bad windows or settings, or a supercritical model (unless allowed).
     RuntimeError
         The simulations of one window exceed ``max_events`` (a runaway cascade).
+
+    Notes
+    -----
+    The output depends on ``seed`` and, through the batching, on
+    ``max_events``. Memory: the events of one batch, all generations, plus
+    the temporaries of its largest generation, about 250 bytes per event at
+    worst (a runaway cascade stopped at the default 5 M events peaked at
+    1.3 GB resident), plus 32 bytes per stored event and a
+    ``[windows, sources]`` matrix of at most 4 M floats. Measured on the
+    demo's catalog (default parameters, mc 2, 32 x 32 cells of 0.15°):
+    1,461 daily windows x 1,000 simulations in 11 s on one AMD EPYC core.
     """
     starts = np.asarray(window_start, dtype=TIME_UNIT)
     if starts.ndim != 1 or not len(starts) or np.isnat(starts).any():
@@ -359,7 +371,7 @@ def simulated_etas_forecast(
     )
     background = params.mu * area.area_km2 * window_days
     budget = _BATCH_SHARE * max_events
-    rows_at_once = max(1, _MATRIX_FLOATS // max(len(sources.days), 1))
+    rows_at_once = max(1, min(PROGRESS_EVERY_WINDOWS, _MATRIX_FLOATS // max(len(sources.days), 1)))
     nx = grid.shape[1]
     outputs: list[tuple[np.ndarray, ...]] = []
     began, events, reported = time.perf_counter(), 0, 0
@@ -440,8 +452,9 @@ def simulated_etas_forecast(
         cell=cell[order],
         magnitude=magnitude[order],
         details=(
-            f"{num_simulations} simulated ETAS catalogs per window (seed {seed}): background, "
-            "aftershocks of the history and cascades inside each window"
+            f"{num_simulations} simulated ETAS catalogs per window"
+            + (f" (seed {seed})" if isinstance(seed, int) else "")
+            + ": background, aftershocks of the history and cascades inside each window"
         ),
     )
 
