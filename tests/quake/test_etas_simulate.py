@@ -186,3 +186,15 @@ def test_thirty_years_of_ten_thousand_events_take_seconds() -> None:
     elapsed = time.perf_counter() - began
     assert len(catalog) > 10_000
     assert elapsed < 10.0
+
+
+def test_a_short_simulation_with_no_background_event_is_empty_not_an_error():
+    from framecast.quake.etas.parameters import ETASParameters
+    from framecast.quake.etas.simulate import simulate_etas_events
+    from framecast.quake.grid import Grid
+
+    grid = Grid.from_region("33,34,-117,-116", 0.25)
+    events = simulate_etas_events(
+        ETASParameters(mc=2.0, log10_mu=-12.0), grid, 1e-3, rng=np.random.default_rng(0)
+    )
+    assert len(events.time_days) == 0

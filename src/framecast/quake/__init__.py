@@ -5,9 +5,15 @@ The pieces, in the order of a study: read or fetch a catalog
 into frames (:class:`Grid`, :func:`grid_catalog`), simulate or fit ETAS
 (:func:`simulate_etas`, :func:`fit_etas`), make rate forecasts
 (:class:`RateForecast`: :func:`etas_rate_forecast`,
-:func:`smoothed_seismicity_forecast`, :func:`network_forecast`), score them
-(:func:`score_forecasts`) and report (:func:`write_quake_report`);
-:func:`run_experiment` chains them. ObsPy (QuakeML) and pyCSEP (CSEP tests)
+:func:`smoothed_seismicity_forecast`, :func:`network_forecast`) and
+catalog forecasts (:class:`CatalogForecast`: :func:`simulated_etas_forecast`),
+score them (:func:`score_forecasts`, :func:`catalog_tests`) and report
+(:func:`write_quake_report`); :func:`run_experiment` chains them.
+
+Imports go one way, from the bottom up: ``catalog/`` (events, readers,
+store, fetch, magnitudes) < ``grid``, ``rates``, ``catalog_forecast`` <
+``etas/`` and ``scores/`` (neither imports the other) < the pipeline
+(frames, reference, network, dataset, experiment, report, cli, demo). ObsPy (QuakeML) and pyCSEP (CSEP tests)
 come with ``pip install 'framecast[quake]'`` and are imported only when used.
 """
 
@@ -21,6 +27,11 @@ from typing import Any
 # the ETAS likelihood or the scores until someone asks for them.
 _EXPORTS: dict[str, str] = {
     "CHANNELS": "framecast.quake.frames",
+    "CatalogForecast": "framecast.quake.catalog_forecast",
+    "catalog_tests": "framecast.quake.scores.catalog_tests",
+    "estimate_completeness": "framecast.quake.catalog.magnitudes",
+    "import_csep": "framecast.quake.scores.pycsep_io",
+    "simulated_etas_forecast": "framecast.quake.etas.simulated_forecast",
     "COLUMNS": "framecast.quake.catalog.events",
     "Catalog": "framecast.quake.catalog.events",
     "CatalogStore": "framecast.quake.catalog.store",

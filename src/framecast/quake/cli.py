@@ -9,16 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
-
-def box_polygon(region: tuple[float, float, float, float]) -> np.ndarray:
-    """(lat, lon) vertices ``[4, 2]`` of the box ``lat_min, lat_max, lon_min, lon_max``."""
-    lat_min, lat_max, lon_min, lon_max = region
-    return np.array(
-        [[lat_min, lon_min], [lat_min, lon_max], [lat_max, lon_max], [lat_max, lon_min]]
-    )
+from framecast.files import atomic_write
 
 
 def _add_fetch_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -135,12 +128,13 @@ def _etas_parameters(overrides: list[str], mc: float) -> Any:
 def _cmd_etas_simulate(args: argparse.Namespace) -> int:
     from framecast.quake.catalog.region import parse_region
     from framecast.quake.catalog.store import write_catalog
+    from framecast.quake.etas.region import box_region
     from framecast.quake.etas.simulate import simulate_etas
 
     params = _etas_parameters(args.overrides, args.mc)
     catalog = simulate_etas(
         params,
-        box_polygon(parse_region(args.region)),
+        box_region(parse_region(args.region)),
         args.start,
         args.end,
         burn_in_days=args.burn_in_days,
@@ -160,20 +154,41 @@ def _cmd_etas_fit(args: argparse.Namespace) -> int:
     from framecast.quake.catalog.readers import read_catalog
     from framecast.quake.catalog.region import parse_region
     from framecast.quake.etas.fit import fit_etas
+    from framecast.quake.etas.likelihood import PairCutoffs
+    from framecast.quake.etas.region import box_region
 
+    fixed = {}
+    for item in args.fix:
+        name, sep, value = item.partition("=")
+        try:
+            fixed[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"--fix takes name=value (log10_tau=3.5), got {item!r}") from None
+        if not sep:
+            raise ValueError(f"--fix takes name=value (log10_tau=3.5), got {item!r}")
     catalog = read_catalog(args.catalog)
     fit = fit_etas(
         catalog,
-        region=box_polygon(parse_region(args.region)),
+        region=box_region(parse_region(args.region)),
         mc=args.mc,
         start=args.start,
         end=args.end,
         auxiliary_start=args.auxiliary_start,
+        fixed=fixed or None,
+        max_branching_ratio=args.max_branching_ratio,
+        cutoffs=PairCutoffs(
+            coppersmith_multiplier=None if args.pair_cutoff <= 0 else args.pair_cutoff,
+            max_days=args.max_pair_days,
+        ),
+        progress=None if args.quiet else lambda line: print(line, file=sys.stderr),
     )
-    text = json.dumps(dataclasses.asdict(fit), indent=2)
+    text = json.dumps(dataclasses.asdict(fit), indent=2, default=str)
     if args.out:
-        Path(args.out).write_text(text)
-    print(text)
+        with atomic_write(args.out) as partial:
+            partial.write_text(text)
+    print(fit.summary())
+    for warning in fit.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -243,6 +258,20 @@ def _add_etas_commands(sub: Any) -> None:
     p.add_argument("--start", required=True, help="first day of the target period")
     p.add_argument("--end", required=True, help="end of the target period (excluded)")
     p.add_argument("--auxiliary-start", help="earlier events act as sources only")
+    p.add_argument(
+        "--fix", action="append", default=[], help="hold a parameter: name=value (repeat)"
+    )
+    p.add_argument(
+        "--max-branching-ratio", type=float, help="keep the fit below this branching ratio"
+    )
+    p.add_argument(
+        "--pair-cutoff",
+        type=float,
+        default=100.0,
+        help="keep triggering pairs within this many rupture lengths (0: no cut-off)",
+    )
+    p.add_argument("--max-pair-days", type=float, help="keep pairs less than this many days apart")
+    p.add_argument("--quiet", action="store_true", help="no progress line per iteration")
     p.add_argument("--out", help="write the fit (JSON) here")
     p.set_defaults(func=_cmd_etas_fit)
 

@@ -33,14 +33,17 @@ import numpy as np
 import yaml
 
 from framecast.config import apply_overrides, build_dataclass, config_from_dict
+from framecast.files import atomic_write
 from framecast.quake.catalog.events import Catalog, to_datetime64
 from framecast.quake.catalog.magnitudes import aki_b_value
+from framecast.quake.catalog_forecast import CatalogForecast
 from framecast.quake.frames import SeismicityFrames, check_channels, grid_catalog
 from framecast.quake.grid import Grid
 from framecast.quake.rates import RateForecast
 
 Log = Callable[[str], None]
 ETAS_MODES = ("fit", "simulation", "none")
+ETAS_FORECASTS = ("simulated", "first_order")
 
 
 @dataclass
@@ -79,17 +82,36 @@ class PeriodsSection:
 
 @dataclass
 class EtasSection:
-    """The ETAS baseline: "fit" on the training period, "simulation" (the parameters a
-    simulated catalog was drawn with: the best possible forecast), or "none".
+    """The ETAS baseline.
 
-    The fit's target events run from ``fit_start`` (default frames.start) to
-    periods.val_start; events from ``auxiliary_start`` (default fit_start)
-    act as triggering sources only.
+    ``mode``: "fit" on the training period, "simulation" (the parameters a
+    simulated catalog was drawn with), or "none". The fit's target events run
+    from ``fit_start`` (default frames.start) to periods.val_start; events
+    from ``auxiliary_start`` (default fit_start) act as triggering sources
+    only. ``fixed`` holds named parameters at given values (e.g.
+    ``{log10_tau: 3.5}``) and ``max_branching_ratio`` keeps the fit
+    subcritical; a fit that is supercritical, infinite or on a bound is
+    flagged in the log and the report. Triggering pairs are kept within
+    ``pair_cutoff`` rupture lengths (Wells & Coppersmith 1994; the cut-off of
+    Mizrahi's ``etas`` package, null for none) and ``max_pair_days`` days.
+
+    ``forecast``: "simulated" (the CSEP standard: ``num_simulations``
+    continuations of the catalog per window, cascades inside the window
+    included; the report also shows the first-order forecast beside it) or
+    "first_order" (background plus direct aftershocks of past events only:
+    cheaper, and too low in windows with large events).
     """
 
     mode: str = "fit"
     fit_start: str | None = None
     auxiliary_start: str | None = None
+    fixed: dict[str, float] = field(default_factory=dict)
+    max_branching_ratio: float | None = None
+    pair_cutoff: float | None = 100.0
+    max_pair_days: float | None = None
+    forecast: str = "simulated"
+    num_simulations: int = 1000
+    seed: int = 0
 
 
 @dataclass
@@ -120,6 +142,14 @@ class QuakeExperiment:
             raise ValueError("give exactly one of catalog.path or catalog.simulate: true")
         if self.etas.mode not in ETAS_MODES:
             raise ValueError(f"etas.mode must be one of {ETAS_MODES}, got {self.etas.mode!r}")
+        if self.etas.forecast not in ETAS_FORECASTS:
+            raise ValueError(
+                f"etas.forecast must be one of {ETAS_FORECASTS}, got {self.etas.forecast!r}"
+            )
+        if self.etas.num_simulations < 1:
+            raise ValueError(
+                f"etas.num_simulations must be >= 1, got {self.etas.num_simulations!r}"
+            )
         if self.etas.mode == "simulation" and not self.catalog.simulate:
             raise ValueError(
                 "etas.mode 'simulation' needs a simulated catalog (catalog.simulate: true)"
@@ -193,7 +223,21 @@ def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = 
     return keys
 
 
-def _claim_out_dir(experiment: QuakeExperiment, restart: bool) -> Path:
+_LATE_SECTIONS = {
+    "etas": (
+        "etas_fit.json",
+        "forecasts/etas.h5",
+        "forecasts/etas_first_order.h5",
+        "forecasts/etas_catalogs.h5",
+        "report",
+    ),
+    "evaluation": ("report",),
+}
+"""Sections whose change invalidates only these files of an earlier run (not the catalog,
+frames or network), so that e.g. a constrained ETAS fit reuses the trained network."""
+
+
+def _claim_out_dir(experiment: QuakeExperiment, restart: bool, log: Log = print) -> Path:
     out = Path(experiment.out_dir)
     saved = out / "experiment.yaml"
     current = experiment.to_dict()
@@ -202,13 +246,27 @@ def _claim_out_dir(experiment: QuakeExperiment, restart: bool) -> Path:
     if saved.is_file():
         changed = _changed_keys(yaml.safe_load(saved.read_text()) or {}, current)
         changed = [k for k in changed if k != "out_dir"]
-        if changed:
+        early = [k for k in changed if k.split(".")[0] not in _LATE_SECTIONS]
+        if early:
             raise ValueError(
-                f"{str(out)!r} holds an experiment with other settings (changed: {changed}); "
+                f"{str(out)!r} holds an experiment with other settings (changed: {early}); "
                 "use another out_dir, or --restart to discard it"
             )
+        stale = sorted({f for k in changed for f in _LATE_SECTIONS[k.split(".")[0]]})
+        for name in stale:
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+        if changed:
+            log(
+                f"settings changed ({changed}): recomputing {stale}; "
+                "catalog, frames and network kept"
+            )
     out.mkdir(parents=True, exist_ok=True)
-    saved.write_text(yaml.safe_dump(current, sort_keys=False))
+    with atomic_write(saved) as partial:
+        partial.write_text(yaml.safe_dump(current, sort_keys=False))
     return out
 
 
@@ -354,8 +412,13 @@ def stage_forecasts(
     checkpoint: Path,
     out: Path,
     log: Log,
-) -> dict[str, RateForecast]:
-    """Write (or reuse) the network, reference and ETAS forecasts of the test period."""
+    baseline: EtasBaseline | None = None,
+) -> tuple[dict[str, RateForecast], dict[str, CatalogForecast]]:
+    """Write (or reuse) the network, reference and ETAS forecasts of the test period.
+
+    Returns the rate forecasts by key and the simulated catalogs behind the
+    simulation-based ETAS forecast (empty for first-order or no ETAS).
+    """
     from framecast.checkpoint import load
     from framecast.quake.network import network_forecast
     from framecast.quake.reference import smoothed_seismicity_forecast
@@ -408,49 +471,199 @@ def stage_forecasts(
 
     make("network", network)
     make("reference", reference)
-    if experiment.etas.mode != "none":
-        make(
-            "etas", lambda: _etas_forecast(experiment, catalog, frames, windows, b_value, out, log)
+    if baseline is None:
+        return forecasts, {}
+    rows, _ = frames.grid.locate(catalog.latitude, catalog.longitude)
+    history = catalog.select(rows >= 0).filter(min_magnitude=frames.mc, event_types=None)
+
+    def first_order() -> RateForecast:
+        from framecast.quake.etas.forecast import etas_rate_forecast
+
+        forecast = etas_rate_forecast(
+            baseline.params,
+            history,
+            frames.grid,
+            windows,
+            frames.bin_days,
+            name=f"{baseline.name}, first order",
         )
-    return forecasts
+        details = f"{baseline.details}; first order: background + direct aftershocks of past events"
+        return dataclasses.replace(forecast, b_value=b_value, details=details)
+
+    catalogs: dict[str, CatalogForecast] = {}
+    if experiment.etas.forecast == "first_order":
+        make("etas", first_order)
+        return forecasts, catalogs
+    path = folder / "etas_catalogs.h5"
+    if path.is_file():
+        simulated = CatalogForecast.load(path)
+        log(f"forecast etas: reusing {path}")
+    else:
+        simulated = _simulated_etas(experiment, baseline, history, frames, windows, b_value, log)
+        simulated.save(path)
+    catalogs["etas"] = simulated
+    make("etas", simulated.expected_rates)
+    make("etas_first_order", first_order)
+    return forecasts, catalogs
 
 
-def _etas_forecast(
+@dataclass(frozen=True)
+class EtasBaseline:
+    """The ETAS parameters a baseline forecasts with, and how they were obtained."""
+
+    params: Any
+    name: str
+    details: str
+    warnings: tuple[str, ...] = ()
+
+    def section(self) -> str:
+        """The report's Markdown block on these parameters."""
+        eta = self.params.branching_ratio()
+        lines = [
+            "## ETAS parameters",
+            "",
+            f"{self.name}: {self.details}. Branching ratio η = {eta:.3f} "
+            f"({'subcritical' if eta < 1 else 'SUPERCRITICAL: not a stationary process'}).",
+        ]
+        if self.warnings:
+            lines += ["", "**Flags:**", *(f"- {warning}" for warning in self.warnings)]
+        return "\n".join(lines)
+
+
+def stage_etas_parameters(
     experiment: QuakeExperiment,
     catalog: Catalog,
     frames: SeismicityFrames,
-    windows: np.ndarray,
-    b_value: float,
     out: Path,
     log: Log,
-) -> RateForecast:
-    from framecast.quake.etas.fit import fit_etas
-    from framecast.quake.etas.forecast import etas_rate_forecast
+) -> EtasBaseline:
+    """The true parameters of a simulated catalog, or a fit on the training period
+    (``etas_fit.json``, reused by later runs); warnings go to the log."""
     from framecast.quake.etas.parameters import ETASParameters
 
-    grid, mc = frames.grid, frames.mc
-    rows, _ = grid.locate(catalog.latitude, catalog.longitude)
-    history = catalog.select(rows >= 0).filter(min_magnitude=mc, event_types=None)
+    mc = frames.mc
     if experiment.etas.mode == "simulation":
         params = ETASParameters.from_dict({**experiment.catalog.etas, "mc": mc})
-        name, details = "ETAS (true parameters)", "the simulation's own parameters"
+        return EtasBaseline(params, "ETAS (true parameters)", "the simulation's own parameters")
+    path = out / "etas_fit.json"
+    fit_start = experiment.etas.fit_start or experiment.frames.start
+    period = f"fitted on {fit_start} to {experiment.periods.val_start}"
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        params = ETASParameters.from_dict(saved["params"])
+        warnings = tuple(saved.get("warnings", ()))
+        log(f"ETAS: reusing {path} (branching ratio {params.branching_ratio():.3f})")
+        summary = saved.get("summary_line", "")
     else:
-        fit_start = experiment.etas.fit_start or experiment.frames.start
+        from framecast.quake.etas.fit import fit_etas
+        from framecast.quake.etas.likelihood import PairCutoffs
+
         fit = fit_etas(
             catalog,
-            region=grid,
+            region=frames.grid,
             mc=mc,
             start=fit_start,
             end=experiment.periods.val_start,
             auxiliary_start=experiment.etas.auxiliary_start or fit_start,
+            fixed=experiment.etas.fixed or None,
+            max_branching_ratio=experiment.etas.max_branching_ratio,
+            cutoffs=PairCutoffs(
+                coppersmith_multiplier=experiment.etas.pair_cutoff,
+                max_days=experiment.etas.max_pair_days,
+            ),
+            progress=log,
         )
-        (out / "etas_fit.json").write_text(json.dumps(dataclasses.asdict(fit), indent=2))
-        params = fit.params
-        name = "ETAS (fitted)"
-        details = f"fitted on {fit_start} to {experiment.periods.val_start}: {fit.summary()}"
-        log(f"ETAS: fitted {len(history)} events, branching ratio {fit.branching_ratio:.2f}")
-    forecast = etas_rate_forecast(params, history, grid, windows, frames.bin_days, name=name)
+        params, warnings, summary = fit.params, tuple(fit.warnings), fit.summary()
+        record = {**dataclasses.asdict(fit), "summary_line": summary}
+        with atomic_write(path) as partial:
+            partial.write_text(json.dumps(record, indent=2, default=str))
+        log(
+            f"ETAS: fitted {fit.n_target_events} target events ({fit.n_source_events} sources) "
+            f"in {fit.seconds:.0f} s, branching ratio {fit.branching_ratio:.3f} -> {path}"
+        )
+    for warning in warnings:
+        log(f"WARNING: ETAS fit: {warning}")
+    eta = params.branching_ratio()
+    if experiment.etas.forecast == "simulated" and not eta < 1:
+        raise ValueError(
+            f"the ETAS fit is supercritical (branching ratio {eta:.3f} >= 1): simulated "
+            "forecasts of it would not end; set etas.max_branching_ratio (e.g. 0.95) or "
+            "etas.fixed (e.g. {log10_tau: 3.5}), or etas.forecast: first_order, and run again "
+            "(the catalog, frames and network are kept)"
+        )
+    summary = " ".join(summary.split())
+    return EtasBaseline(params, "ETAS (fitted)", f"{period}: {summary}", warnings)
+
+
+def _simulated_etas(
+    experiment: QuakeExperiment,
+    baseline: EtasBaseline,
+    history: Catalog,
+    frames: SeismicityFrames,
+    windows: np.ndarray,
+    b_value: float,
+    log: Log,
+) -> CatalogForecast:
+    from framecast.quake.etas.simulated_forecast import simulated_etas_forecast
+
+    section = experiment.etas
+    log(
+        f"forecast etas: simulating {section.num_simulations} continuations of the catalog "
+        f"for each of {len(windows)} windows"
+    )
+    forecast = simulated_etas_forecast(
+        baseline.params,
+        history,
+        frames.grid,
+        windows,
+        frames.bin_days,
+        num_simulations=section.num_simulations,
+        seed=section.seed,
+        progress=log,
+        name=f"{baseline.name}, simulated",
+    )
+    details = (
+        f"{baseline.details}; {section.num_simulations} simulated catalogs per window "
+        f"(seed {section.seed}), cascades inside the window included"
+    )
     return dataclasses.replace(forecast, b_value=b_value, details=details)
+
+
+def completeness_section(
+    catalog: Catalog, frames: SeismicityFrames, train_end: object, log: Log
+) -> str:
+    """The report's block on the magnitude of completeness: estimated from every catalog event
+    inside the grid before ``train_end`` (all magnitudes, not only those above mc), next to
+    the chosen mc; a warning in the log and the report when mc is below the estimate."""
+    from framecast.quake.catalog.magnitudes import check_completeness, estimate_completeness
+
+    rows, _ = frames.grid.locate(catalog.latitude, catalog.longitude)
+    train = catalog.select(rows >= 0).filter(end=to_datetime64(train_end), event_types=None)
+    lines = ["## Magnitude of completeness", ""]
+    try:
+        estimate = estimate_completeness(train.magnitude)
+    except ValueError as error:
+        log(f"completeness: not estimated ({error})")
+        return "\n".join([*lines, f"Chosen mc = {frames.mc:g}; not estimated: {error}."])
+    log(f"completeness: {estimate.summary()}")
+    warning = check_completeness(frames.mc, estimate)
+    lines.append(
+        f"Chosen mc = {frames.mc:g}. Estimated from the {len(train)} catalog events in the "
+        f"grid before {str(train_end)[:10]}: {estimate.summary()}"
+    )
+    if float(train.magnitude.min()) >= frames.mc - 1e-9:
+        # a catalog cut (or simulated) at mc: the methods see only its upper side, and the
+        # +0.2 correction of maximum curvature lands above mc by construction
+        lines += [
+            "",
+            f"The catalog holds no event below mc = {frames.mc:g} (it was cut or simulated at "
+            "mc), so its completeness at mc cannot be tested from it; no warning is given.",
+        ]
+        warning = None
+    if warning:
+        log(f"WARNING: {warning}")
+        lines += ["", f"**Warning:** {warning}"]
+    return "\n".join(lines)
 
 
 def run_experiment(experiment: QuakeExperiment, *, restart: bool = False, log: Log = print) -> Path:
@@ -459,21 +672,30 @@ def run_experiment(experiment: QuakeExperiment, *, restart: bool = False, log: L
 
     experiment.check()
     check_patch_fit(experiment, experiment.network)
-    out = _claim_out_dir(experiment, restart)
+    out = _claim_out_dir(experiment, restart, log)
     catalog = stage_catalog(experiment, out, log)
     frames = stage_frames(experiment, catalog, out, log)
+    sections = [completeness_section(catalog, frames, experiment.periods.val_start, log)]
+    baseline = None
+    if experiment.etas.mode != "none":
+        baseline = stage_etas_parameters(experiment, catalog, frames, out, log)
+        sections.append(baseline.section())
     checkpoint = stage_train(experiment, frames, out, log)
-    forecasts = stage_forecasts(experiment, catalog, frames, checkpoint, out, log)
+    forecasts, catalogs = stage_forecasts(
+        experiment, catalog, frames, checkpoint, out, log, baseline
+    )
     report = write_quake_report(
         forecasts,
         frames,
         out / "report",
         reference="reference",
         baselines=[k for k in ("etas",) if k in forecasts],
+        catalog_forecasts=catalogs,
         binary_magnitude=experiment.evaluation.binary_magnitude,
         num_simulations=experiment.evaluation.num_simulations,
         seed=experiment.evaluation.seed,
         maps=experiment.evaluation.maps,
+        sections=sections,
     )
     log(f"report: {report}")
     return report

@@ -1,15 +1,26 @@
-"""The Markdown report of ``framecast quake evaluate`` and ``framecast quake run``."""
+"""The Markdown report of ``framecast quake evaluate`` and ``framecast quake run``.
+
+Two steps: :func:`score_report` computes every number (the score table, the
+observed counts, the cumulative gains, the catalog-based tests of
+simulation forecasts) and :func:`render_report` turns them into
+``report.md``, ``scores.json`` and the figures. :func:`write_quake_report`
+runs both.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from framecast.files import atomic_write
 from framecast.quake.catalog.events import days_to_timedelta, timedelta_to_days
+from framecast.quake.catalog_forecast import CatalogForecast
 from framecast.quake.frames import SeismicityFrames
 from framecast.quake.rates import RateForecast
 from framecast.quake.report_plots import (
@@ -19,29 +30,156 @@ from framecast.quake.report_plots import (
     plot_molchan,
     plot_rate_series,
 )
+from framecast.quake.scores import ObservedEvents, ScoreTable
 
 
-def _describe(forecasts: Mapping[str, RateForecast]) -> list[str]:
-    lines = ["| forecast | how it was made |", "|---|---|"]
-    for name, forecast in forecasts.items():
-        details = " ".join(forecast.details.replace("\n", "; ").replace("|", "/").split()) or "-"
-        lines.append(f"| {name} | {details} |")
-    return lines
+@dataclass(frozen=True)
+class ReportScores:
+    """Everything :func:`render_report` draws and writes, computed by :func:`score_report`.
+
+    Attributes
+    ----------
+    forecasts : dict of str to RateForecast
+        Keyed by each forecast's display name.
+    reference : str
+        Display name of the reference forecast.
+    table : ScoreTable
+    observed : ObservedEvents
+        The target events on the forecasts' bins.
+    counts : numpy.ndarray
+        int64 ``[W, H, X]`` observed events per window and cell.
+    cumulative_gain : dict of str to numpy.ndarray
+        float64 ``[W]`` information gain over the reference up to each window.
+    catalog_tests : dict of str to object
+        Catalog-based CSEP tests of each simulation forecast, by display name.
+    sections : list of str
+        Markdown blocks placed before the score table (the ETAS fit, the
+        magnitude of completeness, ...).
+    """
+
+    forecasts: dict[str, RateForecast]
+    reference: str
+    table: ScoreTable
+    observed: ObservedEvents
+    counts: np.ndarray
+    cumulative_gain: dict[str, np.ndarray]
+    catalog_tests: dict[str, Any] = field(default_factory=dict)
+    sections: list[str] = field(default_factory=list)
 
 
-def _headline(table: object, names: Sequence[str], reference: str) -> list[str]:
-    lines = []
-    for name in names:
-        if name == reference:
-            continue
-        test = table.comparison(name, reference)  # type: ignore[attr-defined]
-        verdict = "above zero" if test.lower > 0 else "not above zero"
-        lines.append(
-            f"- **{name}** over {reference}: information gain {test.information_gain:+.3f} "
-            f"nats per earthquake, 95% interval [{test.lower:+.3f}, {test.upper:+.3f}] "
-            f"({verdict}; {test.n_events} events)."
+def score_report(
+    forecasts: Mapping[str, RateForecast],
+    frames: SeismicityFrames,
+    *,
+    reference: str,
+    baselines: Sequence[str] = (),
+    catalog_forecasts: Mapping[str, CatalogForecast] | None = None,
+    binary_magnitude: float | None = None,
+    num_simulations: int = 1000,
+    seed: int = 0,
+    sections: Sequence[str] = (),
+) -> ReportScores:
+    """Score ``forecasts`` against the events of ``frames`` (see :func:`write_quake_report`).
+
+    Raises
+    ------
+    KeyError
+        ``reference``, a baseline or a catalog forecast's key not among ``forecasts``.
+    ValueError
+        Forecasts on other grids or windows than each other, or no target
+        event in the test period.
+    """
+    from framecast.quake.scores import (
+        cumulative_information_gain,
+        observed_from_catalog,
+        score_forecasts,
+    )
+    from framecast.quake.scores.catalog_tests import catalog_tests
+
+    catalog_forecasts = dict(catalog_forecasts or {})
+    for key in (reference, *baselines, *catalog_forecasts):
+        if key not in forecasts:
+            raise KeyError(f"forecast {key!r} not given; have {list(forecasts)}")
+    named = {forecast.name: forecast for forecast in forecasts.values()}
+    ref_name = forecasts[reference].name
+    first = forecasts[reference]
+    observed = observed_from_catalog(frames.events, first)
+    if len(observed) == 0:
+        raise ValueError(
+            f"no target event (M >= {first.mc:g}, inside the grid) in the test period "
+            f"{_period(first)}: nothing to score"
         )
-    return lines
+    table = score_forecasts(
+        named,
+        observed,
+        reference=ref_name,
+        baselines=[forecasts[k].name for k in baselines],
+        binary_magnitude=first.mc if binary_magnitude is None else binary_magnitude,
+        num_simulations=num_simulations,
+        seed=seed,
+    )
+    gains = {
+        name: cumulative_information_gain(forecast, first, observed)
+        for name, forecast in named.items()
+        if name != ref_name
+    }
+    tests = {
+        forecasts[key].name: catalog_tests(simulated, observed)
+        for key, simulated in catalog_forecasts.items()
+    }
+    return ReportScores(
+        forecasts=named,
+        reference=ref_name,
+        table=table,
+        observed=observed,
+        counts=observed.counts((first.num_windows, *first.grid.shape)),  # (W, H, X)
+        cumulative_gain=gains,
+        catalog_tests=tests,
+        sections=list(sections),
+    )
+
+
+def render_report(
+    scores: ReportScores, frames: SeismicityFrames, out_dir: str | os.PathLike[str], maps: int = 3
+) -> Path:
+    """Write ``report.md``, ``scores.json`` and the figures of ``scores`` into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    first = scores.forecasts[scores.reference]
+    document = scores.table.to_dict()
+    document["catalog_tests"] = {name: t.to_dict() for name, t in scores.catalog_tests.items()}
+    with atomic_write(out / "scores.json") as partial:
+        partial.write_text(json.dumps(document, indent=2))
+    figures = _figures(scores, frames, out, maps)
+    lines = [
+        "# Earthquake forecast report",
+        "",
+        f"Test period {_period(first)}: {first.num_windows} windows of {first.window_days:g} "
+        f"days, {first.grid.shape[0]} x {first.grid.shape[1]} cells of {first.grid.cell:g} "
+        f"{first.grid.unit} over lat {first.grid.lat_min:g}..{first.grid.lat_max:g}, "
+        f"lon {first.grid.lon_min:g}..{first.grid.lon_max:g}; {len(scores.observed)} target "
+        f"events with M >= {first.mc:g}. Rates are expected numbers of events per cell and "
+        "window; log-likelihoods and information gains are in nats.",
+        "",
+        *scores.table.headline(),
+        "",
+        "## Forecasts",
+        "",
+        *_describe(scores.forecasts),
+        "",
+    ]
+    for section in scores.sections:
+        lines += [section.rstrip(), ""]
+    lines += [scores.table.to_markdown(), ""]
+    for name, tests in scores.catalog_tests.items():
+        lines += [f"## Catalog-based tests of {name}", "", tests.to_markdown().rstrip(), ""]
+    lines += ["## Figures", ""]
+    for caption, path in figures.items():
+        lines += [f"![{caption}]({path.name})", ""]
+    path = out / "report.md"
+    with atomic_write(path) as partial:
+        partial.write_text("\n".join(lines))
+    return path
 
 
 def write_quake_report(
@@ -51,10 +189,12 @@ def write_quake_report(
     *,
     reference: str,
     baselines: Sequence[str] = (),
+    catalog_forecasts: Mapping[str, CatalogForecast] | None = None,
     binary_magnitude: float | None = None,
     num_simulations: int = 1000,
     seed: int = 0,
     maps: int = 3,
+    sections: Sequence[str] = (),
 ) -> Path:
     """Score ``forecasts`` against the events of ``frames`` and write ``report.md``.
 
@@ -71,106 +211,83 @@ def write_quake_report(
         Key of the reference forecast (information gains are over it).
     baselines : sequence of str
         Keys of other forecasts every forecast is also compared with (ETAS).
+    catalog_forecasts : mapping of str to CatalogForecast, optional
+        The simulated catalogs behind simulation forecasts, keyed like
+        ``forecasts``: they also get pyCSEP's catalog-based tests.
     binary_magnitude : float, optional
         Magnitude of the "event in this cell and window" of ROC, PR and
         Molchan; default mc.
     num_simulations, seed : int
-        Of the simulation-based CSEP tests.
+        Of the simulation-based CSEP tests of the rate forecasts.
     maps : int
         Windows shown as maps (the busiest ones).
+    sections : sequence of str
+        Markdown blocks placed before the score table.
 
     Raises
     ------
     KeyError
         ``reference`` or a baseline not among ``forecasts``.
     ValueError
-        Forecasts on other grids or windows than each other.
+        Forecasts on other grids or windows than each other; no target event.
     """
-    from framecast.quake.scores.table import (
-        cumulative_information_gain,
-        observed_from_catalog,
-        score_forecasts,
-    )
-
-    for key in (reference, *baselines):
-        if key not in forecasts:
-            raise KeyError(f"forecast {key!r} not given; have {list(forecasts)}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    named = {forecast.name: forecast for forecast in forecasts.values()}
-    ref_name = forecasts[reference].name
-    base_names = [forecasts[k].name for k in baselines]
-    first = forecasts[reference]
-    observed = observed_from_catalog(frames.events, first)
-    magnitude = first.mc if binary_magnitude is None else binary_magnitude
-    table = score_forecasts(
-        named,
-        observed,
-        reference=ref_name,
-        baselines=base_names,
-        binary_magnitude=magnitude,
+    scores = score_report(
+        forecasts,
+        frames,
+        reference=reference,
+        baselines=baselines,
+        catalog_forecasts=catalog_forecasts,
+        binary_magnitude=binary_magnitude,
         num_simulations=num_simulations,
         seed=seed,
+        sections=sections,
     )
-    (out / "scores.json").write_text(json.dumps(table.to_dict(), indent=2))
+    return render_report(scores, frames, out_dir, maps)
 
-    counts = observed.counts((first.num_windows, *first.grid.shape))  # (W, H, X)
-    windows = busiest_windows(counts, maps)
+
+# ------------------------------------------------------------------ rendering
+def _figures(
+    scores: ReportScores, frames: SeismicityFrames, out: Path, maps: int
+) -> dict[str, Path]:
+    first = scores.forecasts[scores.reference]
+    windows = busiest_windows(scores.counts, maps)
     lat, lon = frames.events.latitude, frames.events.longitude
-    event_window = _event_windows(frames, first)
-    figures = {
-        "maps": plot_forecast_maps(
-            named, (event_window, lat, lon), windows, out / "forecast_maps.png"
+    magnitude = scores.table.binary_magnitude
+    return {
+        "forecast maps": plot_forecast_maps(
+            scores.forecasts,
+            (_event_windows(frames, first), lat, lon),
+            windows,
+            out / "forecast_maps.png",
         ),
-        "series": plot_rate_series(named, counts.sum(axis=(1, 2)), out / "rate_series.png"),
-        "gain": plot_cumulative_gain(
+        "expected and observed events per window": plot_rate_series(
+            scores.forecasts, scores.counts.sum(axis=(1, 2)), out / "rate_series.png"
+        ),
+        "cumulative information gain": plot_cumulative_gain(
             first.window_start,
-            {
-                name: cumulative_information_gain(f, first, observed)
-                for name, f in named.items()
-                if name != ref_name
-            },
+            scores.cumulative_gain,
             out / "cumulative_gain.png",
-            ref_name,
+            scores.reference,
         ),
-        "molchan": plot_molchan(
-            {name: _molchan(table, name) for name in named}, out / "molchan.png", magnitude
+        "Molchan diagram": plot_molchan(
+            {name: _molchan(scores.table, name) for name in scores.forecasts},
+            out / "molchan.png",
+            magnitude,
         ),
     }
-    end = first.window_start[-1] + days_to_timedelta(first.window_days)
-    lines = [
-        "# Earthquake forecast report",
-        "",
-        f"Test period {str(first.window_start[0])[:10]} to {str(end)[:10]}: "
-        f"{first.num_windows} windows of {first.window_days:g} days, "
-        f"{first.grid.shape[0]} x {first.grid.shape[1]} cells of {first.grid.cell:g} "
-        f"{first.grid.unit} over lat {first.grid.lat_min:g}..{first.grid.lat_max:g}, "
-        f"lon {first.grid.lon_min:g}..{first.grid.lon_max:g}; {len(observed)} target events "
-        f"with M >= {first.mc:g}. Rates are expected numbers of events per cell and window; "
-        "log-likelihoods and information gains are in nats.",
-        "",
-        *_headline(table, list(named), ref_name),
-        "",
-        "## Forecasts",
-        "",
-        *_describe(named),
-        "",
-        table.to_markdown(),
-        "",
-        "## Figures",
-        "",
-        f"![forecast maps]({figures['maps'].name})",
-        "",
-        f"![expected and observed events per window]({figures['series'].name})",
-        "",
-        f"![cumulative information gain]({figures['gain'].name})",
-        "",
-        f"![Molchan diagram]({figures['molchan'].name})",
-        "",
-    ]
-    path = out / "report.md"
-    path.write_text("\n".join(lines))
-    return path
+
+
+def _describe(forecasts: Mapping[str, RateForecast]) -> list[str]:
+    lines = ["| forecast | how it was made |", "|---|---|"]
+    for name, forecast in forecasts.items():
+        details = " ".join(forecast.details.replace("\n", "; ").replace("|", "/").split()) or "-"
+        lines.append(f"| {name} | {details} |")
+    return lines
+
+
+def _period(forecast: RateForecast) -> str:
+    end = forecast.window_start[-1] + days_to_timedelta(forecast.window_days)
+    return f"{str(forecast.window_start[0])[:10]} to {str(end)[:10]}"
 
 
 def _event_windows(frames: SeismicityFrames, forecast: RateForecast) -> np.ndarray:
@@ -180,6 +297,6 @@ def _event_windows(frames: SeismicityFrames, forecast: RateForecast) -> np.ndarr
     return np.where((index >= 0) & (index < forecast.num_windows), index, -1)
 
 
-def _molchan(table: object, name: str) -> tuple[np.ndarray, np.ndarray, float]:
-    curve = table[name].binary.molchan  # type: ignore[index]
+def _molchan(table: ScoreTable, name: str) -> tuple[np.ndarray, np.ndarray, float]:
+    curve = table[name].binary.molchan
     return curve.tau, curve.nu, float(curve.area_skill_score)

@@ -102,6 +102,8 @@ class StudyRegion:
 
     def sample_uniform(self, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(x, y) km ``[count]``: points uniform in the region (rejection from the bounding box)."""
+        if count <= 0:
+            return np.empty(0), np.empty(0)
         x_min, x_max, y_min, y_max = self.bounds_km
         box_area = (x_max - x_min) * (y_max - y_min)
         xs: list[np.ndarray] = []
@@ -118,16 +120,26 @@ class StudyRegion:
         return np.concatenate(xs), np.concatenate(ys)
 
 
-def _box_region(grid: Grid) -> StudyRegion:
-    lat0, lon0 = grid.center
-    lat = np.array([grid.lat_min, grid.lat_min, grid.lat_max, grid.lat_max])
-    lon = np.array([grid.lon_min, grid.lon_max, grid.lon_max, grid.lon_min])
+def box_region(bounds: tuple[float, float, float, float]) -> StudyRegion:
+    """The lat/lon box ``(lat_min, lat_max, lon_min, lon_max)`` as a region, projected about
+    its centre.
+
+    One rule for every box, whether it comes from a grid (:func:`as_region`) or
+    from a ``--region`` option: the same centre, the same projection and the
+    same edge test, so an ETAS fit, a simulation and a forecast over the same
+    box agree on which events are inside.
+    """
+    lat_min, lat_max, lon_min, lon_max = (float(v) for v in bounds)
+    if not (lat_min < lat_max and lon_min < lon_max):
+        raise ValueError(
+            f"a box needs lat_min < lat_max and lon_min < lon_max, got {tuple(bounds)!r}"
+        )
+    lat0, lon0 = 0.5 * (lat_min + lat_max), 0.5 * (lon_min + lon_max)
+    lat = np.array([lat_min, lat_min, lat_max, lat_max])
+    lon = np.array([lon_min, lon_max, lon_max, lon_min])
     region = StudyRegion(lat0, lon0, np.zeros((4, 2)), True, "")
     x, y = region.project(lat, lon)
-    description = (
-        f"the region lat {grid.lat_min:g} to {grid.lat_max:g}, lon {grid.lon_min:g} to "
-        f"{grid.lon_max:g}"
-    )
+    description = f"the region lat {lat_min:g} to {lat_max:g}, lon {lon_min:g} to {lon_max:g}"
     return StudyRegion(lat0, lon0, np.column_stack([x, y]), True, description)
 
 
@@ -166,5 +178,5 @@ def as_region(region: Grid | StudyRegion | np.ndarray | list[tuple[float, float]
     if isinstance(region, StudyRegion):
         return region
     if isinstance(region, Grid):
-        return _box_region(region)
+        return box_region((region.lat_min, region.lat_max, region.lon_min, region.lon_max))
     return _polygon_region(np.asarray(region, dtype=np.float64))

@@ -7,12 +7,18 @@
 * :mod:`.consistency`: the CSEP N-, M-, S- and L-tests (Zechar et al. 2010);
 * :mod:`.binary`: ROC AUC, average precision and the Molchan diagram's area
   skill score;
+* :mod:`.bootstrap`: block-bootstrap intervals of the information gain
+  (whole days, 30-day blocks) for clustered events;
+* :mod:`.catalog_tests`: pyCSEP's catalog-based N-, S-, M- and
+  pseudo-likelihood tests of simulation forecasts (:class:`CatalogForecast`);
+* :mod:`.registry`: the per-forecast and pairwise scores the table runs:
+  adding a score is one decorated function;
 * :mod:`.table`: :func:`score_forecasts`, every score of several forecasts of
   the same bins in one :class:`ScoreTable`;
 * :mod:`.pycsep_io`: pyCSEP's gridded-forecast files.
 
-Builds on :mod:`framecast.quake.catalog` and :mod:`framecast.quake.rates`;
-never on ETAS or the pipeline.
+Builds on :mod:`framecast.quake.catalog`, :mod:`framecast.quake.rates` and
+:mod:`framecast.quake.catalog_forecast`; never on ETAS or the pipeline.
 """
 
 from framecast.quake.scores.table import *  # noqa: F403

@@ -309,6 +309,15 @@ def catalog_magnitude_test_ndarray(
 
 
 # ------------------------------------------------------------------ result classes
+def _format(value: float) -> str:
+    """A number for a Markdown cell."""
+    if value is None or math.isnan(value):
+        return "n/a"
+    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+        return f"{value:.3g}"
+    return f"{value:,.3f}"
+
+
 def _plain(value: float) -> float | None:
     """A float for JSON: None for NaN."""
     return None if math.isnan(value) else float(value)
@@ -434,6 +443,36 @@ class CatalogTests:
                 {name: test.to_dict() for name, test in tests.items()} for tests in self.windows
             ]
         return values
+
+    def to_markdown(self) -> str:
+        """A table of the period tests with the share of windows each passes, and a legend."""
+        lines = [
+            f"{self.num_simulations} simulated catalogs per window; tests as pyCSEP's "
+            "catalog-based evaluations (Savran et al. 2020), one-sided at α = "
+            f"{self.alpha:g} except the N-test (two-sided, α/2 each side).",
+            "",
+            "| test | whole period: quantile | observed statistic | passed | windows passing "
+            "(of valid) | windows with events |",
+            "|---|---:|---:|:-:|---:|---:|",
+        ]
+        for name in TEST_NAMES:
+            test, summary = self.period[name], self.summary[name]
+            quantile = " / ".join(_format(q) for q in test.quantile)
+            verdict = "—" if not test.valid else ("✓" if test.passed else "✗")
+            share = summary.share_passed
+            shown = "n/a" if math.isnan(share) else f"{100 * share:.1f} %"
+            lines.append(
+                f"| {name} | {quantile} | {_format(test.observed_statistic)} | {verdict} | "
+                f"{shown} ({summary.passed}/{summary.valid}) | {summary.windows_with_events} |"
+            )
+        lines += [
+            "",
+            "The whole period's s-th catalog is the union of simulation s of every window "
+            "(windows are simulated independently given the observed past). N: δ1 / δ2 = "
+            "P(X ≥ n) / P(X ≤ n); S and PL: δ2; M: δ1. A test without observed events (S, M, "
+            "PL) is not valid and counts neither way.",
+        ]
+        return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------ binning
