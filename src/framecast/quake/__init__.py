@@ -14,7 +14,8 @@ Imports go one way, from the bottom up: ``catalog/`` (events, readers,
 store, fetch, magnitudes) < ``grid``, ``rates``, ``catalog_forecast`` <
 ``etas/`` and ``scores/`` (neither imports the other) < the pipeline
 (frames, reference, network, dataset, experiment, report, cli, demo).
-ObsPy (QuakeML) and pyCSEP (CSEP tests) come with ``pip install 'framecast[quake]'`` and are imported only when used.
+ObsPy (QuakeML) and pyCSEP (CSEP tests) come with
+``pip install 'framecast[quake]'`` and are imported only when used.
 """
 
 from __future__ import annotations
