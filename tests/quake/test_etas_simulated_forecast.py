@@ -351,3 +351,39 @@ def test_true_parameters_pass_the_n_test_on_the_demo_catalog_one_year() -> None:
     assert result["low"] <= result["observed"] <= result["high"]
     # the first-order forecast fails its N-test: the observed count is too many for it
     assert stats.poisson.sf(result["observed"] - 1, result["first_order"]) < 0.025
+
+
+def test_exact_first_generation_plus_simulated_cascades() -> None:
+    """expected_rates(first_order=...): the simulated generation-0 events average to the
+    first-order forecast, and the combined rates keep the simulated total but are positive
+    in every cell (the plain mean is zero where no simulation had an event)."""
+    history = _one_event(START - np.timedelta64(12, "h"), 6.3)
+    windows = START + np.arange(3) * DAY
+    forecast = simulated_etas_forecast(
+        TRIGGERING, history, GRID, windows, 1.0,
+        num_simulations=3000, seed=2, max_magnitude=6.5,
+    )  # fmt: skip
+    first_order = etas_rate_forecast(TRIGGERING, history, GRID, windows, 1.0)
+    generation_0 = forecast.generation == 0  # [E]
+    simulated_first = np.bincount(forecast.window[generation_0], minlength=3) / 3000  # [W]
+    expected_first = first_order.rates.sum(axis=(1, 2))  # [W]
+    counts = np.bincount(
+        forecast.window[generation_0] * 3000 + forecast.simulation[generation_0],
+        minlength=3 * 3000,
+    ).reshape(3, 3000)
+    error = counts.std(axis=1, ddof=1) / math.sqrt(3000)  # [W]
+    assert np.all(np.abs(simulated_first - expected_first) < 4 * error)
+    assert (forecast.generation[~generation_0] >= 1).all() and (~generation_0).any()
+
+    plain = forecast.expected_rates().rates  # [W, H, X]
+    combined = forecast.expected_rates(first_order=first_order).rates
+    few = simulated_etas_forecast(
+        TRIGGERING, history, GRID, windows, 1.0, num_simulations=10, seed=3, max_magnitude=6.5
+    )
+    assert (few.expected_rates().rates == 0).any()
+    assert (few.expected_rates(first_order=first_order).rates > 0).all()
+    total_error = forecast.counts().std(axis=1, ddof=1) / math.sqrt(3000)  # [W]
+    assert np.all(np.abs(combined.sum(axis=(1, 2)) - plain.sum(axis=(1, 2))) < 4 * total_error)
+    other = etas_rate_forecast(TRIGGERING, history, GRID, windows[:2], 1.0)
+    with pytest.raises(ValueError, match="other windows"):
+        forecast.expected_rates(first_order=other)

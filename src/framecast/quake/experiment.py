@@ -502,8 +502,10 @@ def stage_forecasts(
         simulated = _simulated_etas(experiment, baseline, history, frames, windows, b_value, log)
         simulated.save(path)
     catalogs["etas"] = simulated
-    make("etas", simulated.expected_rates)
     make("etas_first_order", first_order)
+    # exact first-generation expectation + simulated cascades: positive wherever the
+    # background is, where the plain simulation mean is zero in cells no simulation reached
+    make("etas", lambda: simulated.expected_rates(first_order=forecasts["etas_first_order"]))
     return forecasts, catalogs
 
 

@@ -163,8 +163,9 @@ class _Simulator:
         start_days: np.ndarray,
         expected: np.ndarray,
         rng: np.random.Generator,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(task, simulation, x, y, magnitude) of every event of the tasks' windows.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(window, simulation, x, y, magnitude, generation) of every event of the tasks'
+        windows; generation 0 are background events and children of the history.
 
         ``expected`` float64 ``[R, N]`` is λ_iw for the batch's window rows.
         Raises :class:`_TooManyEventsError` before allocating more than ``max_events``.
@@ -192,7 +193,7 @@ class _Simulator:
             0, tasks.simulations[task], len(task)
         )
         m = sample_magnitudes(len(t), params.mc, params.beta, self.max_magnitude, rng)
-        chunks = [(task, simulation, x, y, m)]
+        chunks = [(task, simulation, x, y, m, np.zeros(len(t), np.int64))]
         total, generation = len(t), 0
         while len(t):
             remaining = span - t  # [P] > 0
@@ -211,9 +212,11 @@ class _Simulator:
             t, x, y = child_t[keep], child_x[keep], child_y[keep]
             task, simulation = task[parent], simulation[parent]
             m = sample_magnitudes(len(t), params.mc, params.beta, self.max_magnitude, rng)
-            chunks.append((task, simulation, x, y, m))
-        task, simulation, x, y, m = (np.concatenate(parts) for parts in zip(*chunks, strict=True))
-        return tasks.window[task], simulation, x, y, m
+            chunks.append((task, simulation, x, y, m, np.full(len(t), generation)))
+        task, simulation, x, y, m, born = (
+            np.concatenate(parts) for parts in zip(*chunks, strict=True)
+        )
+        return tasks.window[task], simulation, x, y, m, born
 
 
 def _uniform_points(
@@ -379,7 +382,7 @@ def simulated_etas_forecast(
     def run(tasks: _Tasks, block_starts: np.ndarray, expected: np.ndarray) -> None:
         nonlocal events, reported
         try:
-            window, simulation, x, y, m = simulator.simulate(
+            window, simulation, x, y, m, born = simulator.simulate(
                 tasks, sources, block_starts, expected, rng
             )
         except _TooManyEventsError as overflow:
@@ -397,7 +400,13 @@ def simulated_etas_forecast(
         rows, cols = grid.locate(*area.unproject(x, y))
         on_grid = rows >= 0
         outputs.append(
-            (window[on_grid], simulation[on_grid], (rows * nx + cols)[on_grid], m[on_grid])
+            (
+                window[on_grid],
+                simulation[on_grid],
+                (rows * nx + cols)[on_grid],
+                m[on_grid],
+                born[on_grid],
+            )
         )
         events += len(m)
         last_complete = tasks.first_simulation[-1] + tasks.simulations[-1] == num_simulations
@@ -432,11 +441,11 @@ def simulated_etas_forecast(
             run(_make_tasks(pending, block), start_days[block], expected)
 
     if outputs:
-        window, simulation, cell, magnitude = (
+        window, simulation, cell, magnitude, generation = (
             np.concatenate(c) for c in zip(*outputs, strict=True)
         )
     else:
-        window = simulation = cell = np.empty(0, np.int64)
+        window = simulation = cell = generation = np.empty(0, np.int64)
         magnitude = np.empty(0, np.float64)
     order = np.lexsort((simulation, window))  # by window, then simulation
     return CatalogForecast(
@@ -451,6 +460,7 @@ def simulated_etas_forecast(
         simulation=simulation[order],
         cell=cell[order],
         magnitude=magnitude[order],
+        generation=generation[order],
         details=(
             f"{num_simulations} simulated ETAS catalogs per window"
             + (f" (seed {seed})" if isinstance(seed, int) else "")

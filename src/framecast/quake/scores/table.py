@@ -304,7 +304,8 @@ class ScoreTable:
         return self.pair(name_a, name_b).results["t_test"]
 
     def headline(self) -> list[str]:
-        """Markdown bullets: each forecast over the reference, with every interval.
+        """Markdown bullets: each forecast over the reference and over each baseline, with
+        every interval.
 
         The verdict rests on the decisive interval (:attr:`ScoreSettings.decisive`).
         """
@@ -312,15 +313,15 @@ class ScoreTable:
         confidence = f"{100 * (1 - self.alpha):g}%"
         lines = []
         for pair in self.comparisons:
-            if pair.name_b != self.reference:
-                continue
             intervals = [
                 f"{PAIR_SCORES[key].headers[0]} [{result.lower:+.3f}, {result.upper:+.3f}]"
                 for key, result in pair.results.items()
                 if hasattr(result, "lower") and hasattr(result, "upper")
             ]
             deciding = pair.results[self.settings.decisive]
-            if deciding.lower > 0:
+            if not math.isfinite(pair.information_gain):
+                verdict = "infinite: a forecast gives zero rate to an observed event"
+            elif deciding.lower > 0:
                 verdict = "above zero"
             elif deciding.upper < 0:
                 verdict = "below zero"
