@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from quake_testing import random_catalog
 
 from framecast.cli import main
@@ -10,6 +11,7 @@ from framecast.quake.catalog.store import CatalogStore, write_catalog
 from framecast.quake.frames import SeismicityFrames
 from framecast.quake.rates import RateForecast
 from framecast.quake.reference import smoothed_seismicity_forecast
+from framecast.quake.scores.pycsep_io import export_csep
 
 
 def _npp_csv(path, n=200):
@@ -114,6 +116,24 @@ def test_grid_from_csv_and_evaluate(tmp_path, capsys):
     )
     assert code == 0
     assert "Poisson reference" in (tmp_path / "report" / "report.md").read_text()
+
+    # a forecast made elsewhere, in pyCSEP's files, scored beside the others
+    assert main(["quake", "export", "--forecast", str(tmp_path / "flat.h5"), "--out",
+                 str(tmp_path / "elsewhere")]) == 0  # fmt: skip
+    common = ["quake", "evaluate", "--frames", str(frames_path), "--reference",
+              str(tmp_path / "reference.h5"), "--num-simulations", "20"]  # fmt: skip
+    code = main([*common, "--import", str(tmp_path / "elsewhere"), "--out", str(tmp_path / "r2")])
+    assert code == 0
+    scores = json.loads((tmp_path / "r2" / "scores.json").read_text())
+    imported = scores["forecasts"]["elsewhere"]
+    assert imported["n_forecast"] == pytest.approx(flat.rates.sum(), rel=1e-9)
+    other = RateForecast("short", ref.rates[:2], ref.window_start[:2], 30, ref.grid, 2.0)
+    other_dir = tmp_path / "short"
+    export_csep(other, other_dir)
+    capsys.readouterr()
+    code = main([*common, "--import", str(other_dir), "--out", str(tmp_path / "r3")])
+    assert code == 2
+    assert "window" in capsys.readouterr().err
 
 
 def test_grid_errors_exit_2_and_write_nothing(tmp_path, capsys):

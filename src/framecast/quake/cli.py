@@ -209,6 +209,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     forecasts = {Path(p).stem: RateForecast.load(p) for p in args.forecast}
     reference = Path(args.reference).stem
     forecasts.setdefault(reference, RateForecast.load(args.reference))
+    for folder in args.import_csep:
+        from framecast.quake.scores.pycsep_io import import_csep
+
+        key = Path(folder).name or str(folder)
+        if key in forecasts:
+            raise ValueError(f"--import {folder!r}: a forecast named {key!r} is already given")
+        forecasts[key] = import_csep(folder, like=forecasts[reference], name=key)
     report = write_quake_report(
         forecasts,
         frames,
@@ -312,7 +319,15 @@ def add_quake_commands(sub: Any) -> None:
 
     p = qsub.add_parser("evaluate", help="score rate forecasts and write a Markdown report")
     p.add_argument("--frames", required=True, help="frames file the forecasts were made on")
-    p.add_argument("--forecast", action="append", required=True, help="forecast .h5 (repeat)")
+    p.add_argument("--forecast", action="append", default=[], help="forecast .h5 (repeat)")
+    p.add_argument(
+        "--import",
+        dest="import_csep",
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="a forecast made elsewhere, as pyCSEP gridded-forecast .dat files (repeat)",
+    )
     p.add_argument("--reference", required=True, help="the reference forecast .h5")
     p.add_argument(
         "--baseline", action="append", default=[], help="another forecast to compare with (ETAS)"
