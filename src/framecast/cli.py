@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from framecast.errors import FramecastError
+
 EXIT_USAGE = 2
 
 
@@ -247,6 +249,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"framecast {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
+    except FramecastError as err:
+        if os.environ.get("FRAMECAST_DEBUG"):
+            raise
+        print(f"framecast {args.command}: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

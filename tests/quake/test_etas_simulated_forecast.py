@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from framecast.errors import RunawaySimulationError
 from framecast.quake import Catalog, Grid
 from framecast.quake.etas import simulated_forecast as module
 from framecast.quake.etas.forecast import etas_expected_count, etas_rate_forecast
@@ -286,7 +287,9 @@ def test_explosion_guard_stops_early_with_a_clear_message() -> None:
     history = _one_event(START - DAY, 7.5)
     tracemalloc.start()
     try:
-        with pytest.raises(RuntimeError, match=r"window 0 \(2020-01-01.*max_events=100,000"):
+        with pytest.raises(
+            RunawaySimulationError, match=r"window 0 \(2020-01-01.*max_events=100,000"
+        ):
             simulated_etas_forecast(
                 hot, history, GRID, np.array([START]), 300.0, num_simulations=50,
                 max_events=100_000, allow_supercritical=True,

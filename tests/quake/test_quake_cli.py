@@ -227,6 +227,16 @@ def test_etas_simulate_bad_parameter(tmp_path, capsys):
     assert "log10_muu" in capsys.readouterr().err
 
 
+def test_a_simulation_that_explodes_stops_in_one_line(tmp_path, capsys):
+    argv = ["quake", "etas-simulate", "--region", "33,34,-117,-116", "--start", "2000-01-01",
+            "--end", "2001-01-01", "--out", str(tmp_path / "s.h5"), "log10_mu=-0.5"]  # fmt: skip
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert len(err.splitlines()) == 1 and "over the limit of 5,000,000" in err
+    assert not (tmp_path / "s.h5").exists()
+
+
 def test_store_written_by_write_catalog_is_gridded(tmp_path):
     write_catalog(tmp_path / "c.h5", random_catalog(100))
     code = main(

@@ -43,3 +43,16 @@ def test_report_refuses_an_unknown_reference(tmp_path):
     forecast = RateForecast("a", np.ones((2, 2, 2)), frames.bin_start[:2], 30, grid, 2.0)
     with pytest.raises(KeyError, match="etas"):
         write_quake_report({"a": forecast}, frames, tmp_path, reference="a", baselines=["etas"])
+
+
+def test_report_refuses_a_test_period_without_events(tmp_path):
+    grid = Grid.from_region(REGION, 0.5)
+    frames = grid_catalog(  # events in 2010-2012 only
+        random_catalog(50), grid, start="2010-01-01", end="2015-01-01", bin_days=30, mc=2.0
+    )
+    first = frames.bin_index("2014-01-01")
+    windows = frames.bin_start[first:]
+    forecast = RateForecast("a", np.ones((len(windows), 2, 2)), windows, 30, grid, 2.0)
+    with pytest.raises(ValueError, match=r"no target event .* in the test period 2014-"):
+        write_quake_report({"a": forecast}, frames, tmp_path, reference="a")
+    assert not (tmp_path / "report.md").exists()

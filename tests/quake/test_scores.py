@@ -318,7 +318,10 @@ def test_score_forecasts_builds_a_table_with_markdown_and_json() -> None:
     assert "nats" in markdown and "ROC AUC" in markdown and "Molchan" in markdown
     assert markdown.count("| model | 42.0 |") == 1  # one row in the forecast table
     headline = table.headline()
-    assert len(headline) == 2 and headline[0].startswith("- **model** over reference")
+    # one line per comparison: over the reference, then over the ETAS baseline
+    assert len(headline) == len(table.comparisons) == 4
+    assert headline[0].startswith("- **model** over reference")
+    assert headline[-1].startswith("- **reference** over ETAS")
     assert "no interval: too few blocks with events" in headline[0]
     values = json.loads(json.dumps(table.to_dict(), allow_nan=False))
     assert values["forecasts"]["model"]["n_test"]["name"] == "N-test"

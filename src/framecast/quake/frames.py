@@ -19,11 +19,17 @@ import h5py
 import numpy as np
 
 from framecast.files import atomic_write
-from framecast.quake.catalog.events import COLUMNS, TIME_UNIT, Catalog, to_datetime64
+from framecast.quake.catalog.events import (
+    COLUMNS,
+    TIME_UNIT,
+    Catalog,
+    days_to_timedelta,
+    timedelta_to_days,
+    to_datetime64,
+)
 from framecast.quake.grid import Grid
 
 FORMAT = "framecast seismicity frames 1"
-DAY_US = 86_400_000_000
 
 
 def _count(catalog: Catalog, cells: np.ndarray, size: int, mc: float) -> np.ndarray:
@@ -126,12 +132,12 @@ class SeismicityFrames:
     @property
     def bin_start(self) -> np.ndarray:
         """``datetime64[us]`` ``[T]``: start of each bin."""
-        step = np.timedelta64(round(self.bin_days * DAY_US), "us")
+        step = days_to_timedelta(self.bin_days)
         return self.start + step * np.arange(self.num_bins)
 
     @property
     def end(self) -> np.datetime64:
-        return self.bin_start[-1] + np.timedelta64(round(self.bin_days * DAY_US), "us")
+        return self.bin_start[-1] + days_to_timedelta(self.bin_days)
 
     def bin_index(self, time: object) -> int:
         """Index of the first bin starting at or after ``time``."""
@@ -231,14 +237,14 @@ def grid_catalog(
     if not (isinstance(bin_days, int | float) and bin_days > 0):
         raise ValueError(f"bin_days must be a positive number of days, got {bin_days!r}")
     t0, t1 = to_datetime64(start), to_datetime64(end)
-    span_days = (t1 - t0).astype("timedelta64[us]").astype(np.int64) / DAY_US
+    span_days = float(timedelta_to_days(t1 - t0))
     num_bins = int(np.floor(span_days / bin_days + 1e-9))
     if num_bins < 1:
         raise ValueError(
             f"the period {t0} to {t1} holds no whole bin of {bin_days:g} days; "
             "check start, end and bin_days"
         )
-    t_end = t0 + np.timedelta64(round(num_bins * bin_days * DAY_US), "us")
+    t_end = t0 + days_to_timedelta(num_bins * bin_days)
     in_period = catalog.filter(start=t0, end=t_end, event_types=None)
     above = in_period.filter(min_magnitude=mc, event_types=None)
     rows, cols = grid.locate(above.latitude, above.longitude)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from framecast.errors import RunawaySimulationError
 from framecast.quake.catalog.events import (
     TIME_UNIT,
     Catalog,
@@ -179,7 +180,7 @@ def simulate_etas_events(
     ValueError
         A supercritical model (unless allowed), a non-positive duration or
         ``max_magnitude <= mc``.
-    RuntimeError
+    RunawaySimulationError
         More than :data:`MAX_EVENTS` events.
     """
     area = as_region(region)
@@ -191,6 +192,12 @@ def simulate_etas_events(
     times = TimeDelaySampler(params)
 
     n_background = rng.poisson(params.mu * area.area_km2 * duration_days)
+    if n_background > MAX_EVENTS:  # refuse before allocating anything of that size
+        raise RunawaySimulationError(
+            f"the simulation would start with {n_background:,} background events, over the "
+            f"limit of {MAX_EVENTS:,}; check mu ({params.mu:.3g} per km² per day), the "
+            "region and the duration"
+        )
     x, y = area.sample_uniform(n_background, rng)
     t = rng.uniform(0.0, duration_days, n_background)
     m = sample_magnitudes(n_background, params.mc, params.beta, max_magnitude, rng)
@@ -211,7 +218,7 @@ def simulate_etas_events(
         first_row = total
         total += len(t)
         if total > MAX_EVENTS:
-            raise RuntimeError(
+            raise RunawaySimulationError(
                 f"the simulation exceeded {MAX_EVENTS} events at generation {generation}; "
                 "check the parameters (branching ratio, background rate, region, duration)"
             )

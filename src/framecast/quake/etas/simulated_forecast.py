@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from framecast.errors import RunawaySimulationError
 from framecast.quake.catalog.events import TIME_UNIT, Catalog, timedelta_to_days
 from framecast.quake.catalog_forecast import CatalogForecast
 from framecast.quake.etas.forecast import window_time_weights
@@ -310,7 +311,7 @@ def simulated_etas_forecast(
         Most simulated events held at once. Windows are simulated in batches
         sized to about a tenth of it by their first-order expectation; a
         batch that overflows is split and rerun, and a single window whose
-        simulations overflow stops the forecast with a RuntimeError.
+        simulations overflow stops the forecast with a RunawaySimulationError.
     allow_supercritical : bool
         Simulate even when the branching ratio (truncated GR) is >= 1.
     progress : callable, optional
@@ -328,7 +329,7 @@ def simulated_etas_forecast(
     ------
     ValueError
         Bad windows or settings, or a supercritical model (unless allowed).
-    RuntimeError
+    RunawaySimulationError
         The simulations of one window exceed ``max_events`` (a runaway cascade).
 
     Notes
@@ -392,7 +393,7 @@ def simulated_etas_forecast(
                 run(tasks.part(slice(half, None)), block_starts, expected)
                 return
             w = int(tasks.window[0])
-            raise RuntimeError(
+            raise RunawaySimulationError(
                 f"window {w} ({starts[w]}): the simulations reached {overflow.events:,} events "
                 f"at generation {overflow.generation}, over max_events={max_events:,}; the "
                 "cascade runs away (check the parameters) or needs fewer simulations"

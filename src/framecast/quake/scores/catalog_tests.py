@@ -51,6 +51,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse
 
+from framecast.quake.catalog.events import days_to_timedelta
 from framecast.quake.catalog_forecast import CatalogForecast
 from framecast.quake.rates import magnitude_edges
 from framecast.quake.scores.consistency import TIE_TOLERANCE, ConsistencyTest
@@ -518,7 +519,7 @@ def _check_observed(forecast: CatalogForecast, observed: ObservedEvents) -> None
             "observed_from_catalog or ObservedEvents.above(mc)"
         )
     if observed.time is not None and len(observed):
-        length = np.timedelta64(round(float(forecast.window_days) * 86_400e6), "us")
+        length = days_to_timedelta(forecast.window_days)
         start = forecast.window_start[observed.window]  # [N]
         outside = (observed.time < start) | (observed.time >= start + length)  # [N]
         if outside.any():
