@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def plot_forecast_maps(
                 lon[here], lat[here], s=30, facecolors="none", edgecolors="cyan", linewidths=1.2
             )
             if r == 0:
-                ax.set_title(name, fontsize=9)
+                ax.set_title(textwrap.fill(name, 24), fontsize=9)  # long names on two lines
             if c == 0:
                 ax.set_ylabel(
                     f"{str(first.window_start[w])[:10]}\n({int(here.sum())} events)", fontsize=8
