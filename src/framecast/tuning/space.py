@@ -134,6 +134,34 @@ def parse_parameter(key: str, spec: Mapping[str, Any]) -> Parameter:
     return Parameter(key, kind, low=low, high=high, log=log, step=step)
 
 
+def _read_yaml(path: Path) -> Any:
+    """The YAML document in ``path``; any failure is one ValueError naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except PermissionError:
+        raise ValueError(
+            f"cannot read search space file {str(path)!r}: permission denied"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"search space file {str(path)!r} is not UTF-8 text (byte {error.start})"
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        if mark is not None:
+            where = f", line {mark.line + 1}, column {mark.column + 1}"
+        elif isinstance(error, yaml.reader.ReaderError):  # a bad character: only its offset
+            where = f", line {text.count(chr(10), 0, error.position) + 1}"
+        else:
+            where = ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ValueError(
+            f"search space file {str(path)!r}{where}: invalid YAML: {problem}"
+        ) from None
+
+
 def load_space(path: str | Path) -> list[Parameter]:
     """Read a space file (see the module docstring).
 
@@ -142,12 +170,14 @@ def load_space(path: str | Path) -> list[Parameter]:
     FileNotFoundError
         No such file.
     ValueError
-        Not a mapping with a non-empty ``parameters`` section, or a bad parameter.
+        Unreadable file or invalid YAML (the message names the line and
+        column), not a mapping with a non-empty ``parameters`` section, or a
+        bad parameter.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"search space file not found: {str(path)!r}")
-    data = yaml.safe_load(path.read_text())
+    data = _read_yaml(path)
     if not isinstance(data, Mapping) or set(data) != {"parameters"}:
         raise ValueError(f"{str(path)!r} must hold one mapping 'parameters: {{key: spec, ...}}'")
     params = data["parameters"]

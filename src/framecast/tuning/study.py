@@ -29,6 +29,8 @@ from framecast.tuning.space import Parameter, apply_values, check_space
 
 PRUNERS = ("median", "hyperband", "none")
 FINISHED = ("COMPLETE", "PRUNED")
+CAUGHT = (RuntimeError, ValueError, FloatingPointError)
+"""Errors that fail one trial (Optuna records it and the study goes on)."""
 DEFAULT_PATIENCE = 3
 
 
@@ -181,7 +183,7 @@ def _objective(base: Mapping[str, Any], space: list[Parameter], settings: TuneSe
 
     from framecast.training import train
 
-    def objective(trial: Any) -> float:
+    def run_trial(trial: Any) -> float:
         values = {p.key: p.suggest(trial) for p in space}
         config = trial_config(base, values, settings, trial.number)
         trial.set_user_attr("seed", config["train"]["seed"])
@@ -198,7 +200,64 @@ def _objective(base: Mapping[str, Any], space: list[Parameter], settings: TuneSe
             )
         return reporter.best
 
+    def objective(trial: Any) -> float:
+        try:
+            return run_trial(trial)
+        except CAUGHT as error:
+            # kept for the trial's console line and the summary; Optuna marks the trial failed
+            message = str(error).strip().splitlines()
+            trial.set_user_attr("error", f"{type(error).__name__}: {message[0] if message else ''}")
+            raise
+
     return objective
+
+
+def _format_value(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _trial_loss(trial: Any) -> float | None:
+    """A finished trial's value, or a pruned trial's lowest reported loss."""
+    if trial.value is not None:
+        return float(trial.value)
+    if trial.intermediate_values:
+        return float(min(trial.intermediate_values.values()))
+    return None
+
+
+def trial_line(study: Any, trial: Any) -> str:
+    """One line about a finished trial: number, state, values, loss, and the best so far.
+
+    Examples
+    --------
+    ``trial 2 pruned: optim.lr=1e-09 model.options.cell=convlstm; best val loss 0.2412
+    (4 steps, 1.3 s); best so far 0.0617 (trial 0)``
+    """
+    params = " ".join(f"{key}={_format_value(value)}" for key, value in trial.params.items())
+    state = trial.state.name.lower()
+    loss = _trial_loss(trial)
+    parts = [f"trial {trial.number} {state}: {params or '(no parameters)'}"]
+    if loss is not None:
+        budget = []
+        if "steps" in trial.user_attrs:
+            budget.append(f"{trial.user_attrs['steps']} steps")
+        if "seconds" in trial.user_attrs:
+            budget.append(f"{trial.user_attrs['seconds']} s")
+        parts.append(f"best val loss {loss:.5g}" + (f" ({', '.join(budget)})" if budget else ""))
+    elif state == "fail":
+        parts.append(f"no loss ({trial.user_attrs.get('error', 'see the log above')})")
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    if complete:
+        best = min(complete, key=lambda t: t.value)
+        parts.append(f"best so far {best.value:.5g} (trial {best.number})")
+    else:
+        parts.append("best so far: none complete yet")
+    return "; ".join(parts)
+
+
+def print_trial(study: Any, trial: Any) -> None:
+    """Study callback: print :func:`trial_line` for each trial as it finishes."""
+    print(trial_line(study, trial), flush=True)
 
 
 def count_finished(study: Any) -> int:
@@ -232,11 +291,12 @@ def run_study(base: Mapping[str, Any], space: list[Parameter], settings: TuneSet
                 _objective(base, space, settings),
                 n_trials=remaining,
                 callbacks=[
+                    print_trial,
                     MaxTrialsCallback(
                         settings.trials, states=(TrialState.COMPLETE, TrialState.PRUNED)
-                    )
+                    ),
                 ],
-                catch=(RuntimeError, ValueError, FloatingPointError),
+                catch=CAUGHT,
             )
     write_outputs(study, base, space, settings)
     return study
