@@ -232,9 +232,16 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from framecast.quake.rates import RateForecast
+
+    forecast = RateForecast.load(args.forecast)
+    if args.format == "netcdf":
+        from framecast.quake.netcdf_io import export_netcdf
+
+        print(f"NetCDF forecast (CF-1.8): {export_netcdf(forecast, args.out)}")
+        return 0
     from framecast.quake.scores.pycsep_io import export_csep
 
-    paths = export_csep(RateForecast.load(args.forecast), args.out)
+    paths = export_csep(forecast, args.out)
     print(f"{len(paths)} pyCSEP forecast files in {args.out}")
     return 0
 
@@ -338,9 +345,17 @@ def add_quake_commands(sub: Any) -> None:
     p.add_argument("--out", type=Path, required=True, help="report folder")
     p.set_defaults(func=_cmd_evaluate)
 
-    p = qsub.add_parser("export", help="write a forecast as pyCSEP gridded-forecast files")
+    p = qsub.add_parser(
+        "export", help="write a forecast as pyCSEP gridded-forecast files or CF NetCDF"
+    )
     p.add_argument("--forecast", required=True)
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument(
+        "--format",
+        choices=["csep", "netcdf"],
+        default="csep",
+        help="csep: a folder of pyCSEP files; netcdf: one CF-1.8 .nc file (xarray, GIS)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="folder (csep) or .nc file (netcdf)")
     p.set_defaults(func=_cmd_export)
 
     p = qsub.add_parser(
