@@ -22,10 +22,15 @@ This module offers
   generic ``"prepared"`` one.
 
 PredNet's published hkl files were written by hickle 2 under Python 2,
-which hickle 3+ refuses to read (coxlab/prednet issues #53 and #88); they
-are plain HDF5, so the frames and names are read with h5py, and hickle is
-only needed for files written by hickle 4/5 (such as
-:func:`framecast.data.synthetic_video.write_synthetic_kitti_hkl`'s).
+which hickle 3+ refuses to read (coxlab/prednet issues #53 and #88). hkl
+files are HDF5, so they are read with h5py only, never with hickle: hickle
+unpickles any leaf it cannot map to a type (and the pickled type table of
+hickle 5 files), so a crafted file would run code. The frames (one numeric
+4-D dataset) and the recording names (a string dataset, or hickle 4/5's
+list of string items) are read from the HDF5 nodes; a file holding a
+pickled object is refused with a one-line error naming the dataset.
+hickle is only needed to write files
+(:func:`framecast.data.synthetic_video.write_synthetic_kitti_hkl`).
 
 References
 ----------
@@ -45,7 +50,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import h5py
@@ -146,15 +150,93 @@ def window_starts(
 # --------------------------------------------------------------- hkl files
 
 
-def _hickle() -> ModuleType:
+PICKLE_REFUSED = "framecast does not unpickle data files"
+"""End of the message refusing a pickled object in an hkl file."""
+
+_TYPES_TABLE = "hickle_types_table"
+"""hickle 5's table of pickled Python types: never read (and never unpickled)."""
+
+
+def _text(value: object) -> str:
+    """An HDF5 attribute value (bytes, str or a one-element array of them) as text."""
+    if isinstance(value, np.ndarray):
+        value = value.ravel()[0] if value.size else ""
+    if isinstance(value, bytes | np.bytes_):
+        return bytes(value).decode("utf-8", "replace")
+    return str(value)
+
+
+def _hickle_major(handle: h5py.File) -> int:
+    """Major version of the hickle that wrote ``handle`` (2 when it does not say)."""
+    version = _text(handle.attrs.get("HICKLE_VERSION", handle.attrs.get("VERSION", "2")))
+    match = re.match(r"\d+", version)
+    return int(match.group()) if match else 2
+
+
+def hickle_base_type(node: h5py.Group | h5py.Dataset) -> str:
+    """The hickle base type of an HDF5 node ("ndarray", "list", "str", "pickle", ...).
+
+    Read from the attributes only; nothing is unpickled. hickle 5 keeps a
+    reference to a ``hickle_types_table`` entry whose ``base_type`` names
+    it; hickle 4 a ``base_type`` attribute; hickle 2 and 3 a ``type``
+    attribute. A hickle 4/5 dataset without a type holds a pickle (or a
+    reference to another node, "!node-reference!"). A node without any
+    type in a hickle 2 file (PredNet's) is plain data: "".
+    """
+    type_attr = node.attrs.get("type")
+    if isinstance(type_attr, h5py.Reference):  # hickle 5
+        try:
+            entry = node.file[type_attr]
+            base = entry.attrs.get("base_type")
+            return node.file[base].name.rsplit("/", 1)[-1] if base is not None else "pickle"
+        except (KeyError, ValueError, TypeError):
+            return "pickle"  # a broken type: hickle would try to unpickle it
+    if "base_type" in node.attrs:  # hickle 4
+        return _text(node.attrs["base_type"])
+    if type_attr is not None:  # hickle 2 and 3
+        return _text(type_attr)
+    if isinstance(node, h5py.Dataset):
+        if h5py.check_dtype(ref=node.dtype) is not None:
+            return "!node-reference!"
+        if _hickle_major(node.file) >= 4:
+            return "pickle"
+    return ""
+
+
+def _refuse_pickles(handle: h5py.File, name: str) -> None:
+    """Raise ValueError naming the first node of ``handle`` that holds a pickled object."""
+    found: list[str] = []
+
+    def visit(path: str, node: h5py.Group | h5py.Dataset) -> None:
+        if not found and not path.startswith(_TYPES_TABLE) and hickle_base_type(node) == "pickle":
+            found.append(path)
+
+    handle.visititems(visit)
+    if found:
+        raise ValueError(
+            f"{name}: dataset {found[0]!r} is a pickled Python object; {PICKLE_REFUSED}"
+        )
+
+
+def _open_hkl(path: str | os.PathLike[str]) -> h5py.File:
+    """``path`` opened read-only with h5py, after refusing any pickled object in it.
+
+    Raises
+    ------
+    ValueError
+        Not an HDF5 file, or a node holding a pickle.
+    """
+    name = str(path)
     try:
-        import hickle
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "reading hkl files written by hickle 4/5 needs hickle: pip install "
-            "'framecast[video]' (or pip install hickle)"
-        ) from err
-    return hickle
+        handle = h5py.File(path, "r")
+    except OSError as err:
+        raise ValueError(f"cannot read {name!r} as an HDF5 (hickle) file: {err}") from None
+    try:
+        _refuse_pickles(handle, name)
+    except Exception:
+        handle.close()
+        raise
+    return handle
 
 
 def hkl_paths(folder: str | os.PathLike[str], split: str) -> tuple[Path, Path]:
@@ -181,7 +263,12 @@ def hkl_paths(folder: str | os.PathLike[str], split: str) -> tuple[Path, Path]:
 
 def _datasets(handle: h5py.File) -> list[h5py.Dataset]:
     found: list[h5py.Dataset] = []
-    handle.visititems(lambda _, obj: found.append(obj) if isinstance(obj, h5py.Dataset) else None)
+
+    def visit(path: str, node: h5py.Group | h5py.Dataset) -> None:
+        if isinstance(node, h5py.Dataset) and not path.startswith(_TYPES_TABLE):
+            found.append(node)
+
+    handle.visititems(visit)
     return found
 
 
@@ -189,50 +276,72 @@ def frames_dataset_name(path: str | os.PathLike[str]) -> str | None:
     """HDF5 name of the single 4-D dataset of a hkl file, or None when there is not exactly one.
 
     hickle 4/5 store an array as ``/data``, hickle 2 (PredNet's files) as ``/data_0``.
+
+    Raises
+    ------
+    ValueError
+        Not an HDF5 file, or a file holding a pickled object (never unpickled).
     """
-    try:
-        with h5py.File(path, "r") as handle:
-            names = [d.name for d in _datasets(handle) if d.ndim == 4]
-    except OSError as err:
-        raise ValueError(f"cannot read {str(path)!r} as an HDF5 (hickle) file: {err}") from err
+    with _open_hkl(path) as handle:
+        names = [d.name for d in _datasets(handle) if d.ndim == 4]
     return names[0] if len(names) == 1 else None
+
+
+def _decode(value: object) -> str:
+    return bytes(value).decode() if isinstance(value, bytes | np.bytes_) else str(value)
+
+
+def _hickle_string(node: h5py.Group | h5py.Dataset) -> str | None:
+    """The text of a hickle 4/5 ``str``/``bytes`` item (``|S1 [1, n]`` or a scalar), else None."""
+    if isinstance(node, h5py.Dataset) and hickle_base_type(node) == "!node-reference!":
+        node = node.file[node[()]]  # a repeated item: hickle points at its first copy
+    if not isinstance(node, h5py.Dataset) or hickle_base_type(node) not in ("str", "bytes"):
+        return None
+    value = node[()]
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind != "S":
+            return None
+        return b"".join(value.ravel().tolist()).decode("utf-8", "replace")
+    return _decode(value)
+
+
+def _hickle_list_of_strings(group: h5py.Group) -> list[str] | None:
+    """The items of a hickle 4/5 list, tuple or string array group, when all are strings."""
+    if hickle_base_type(group) not in ("list", "tuple", "ndarray"):
+        return None
+    items = sorted(group.values(), key=lambda node: int(node.attrs.get("item_index", 0)))
+    values = [_hickle_string(node) for node in items]
+    return None if any(v is None for v in values) else values  # type: ignore[return-value]
 
 
 def read_sources(path: str | os.PathLike[str]) -> list[str]:
     """The recording name of each frame from a ``sources_<split>.hkl`` file.
 
-    A hickle-2 file (PredNet's) holds them as one 1-D string dataset, read
-    with h5py; a hickle 4/5 file as a list, read with ``hickle.load``.
+    Read with h5py only, never with pickle: a hickle-2 file (PredNet's)
+    holds the names as one 1-D string dataset, a hickle 4/5 file as a
+    list group of string items. Any pickled object in the file is refused.
 
     Raises
     ------
     ValueError
-        Not an HDF5 file, or no list of strings in it.
+        Not an HDF5 file, a pickled object in it, or no list of strings in it.
     """
     name = str(path)
-    try:
-        with h5py.File(path, "r") as handle:
-            candidates = [
-                d for d in _datasets(handle) if d.ndim == 1 and d.dtype.kind in ("S", "U", "O")
-            ]
-            if len(candidates) == 1:
-                values = candidates[0][()]
-                return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
-    except OSError as err:
-        raise ValueError(f"cannot read {name!r} as an HDF5 (hickle) file: {err}") from err
-    try:
-        loaded = _hickle().load(name)
-    except ImportError:
-        raise
-    except Exception as err:  # hickle raises many kinds (ValueError, FileError, RuntimeError...)
-        raise ValueError(f"cannot read the recording names in {name!r}: {err}") from err
-    if isinstance(loaded, np.ndarray):
-        loaded = loaded.tolist()
-    if not isinstance(loaded, list | tuple) or not all(isinstance(v, str | bytes) for v in loaded):
-        raise ValueError(
-            f"{name!r} should hold a list of recording names (strings), got {type(loaded).__name__}"
-        )
-    return [v.decode() if isinstance(v, bytes) else v for v in loaded]
+    with _open_hkl(path) as handle:
+        data = handle.get("data")
+        if isinstance(data, h5py.Group):
+            names = _hickle_list_of_strings(data)
+            if names is not None:
+                return names
+        candidates = [
+            d for d in _datasets(handle) if d.ndim == 1 and d.dtype.kind in ("S", "U", "O")
+        ]
+        if len(candidates) == 1 and h5py.check_dtype(ref=candidates[0].dtype) is None:
+            return [_decode(v) for v in candidates[0][()]]
+    raise ValueError(
+        f"{name!r} should hold a list of recording names (strings, as PredNet's "
+        "sources_<split>.hkl); found no such list"
+    )
 
 
 def _check_frames_shape(shape: tuple[int, ...], dtype: np.dtype, name: str) -> None:
@@ -244,30 +353,28 @@ def _check_frames_shape(shape: tuple[int, ...], dtype: np.dtype, name: str) -> N
 
 
 class _HklFrames:
-    """The frames of an ``X_<split>.hkl`` file: read lazily with h5py when it is one 4-D
-    dataset, else loaded whole with hickle. Survives pickling (worker processes reopen)."""
+    """The frames of an ``X_<split>.hkl`` file (its one 4-D dataset), read lazily with h5py.
+
+    Survives pickling (worker processes reopen the file)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.key = frames_dataset_name(path)
-        self._array: np.ndarray | None = None
         self._handle: h5py.File | None = None
         self._pid: int | None = None
-        if self.key is None:  # not one plain dataset: let hickle rebuild the object
-            try:
-                self._array = np.asarray(_hickle().load(str(path)))
-            except ImportError:
-                raise
-            except Exception as err:
-                raise ValueError(f"cannot read frames from {str(path)!r}: {err}") from err
+        if self.key is None:
+            with _open_hkl(path) as handle:
+                found = {d.name: d.shape for d in _datasets(handle)}
+            raise ValueError(
+                f"{str(path)!r} holds no single 4-D frames array (datasets: {found}); expected "
+                "uint8 [N, H, W, 3] (PredNet's X_<split>.hkl: [N, 128, 160, 3])"
+            )
         source = self.source()
         self.shape = tuple(int(v) for v in source.shape)
         _check_frames_shape(self.shape, np.dtype(source.dtype), str(path))
         self.close()
 
     def source(self) -> Any:
-        if self._array is not None:
-            return self._array
         # h5py handles do not survive fork: each loader worker opens its own
         if self._handle is None or self._pid != os.getpid():
             self._handle = h5py.File(self.path, "r")

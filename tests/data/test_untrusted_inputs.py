@@ -1,0 +1,151 @@
+"""Data files never run code: crafted hkl files holding pickles are refused, never unpickled."""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+hickle = pytest.importorskip("hickle")
+
+from framecast.cli import main  # noqa: E402
+from framecast.data.kitti import KittiHkl, prepare_kitti, read_sources  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:hickle")
+
+NAMES = ["city-a"] * 3 + ["road-b"] * 4
+
+
+class Booby:
+    """Unpickling it creates ``marker`` (``open(marker, "w")``): the sign that code ran."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return open, (self.marker, "w")
+
+
+def frames(n: int = len(NAMES)) -> np.ndarray:
+    return np.full((n, 8, 10, 3), 100, np.uint8)
+
+
+def write_pair(folder: Path, split: str = "train", sources: object = None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    hickle.dump(frames(), str(folder / f"X_{split}.hkl"), mode="w")
+    hickle.dump(NAMES if sources is None else sources, str(folder / f"sources_{split}.hkl"))
+
+
+def hickle2_pickle(path: Path, marker: Path) -> None:
+    """hickle 2/3's layout for an object it could not map: ``type = [b'pickle']``."""
+    with h5py.File(path, "w") as f:
+        f.attrs["CLASS"] = b"hickle"
+        f.attrs["VERSION"] = 2
+        f.create_dataset("data_0", data=[np.bytes_(pickle.dumps(Booby(marker), protocol=0))])
+        f["data_0"].attrs["type"] = [b"pickle"]
+
+
+def poisoned_type_table(path: Path, marker: Path) -> None:
+    """A valid hickle 5 list whose pickled type entry is replaced: hickle.load unpickles it."""
+    hickle.dump(NAMES, str(path), mode="w")
+    with h5py.File(path, "r+") as f:
+        data = f["data"]  # the list group; its type entry is a pickled ``list``
+        entry = f[data.attrs["type"]]
+        name, base = entry.name, entry.attrs["base_type"]
+        del f[name]
+        payload = np.frombuffer(pickle.dumps(Booby(marker)), "S1")[None]  # (1, n) as hickle
+        poisoned = f.create_dataset(name, data=payload)
+        poisoned.attrs["base_type"] = base
+        data.attrs["type"] = poisoned.ref
+
+
+@pytest.mark.parametrize("layout", ["hickle5_object", "hickle5_list_item", "hickle2"])
+def test_pickled_sources_are_refused_and_never_run(tmp_path: Path, layout: str) -> None:
+    marker = tmp_path / "ran"
+    folder = tmp_path / "kitti"
+    write_pair(folder)
+    path = folder / "sources_train.hkl"
+    if layout == "hickle5_object":
+        hickle.dump(Booby(marker), str(path), mode="w")
+        dataset = "data"
+    elif layout == "hickle5_list_item":
+        hickle.dump(["city-a", Booby(marker)], str(path), mode="w")
+        dataset = "data/data1"
+    else:
+        hickle2_pickle(path, marker)
+        dataset = "data_0"
+    expected = rf"sources_train\.hkl: dataset '{dataset}' is a pickled Python object"
+    with pytest.raises(ValueError, match=expected):
+        read_sources(path)
+    with pytest.raises(ValueError, match="framecast does not unpickle data files"):
+        KittiHkl("train", folder, n_context=1, n_target=1)
+    assert not marker.exists()
+    if layout == "hickle2":  # hickle 5 no longer reads hickle 2 files; hickle 2 unpickled it
+        with h5py.File(path, "r") as f:
+            pickle.loads(f["data_0"][0])
+    else:
+        hickle.load(str(path))  # what the file does to a reader that trusts it
+    assert marker.exists()
+
+
+def test_cli_prepare_refuses_a_pickle_in_one_line(tmp_path: Path, capsys) -> None:
+    marker = tmp_path / "ran"
+    folder = tmp_path / "kitti"
+    write_pair(folder)
+    hickle.dump(Booby(marker), str(folder / "sources_train.hkl"), mode="w")
+    out = tmp_path / "kitti.h5"
+    code = main(["data", "prepare", "kitti", "--source", str(folder), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("framecast data: error: ")
+    assert "sources_train.hkl: dataset 'data' is a pickled Python object" in err
+    assert not marker.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kitti"]  # no cache, no .partial
+
+
+def test_pickled_frames_file_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    folder = tmp_path / "kitti"
+    write_pair(folder)
+    hickle.dump([frames(), Booby(marker)], str(folder / "X_train.hkl"), mode="w")
+    with pytest.raises(ValueError, match=r"X_train\.hkl: dataset 'data/data1' is a pickled"):
+        prepare_kitti(folder, tmp_path / "k.h5")
+    assert not marker.exists() and not (tmp_path / "k.h5.partial").exists()
+
+
+def test_the_pickled_type_table_is_never_read(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    folder = tmp_path / "kitti"
+    write_pair(folder)
+    path = folder / "sources_train.hkl"
+    poisoned_type_table(path, marker)
+    assert read_sources(path) == NAMES  # the names come from the data nodes alone
+    assert len(KittiHkl("train", folder, n_context=1, n_target=1)) == 2 + 3  # runs of 3 and 4
+    assert not marker.exists()
+    with contextlib.suppress(Exception):  # hickle may or may not fail after unpickling it
+        hickle.load(str(path))
+    assert marker.exists()
+
+
+@pytest.mark.parametrize(
+    "sources",
+    [tuple(NAMES), np.array(NAMES), [n.encode() for n in NAMES], ["é"] * 3 + ["b"] * 4],
+    ids=["tuple", "str_array", "bytes", "non_ascii"],
+)
+def test_legitimate_hickle5_names_still_read(tmp_path: Path, sources: object) -> None:
+    write_pair(tmp_path, sources=sources)
+    expected = [n.decode() if isinstance(n, bytes) else str(n) for n in sources]
+    assert read_sources(tmp_path / "sources_train.hkl") == expected
+
+
+def test_not_a_list_of_names_is_one_line(tmp_path: Path) -> None:
+    write_pair(tmp_path, sources={"a": 1})
+    with pytest.raises(ValueError, match="should hold a list of recording names"):
+        read_sources(tmp_path / "sources_train.hkl")
+    (tmp_path / "sources_train.hkl").write_bytes(b"not hdf5")
+    with pytest.raises(ValueError, match=r"cannot read .* as an HDF5"):
+        read_sources(tmp_path / "sources_train.hkl")
