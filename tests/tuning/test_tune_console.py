@@ -146,3 +146,20 @@ def test_space_file_that_is_not_utf8_is_refused(tmp_path):
     path.write_bytes(b"parameters:\n  optim.lr: \xff\xfe\n")
     with pytest.raises(ValueError, match=r"space.yaml' is not UTF-8 text \(byte 24\)"):
         load_space(path)
+
+
+def test_a_failed_trial_prints_its_error_in_its_line(tmp_path, capsys, monkeypatch):
+    import framecast.training
+
+    def diverges(config, callbacks=()):
+        raise FloatingPointError("loss is nan at step 3\nmore detail")
+
+    monkeypatch.setattr(framecast.training, "train", diverges)
+    assert main(_tune_args(tmp_path, SPACE_YAML, trials=1)) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("trial ")]
+    assert len(lines) == 1
+    assert re.fullmatch(
+        r"trial 0 fail: optim\.lr=0\.0?01; no loss \(FloatingPointError: loss is nan at step 3\); "
+        r"best so far: none complete yet",
+        lines[0],
+    )
