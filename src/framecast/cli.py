@@ -1,21 +1,36 @@
-"""The ``framecast`` command line: train, evaluate, predict, list, demo."""
+"""The ``framecast`` command line: train, evaluate, predict, list, demo.
+
+Building the parser imports neither torch nor Lightning (``framecast --help``
+answers in a fraction of a second); each command imports what it needs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from framecast import __version__
 from framecast.errors import FramecastError
 
 EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+# `framecast data` is built only when it is the command: its module imports the
+# dataset package (and torch). Its one-line help is repeated here for `--help`.
+DATA_HELP = "prepare video caches (KTH, KITTI, videos, frame series)"
+
+# commands that run networks: the process-wide torch settings are applied first
+_TORCH_COMMANDS = {"train", "evaluate", "predict", "compare", "tune", "demo"}
+_TORCH_QUAKE_COMMANDS = {"run", "evaluate"}
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from framecast.checkpoint import read_checkpoint
-    from framecast.config import apply_overrides, config_from_dict, load_config
+    from framecast.config import apply_overrides, config_from_dict, load_config, normalize_precision
     from framecast.training import train
     from framecast.training.run import checkpoint_to_resume
 
@@ -28,8 +43,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
             raise ValueError("framecast train needs --config FILE (or --resume RUN)")
         config = load_config(args.config, args.overrides)
     if args.precision is not None:
-        config.train.precision = args.precision
-    result = train(config, resume=args.resume)
+        config.train.precision = normalize_precision(args.precision)
+    check_accelerator(config.train.accelerator)
+    with LightningConfigErrors():
+        result = train(config, resume=args.resume)
     print(f"run folder: {result.run_dir}")
     print(f"last checkpoint: {result.last_checkpoint}")
     if result.best_checkpoint:
@@ -38,10 +55,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from framecast.checkpoint import resolve_checkpoint
     from framecast.reporting import evaluate_checkpoint
 
     evaluate_checkpoint(
-        args.checkpoint,
+        resolve_checkpoint(args.checkpoint),
         data=args.data,
         overrides=args.overrides,
         split=args.split,
@@ -52,15 +70,17 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    from framecast.checkpoint import resolve_checkpoint
     from framecast.reporting import predict_file
 
     predict_file(
-        args.checkpoint,
+        resolve_checkpoint(args.checkpoint),
         args.input,
         horizon=args.horizon,
         out_dir=args.out,
         layout=args.layout,
         scale=args.scale,
+        frame_pngs=args.frame_pngs,
     )
     return 0
 
@@ -114,7 +134,8 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         seed=args.seed,
         warmup_steps=args.warmup_steps,
     )
-    study = run_study(base, load_space(args.space), settings)
+    with LightningConfigErrors():
+        study = run_study(base, load_space(args.space), settings)
     finished = sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials)
     print(f"study {study.study_name!r}: {finished} finished trials in {settings.storage_url()}")
     if any(t.state.name == "COMPLETE" for t in study.trials):
@@ -131,10 +152,73 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def check_accelerator(accelerator: str) -> None:
+    """Refuse ``train.accelerator`` values this machine cannot run, before any work.
+
+    Raises
+    ------
+    ValueError
+        ``gpu``/``cuda`` without a CUDA device, or ``mps`` without Apple's MPS.
+    """
+    import torch
+
+    name = str(accelerator).lower()
+    if name in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"train.accelerator={accelerator} but this machine has no CUDA GPU that torch "
+            "can use; use train.accelerator=cpu or auto"
+        )
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"train.accelerator={accelerator} but MPS is not available here; "
+            "use train.accelerator=cpu or auto"
+        )
+
+
+class LightningConfigErrors:
+    """Turn Lightning's configuration errors into one-line ValueErrors (a context manager).
+
+    Lightning raises ``MisconfigurationException`` for settings it cannot
+    honour (an accelerator, device count or strategy this machine lacks).
+    """
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, err: BaseException | None, tb: object) -> bool:
+        if err is None or "lightning" not in sys.modules:
+            return False
+        from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+        if isinstance(err, MisconfigurationException):
+            raise ValueError(f"the training settings do not fit this machine: {err}") from None
+        return False
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not an option)."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``framecast`` argument parser.
+
+    Parameters
+    ----------
+    command : str, optional
+        Build the full sub-parser of ``data`` only when this is ``data``
+        (otherwise it keeps just its one-line help); None builds every
+        command fully. ``main`` passes the command of its arguments ("" for
+        none) so that ``--help`` and other commands do not import the
+        dataset package.
+    """
     parser = argparse.ArgumentParser(
         prog="framecast", description="Forecast sequences of gridded maps with recurrent networks."
     )
+    parser.add_argument("--version", action="version", version=f"framecast {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a model from a YAML config")
@@ -142,14 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", help="run folder or checkpoint to continue exactly")
     p.add_argument(
         "--precision",
-        choices=["32", "bf16-mixed", "16-mixed", "auto"],
+        choices=["32", "bf16-mixed", "16-mixed", "64", "auto"],
         help="shorthand for train.precision=...",
     )
     p.add_argument("overrides", nargs="*", help="section.key=value overrides, e.g. optim.lr=3e-4")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="score a checkpoint against persistence")
-    p.add_argument("checkpoint", type=Path)
+    p.add_argument("checkpoint", type=Path, help="a .ckpt file or a run folder (its last.ckpt)")
     p.add_argument("--data", help="dataset name (default: the checkpoint's)")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--out", type=Path, help="output folder (default: beside the checkpoint)")
@@ -157,11 +241,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", help="data.* overrides, e.g. data.options.path=x.npy")
     p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser("predict", help="forecast the frames after those in an array file")
-    p.add_argument("checkpoint", type=Path)
+    p = sub.add_parser(
+        "predict",
+        help="forecast the frames after those in an array file",
+        description="Forecast the frames after every sequence of an array file. Writes "
+        "predictions.npy and predictions.h5 (N, horizon, C, H, W) in [0, 1], a strip and a "
+        "GIF of the first sequence, and with --frame-pngs one PNG per forecast frame.",
+    )
+    p.add_argument("checkpoint", type=Path, help="a .ckpt file or a run folder (its last.ckpt)")
     p.add_argument("--input", type=Path, required=True, help=".npy/.npz/.h5 frames")
     p.add_argument("--horizon", type=int, default=10)
     p.add_argument("--out", type=Path, default=Path("predictions"))
+    p.add_argument(
+        "--frame-pngs", action="store_true", help="also write one PNG per forecast frame (frames/)"
+    )
     p.add_argument(
         "--layout",
         default="auto",
@@ -169,7 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="axis order of the input array (auto: THW, NTCHW, and for 4-D NTHW "
         "with 1-channel models, TCHW otherwise)",
     )
-    p.add_argument("--scale", type=float, help="divide inputs by this (default: 255 for uint8)")
+    p.add_argument(
+        "--scale",
+        type=float,
+        help="divide inputs by this so that they lie in [0, 1] (default: 255 for uint8, the "
+        "maximum for other integers, 1 for floats)",
+    )
     p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("compare", help="train every model x cell pair on one budget, one table")
@@ -212,9 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_quake_commands(sub)
 
-    from framecast.data.cli import add_data_commands
+    if command is None or command == "data":
+        from framecast.data.cli import add_data_commands
 
-    add_data_commands(sub)
+        add_data_commands(sub)
+    else:
+        sub.add_parser("data", help=DATA_HELP)
 
     p = sub.add_parser("demo", help="train a small PredRNN and compare it with persistence")
     p.add_argument("--out", type=Path, default=Path("runs/demo"))
@@ -224,15 +325,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(message: object) -> str:
+    return " ".join(str(message).split())
+
+
+def _os_error_message(err: OSError) -> str:
+    """One line for an OSError: what failed, on which file, and why."""
+    where = f" {str(err.filename)!r}" if err.filename else ""
+    if isinstance(err, PermissionError):
+        return f"cannot write or read{where}: permission denied"
+    if err.errno == errno.ENOSPC:
+        return f"no space left on the device while writing{where}; free some space and rerun"
+    reason = err.strerror or _one_line(err)
+    return f"cannot access{where}: {reason}"
+
+
+def _needs_torch(args: argparse.Namespace) -> bool:
+    if args.command == "quake":
+        return getattr(args, "quake_command", None) in _TORCH_QUAKE_COMMANDS
+    return args.command in _TORCH_COMMANDS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``framecast`` console script.
 
-    Bad input ends with exit status 2 and a one-line message; set
+    Bad input ends with exit status 2 and a one-line message; a job that
+    cannot finish (a full disk, say) with status 1. Set
     ``FRAMECAST_DEBUG=1`` for the traceback.
     """
-    from framecast.numerics import configure_torch
-
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_of(argv) or "")  # no command: top-level help only
     # overrides may come after options too (`evaluate CKPT --data array data.options.path=x`)
     args, extra = parser.parse_known_args(argv)
     stray = [e for e in extra if e.startswith("-") or "=" not in e]
@@ -240,20 +362,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(stray or extra)}")
     if extra:
         args.overrides = [*args.overrides, *extra]
-    configure_torch()
+    debug = bool(os.environ.get("FRAMECAST_DEBUG"))
     try:
+        if _needs_torch(args):
+            from framecast.numerics import configure_torch
+
+            configure_torch()
         return args.func(args)
     except (ValueError, TypeError, KeyError, FileNotFoundError) as err:
-        if os.environ.get("FRAMECAST_DEBUG"):
+        if debug:
             raise
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"framecast {args.command}: error: {message}", file=sys.stderr)
+        print(f"framecast {args.command}: error: {_one_line(message)}", file=sys.stderr)
         return EXIT_USAGE
-    except FramecastError as err:
-        if os.environ.get("FRAMECAST_DEBUG"):
+    except PermissionError as err:
+        if debug:
             raise
-        print(f"framecast {args.command}: error: {err}", file=sys.stderr)
-        return 1
+        print(f"framecast {args.command}: error: {_os_error_message(err)}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as err:
+        if debug:
+            raise
+        print(f"framecast {args.command}: error: {_os_error_message(err)}", file=sys.stderr)
+        return EXIT_FAILED
+    except FramecastError as err:
+        if debug:
+            raise
+        print(f"framecast {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

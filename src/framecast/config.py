@@ -86,6 +86,47 @@ class SamplingConfig:
     reverse_alpha: float = 5000.0
 
 
+PRECISION_ALIASES: dict[str, str] = {
+    "32": "32",
+    "32-true": "32",
+    "16": "16-mixed",
+    "16-mixed": "16-mixed",
+    "bf16": "bf16-mixed",
+    "bf16-mixed": "bf16-mixed",
+    "64": "64",
+    "64-true": "64",
+    "auto": "auto",
+}
+
+
+def normalize_precision(precision: str | int) -> str:
+    """The framecast name of a training precision given as Lightning accepts it.
+
+    Parameters
+    ----------
+    precision : str or int
+        ``32``, ``16``, ``64`` (int or str), ``32-true``, ``16-mixed``,
+        ``bf16``, ``bf16-mixed``, ``64-true`` or ``auto``.
+
+    Returns
+    -------
+    str
+        One of ``32``, ``16-mixed``, ``bf16-mixed``, ``64`` or ``auto``.
+
+    Raises
+    ------
+    ValueError
+        Any other value.
+    """
+    key = str(precision).strip().lower() if not isinstance(precision, bool) else ""
+    if key not in PRECISION_ALIASES:
+        raise ValueError(
+            f"train.precision must be one of 32, 16-mixed, bf16-mixed, 64 or auto "
+            f"(or 16, 32-true, bf16, 64-true), got {precision!r}"
+        )
+    return PRECISION_ALIASES[key]
+
+
 @dataclass
 class TrainConfig:
     """Loop, loss, precision and output settings.
@@ -104,10 +145,14 @@ class TrainConfig:
     loss_frames: str = "all"
     loss_channels: list[int] | None = None
     """Channels the loss compares (None: all); the others are inputs only."""
-    precision: str = "32"
+    precision: str | int = "32"
+    """``32``, ``16-mixed``, ``bf16-mixed``, ``64`` or ``auto``; Lightning's ints 16, 32, 64
+    and aliases (``32-true``, ``16``, ``bf16``, ``64-true``) are accepted and normalised."""
     seed: int = 0
     limit_val_batches: float = 1.0
     val_every_n_steps: int | None = None
+    checkpoint_every_n_steps: int | None = None
+    """Also refresh ``last.ckpt`` every this many steps (None: at validations and stops only)."""
     early_stopping_patience: int | None = None
     accelerator: str = "auto"
     devices: int = 1
@@ -117,6 +162,9 @@ class TrainConfig:
     out_dir: str = "runs"
     run_name: str | None = None
     progress_bar: bool = True
+
+    def __post_init__(self) -> None:
+        self.precision = normalize_precision(self.precision)
 
 
 @dataclass

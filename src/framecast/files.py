@@ -57,3 +57,29 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         partial.unlink(missing_ok=True)
     fsync_directory(path.parent)
+
+
+def check_writable_dir(directory: str | os.PathLike[str], what: str = "output folder") -> Path:
+    """Create ``directory`` if needed and check that files can be written in it.
+
+    Called before a long job so that an unwritable ``--out`` fails at once
+    rather than after the work is done.
+
+    Raises
+    ------
+    ValueError
+        The folder cannot be created or written to; one line naming it and why.
+    """
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".framecast-write-test-{os.getpid()}{PARTIAL_SUFFIX}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except PermissionError:
+        raise ValueError(f"cannot write to {what} {str(directory)!r}: permission denied") from None
+    except FileExistsError:
+        raise ValueError(f"{what} {str(directory)!r} is a file, not a folder") from None
+    except OSError as err:
+        raise ValueError(f"cannot write to {what} {str(directory)!r}: {err.strerror}") from None
+    return directory

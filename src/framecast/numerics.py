@@ -32,7 +32,7 @@ def cpu_has_native_bf16() -> bool:
     return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
 
 
-PRECISIONS = ("32", "bf16-mixed", "16-mixed", "auto")
+PRECISIONS = ("32", "bf16-mixed", "16-mixed", "64", "auto")
 
 
 def resolve_precision(precision: str, accelerator: str) -> str:

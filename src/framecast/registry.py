@@ -60,7 +60,8 @@ class Registry(Generic[T]):
             return self._entries[name.lower()]
         except KeyError:
             valid = ", ".join(self.available())
-            raise KeyError(f"unknown {self.kind} {name!r}; valid {self.kind}s: {valid}") from None
+            plural = f"{self.kind}es" if self.kind.endswith("s") else f"{self.kind}s"
+            raise KeyError(f"unknown {self.kind} {name!r}; valid {plural}: {valid}") from None
 
     def available(self) -> list[str]:
         """Sorted names of all registered entries."""

@@ -86,7 +86,10 @@ def evaluate_checkpoint(
     ``mse_vs_lead_time.png`` into ``out_dir`` (default: ``eval-<split>``
     beside the run's checkpoint folder).
     """
-    checkpoint = Path(checkpoint)
+    from framecast.checkpoint import resolve_checkpoint
+    from framecast.files import check_writable_dir
+
+    checkpoint = resolve_checkpoint(checkpoint)
     model, config = load(checkpoint)
     config = _config_for_data(config, data, overrides)
     dataset = make_dataset(config.data, split)
@@ -98,10 +101,11 @@ def evaluate_checkpoint(
         )
     loader = make_loader(config.data, dataset, train=False)
     name = config.model.name
+    out_dir = out_dir or checkpoint.resolve().parent.parent / f"eval-{split}"
+    check_writable_dir(out_dir)  # before the work, not after it
     evaluation = evaluate(
         {name: model, "persistence": Persistence(channels)}, loader, max_batches=max_batches
     )
-    out_dir = out_dir or checkpoint.resolve().parent.parent / f"eval-{split}"
     report = write_report(
         evaluation,
         out_dir,
@@ -114,47 +118,41 @@ def evaluate_checkpoint(
 
 
 def load_frames(path: Path, layout: str, in_channels: int, scale: float | None) -> np.ndarray:
-    """Read an array file as float32 (N, T, C, H, W) frames.
+    """Read an array file as float32 (N, T, C, H, W) frames in [0, 1].
+
+    See :func:`framecast.data.arrays.read_frames`; ``scale`` divides the
+    stored values (None: 255 for uint8, the maximum for other integers).
 
     Raises
     ------
     FileNotFoundError, ValueError
-        Missing file, unreadable file, or a shape that does not fit ``layout``.
+        Missing or unreadable file, a shape that does not fit ``layout``,
+        NaN or infinite values, or values that ``scale`` maps outside [0, 1].
     """
-    if not path.is_file():
-        raise FileNotFoundError(f"input file {str(path)!r} does not exist")
-    try:
-        if path.suffix == ".npz":
-            with np.load(path) as z:
-                if len(z.files) != 1:
-                    raise ValueError(f"{path} holds arrays {z.files}; give a file with one array")
-                arr = z[z.files[0]]
-        elif path.suffix in (".h5", ".hdf5"):
-            import h5py
+    from framecast.data.arrays import read_frames
 
-            with h5py.File(path, "r") as f:
-                keys = list(f.keys())
-                if len(keys) != 1:
-                    raise ValueError(f"{path} holds datasets {keys}; give a file with one dataset")
-                arr = f[keys[0]][()]
-        else:
-            arr = np.load(path, allow_pickle=False)
-    except (OSError, EOFError) as err:
-        raise ValueError(f"cannot read input file {str(path)!r}: {err}") from err
-    if layout == "auto":
-        layout = {3: "THW", 5: "NTCHW"}.get(arr.ndim, "NTHW" if in_channels == 1 else "TCHW")
-    if arr.ndim != len(layout):
-        raise ValueError(
-            f"input array has shape {arr.shape} ({arr.ndim} dimensions), "
-            f"layout {layout} needs {len(layout)}"
-        )
-    if "N" not in layout:
-        arr = arr[None]
-    if "C" not in layout:
-        arr = arr[:, :, None]
-    if scale is None:
-        scale = 255.0 if arr.dtype == np.uint8 else 1.0
-    return (arr.astype(np.float32) / scale).astype(np.float32)
+    return read_frames(path, layout=layout, in_channels=in_channels, divide_by=scale)
+
+
+def _save_frame_pngs(folder: Path, pred: np.ndarray) -> int:
+    """One 8-bit PNG per forecast frame (per channel unless 1 or 3 channels); returns the count."""
+    from PIL import Image
+
+    from framecast.files import atomic_write
+
+    count = 0
+    pixels = np.round(np.clip(pred, 0.0, 1.0) * 255.0).astype(np.uint8)  # (N, T, C, H, W)
+    for n, sequence in enumerate(pixels):
+        for t, frame in enumerate(sequence):
+            if frame.shape[0] in (1, 3):
+                images = {"": frame[0] if frame.shape[0] == 1 else frame.transpose(1, 2, 0)}
+            else:
+                images = {f"_c{c}": frame[c] for c in range(frame.shape[0])}
+            for suffix, image in images.items():
+                with atomic_write(folder / f"seq{n:04d}_t{t + 1:03d}{suffix}.png") as partial:
+                    Image.fromarray(image).save(partial, format="PNG")
+                count += 1
+    return count
 
 
 @torch.no_grad()
@@ -166,25 +164,54 @@ def predict_file(
     out_dir: Path,
     layout: str = "auto",
     scale: float | None = None,
+    frame_pngs: bool = False,
 ) -> Path:
     """Forecast ``horizon`` frames after every sequence in an array file.
 
-    Writes ``predictions.npy`` (N, horizon, C, H, W), a strip PNG and a GIF of
-    the first sequence into ``out_dir``, and returns the ``.npy`` path.
+    Writes ``predictions.npy`` and ``predictions.h5`` (dataset ``predictions``,
+    (N, horizon, C, H, W) float32 in [0, 1]), a strip PNG and a GIF of the
+    first sequence into ``out_dir``, and with ``frame_pngs`` one PNG per
+    forecast frame under ``out_dir/frames``. The input is checked (finite,
+    within [0, 1] after scaling) and ``out_dir`` is checked writable before
+    the model runs. Returns the ``.npy`` path.
     """
-    if horizon < 1:
-        raise ValueError(f"--horizon must be >= 1, got {horizon}")
+    import h5py
+
+    from framecast.files import atomic_write, check_writable_dir
+
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+        raise ValueError(f"--horizon must be an integer >= 1, got {horizon!r}")
     model: ForecastModel
     model, _config = load(checkpoint)
     frames = torch.from_numpy(load_frames(Path(input_path), layout, model.in_channels, scale))
     model.check_frames(frames, "input frames")
-    pred = model(frames, horizon).clamp(0.0, 1.0)  # (N, horizon, C, H, W)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_writable_dir(out_dir)
+    if frame_pngs:
+        check_writable_dir(out_dir / "frames")
+    pred = model(frames, horizon)  # (N, horizon, C, H, W)
+    if not torch.isfinite(pred).all():
+        raise ValueError(
+            f"the model forecast NaN or infinite values from {str(input_path)!r}; "
+            "the checkpoint's weights are not finite"
+        )
+    pred = pred.clamp(0.0, 1.0)
+    array = pred.numpy().astype(np.float32)
     npy = out_dir / "predictions.npy"
-    np.save(npy, pred.numpy().astype(np.float32))
+    with atomic_write(npy) as partial, open(partial, "wb") as handle:
+        np.save(handle, array)
+    h5 = out_dir / "predictions.h5"
+    with atomic_write(h5) as partial, h5py.File(partial, "w") as handle:
+        dataset = handle.create_dataset("predictions", data=array, compression="gzip")
+        dataset.attrs["layout"] = "NTCHW"
+        dataset.attrs["value_range"] = [0.0, 1.0]
+        dataset.attrs["checkpoint"] = str(checkpoint)
+        dataset.attrs["input"] = str(input_path)
     save_prediction_strip(
         out_dir / "prediction_strip.png", frames[0], None, pred[0], title="forecast"
     )
     save_prediction_gif(out_dir / "prediction.gif", frames[0], None, pred[0])
-    print(f"predictions: {npy} shape {tuple(pred.shape)}")
+    print(f"predictions: {npy} and {h5.name}, shape {tuple(pred.shape)}")
+    if frame_pngs:
+        count = _save_frame_pngs(out_dir / "frames", array)
+        print(f"frame PNGs: {count} in {out_dir / 'frames'}")
     return npy

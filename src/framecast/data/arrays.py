@@ -48,6 +48,195 @@ def _pick_key(file: Path, key: str | None, keys: list[str], what: str) -> str:
     )
 
 
+def check_scale_option(scale: Any, name: str = "scale") -> float | None:
+    """Refuse a scale that is not a positive finite number (None passes).
+
+    Raises
+    ------
+    ValueError
+        Zero, negative, NaN, infinite or not a number.
+    """
+    if scale is None:
+        return None
+    if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 < scale < np.inf:
+        raise ValueError(f"{name} must be a positive finite number or None, got {scale!r}")
+    return float(scale)
+
+
+def check_array_layout(shape: tuple[int, ...], dtype: np.dtype, name: str) -> None:
+    """Refuse arrays that are not real numbers, or that hold no frame or no pixel.
+
+    Raises
+    ------
+    ValueError
+        Complex, boolean, string or object dtype; a zero-length axis.
+    """
+    if not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
+        raise ValueError(
+            f"array in {name!r} has dtype {dtype}; expected real numbers (integers or floats)"
+        )
+    if 0 in shape:
+        raise ValueError(
+            f"array in {name!r} has shape {shape}: no sequences, frames or pixels along an "
+            "axis of length 0"
+        )
+
+
+def value_range(source: Any, name: str) -> tuple[float, float]:
+    """Minimum and maximum of an array or h5py dataset, read in blocks of sequences.
+
+    Raises
+    ------
+    ValueError
+        NaN or infinite values, no data, or a block that cannot be read
+        (a corrupt HDF5 file).
+    """
+    per_sequence = max(
+        int(np.prod(source.shape[1:], dtype=np.int64)) * np.dtype(source.dtype).itemsize, 1
+    )
+    block = max(1, _SCAN_BYTES // per_sequence)
+    low, high = np.inf, -np.inf
+    for first in range(0, source.shape[0], block):
+        try:
+            chunk = np.asarray(source[first : first + block])
+        except OSError as err:
+            raise ValueError(f"cannot read the values of {name!r} (corrupt file?): {err}") from None
+        if chunk.size == 0:
+            continue
+        if not np.isfinite(chunk).all():
+            bad = int(np.size(chunk) - np.count_nonzero(np.isfinite(chunk)))
+            raise ValueError(
+                f"array in {name!r} holds NaN or infinite values ({bad} in sequences "
+                f"{first}-{first + len(chunk) - 1}); expected finite frames"
+            )
+        low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"array in {name!r} holds no data")
+    return low, high
+
+
+def checked_scale(
+    low: float, high: float, dtype: np.dtype, scale: float | None, name: str, hint: str
+) -> float:
+    """The factor that maps stored values into [0, 1], checked against their range.
+
+    None divides uint8 by 255, other integers by the maximum, and leaves
+    floats as they are.
+
+    Raises
+    ------
+    ValueError
+        The scaled values leave [0, 1]; the message names the range and ``hint``.
+    """
+    if scale is None:
+        if dtype == np.uint8:
+            scale = 1.0 / 255.0
+        elif np.issubdtype(dtype, np.integer):
+            scale = 1.0 / high if high > 0 else 1.0
+        else:
+            scale = 1.0
+    scale = float(scale)
+    if low * scale < 0.0 or high * scale > 1.0 + 1e-6:
+        raise ValueError(
+            f"values of {name!r} span [{low:g}, {high:g}], which scale={scale:g} "
+            f"maps outside [0, 1]; {hint} so that frames lie in [0, 1]"
+        )
+    return scale
+
+
+LAYOUTS = ("auto", "THW", "TCHW", "NTHW", "NTCHW")
+
+
+def read_frames(
+    path: str | os.PathLike[str],
+    *,
+    layout: str = "auto",
+    in_channels: int = 1,
+    divide_by: float | None = None,
+    key: str | None = None,
+) -> np.ndarray:
+    """Read a whole array file as float32 ``(N, T, C, H, W)`` frames in [0, 1].
+
+    The checks are those of :class:`ArrayDataset`: real numbers only, no
+    empty axis, no NaN or infinite value, and values that the scaling maps
+    into [0, 1].
+
+    Parameters
+    ----------
+    path : path
+        A ``.npy``, ``.npz``, ``.h5`` or ``.hdf5`` file.
+    layout : str
+        Axis order: ``THW``, ``TCHW``, ``NTHW``, ``NTCHW`` or ``auto`` (3-D:
+        THW, 5-D: NTCHW, 4-D: NTHW for 1-channel models, TCHW otherwise).
+    in_channels : int
+        Channels the model takes (decides ``auto`` for 4-D arrays).
+    divide_by : float, optional
+        Divide the stored values by this (None: 255 for uint8, the maximum
+        for other integers, 1 for floats).
+    key : str, optional
+        Array name in an ``.npz`` or dataset path in an HDF5 file holding several.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        Unreadable file, a shape that does not fit ``layout``, or values
+        that fail the checks above.
+    """
+    divide_by = check_scale_option(divide_by, "--scale")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {list(LAYOUTS)}, got {layout!r}")
+    path = Path(path).expanduser()
+    name = str(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"input file {name!r} does not exist")
+    arr = _read_whole(path, key)
+    check_array_layout(tuple(arr.shape), arr.dtype, name)
+    if layout == "auto":
+        layout = {3: "THW", 5: "NTCHW"}.get(arr.ndim, "NTHW" if in_channels == 1 else "TCHW")
+    if arr.ndim != len(layout):
+        raise ValueError(
+            f"input array {name!r} has shape {arr.shape} ({arr.ndim} dimensions), "
+            f"layout {layout} needs {len(layout)}"
+        )
+    low, high = value_range(arr, name)
+    scale = checked_scale(
+        low, high, arr.dtype, None if divide_by is None else 1.0 / divide_by, name, "pass --scale"
+    )
+    if "N" not in layout:
+        arr = arr[None]
+    if "C" not in layout:
+        arr = arr[:, :, None]
+    frames = arr.astype(np.float32) * np.float32(scale)  # (N, T, C, H, W)
+    np.clip(frames, 0.0, 1.0, out=frames)  # only rounding excess: the range was checked
+    return frames
+
+
+def _read_whole(path: Path, key: str | None) -> np.ndarray:
+    """The array of a .npy, .npz or HDF5 file, read into memory (never unpickled)."""
+    suffix = path.suffix.lower()
+    name = str(path)
+    try:
+        if suffix in NPY_SUFFIXES:
+            return np.asarray(np.load(path, allow_pickle=False))
+        if suffix in NPZ_SUFFIXES:
+            with np.load(path, allow_pickle=False) as archive:
+                return np.asarray(archive[_pick_key(path, key, list(archive.files), "array")])
+        if suffix in HDF5_SUFFIXES:
+            with h5py.File(path, "r") as handle:
+                dataset = handle[_pick_key(path, key, _hdf5_datasets(handle), "dataset")]
+                return np.asarray(dataset[()])
+    except (OSError, EOFError, zipfile.BadZipFile, AttributeError) as err:
+        raise ValueError(f"cannot read input file {name!r}: {err}") from None
+    except ValueError as err:
+        if "not found in" in str(err) or "holds" in str(err):
+            raise
+        raise ValueError(f"cannot read input file {name!r}: {err}") from None
+    supported = [*NPY_SUFFIXES, *NPZ_SUFFIXES, *HDF5_SUFFIXES]
+    raise ValueError(f"unsupported input file {name!r}; expected a suffix in {supported}")
+
+
 class ArrayDataset(Dataset[tuple[Tensor, Tensor]]):
     """Windows of frames cut from an array of sequences stored in a file.
 
@@ -116,10 +305,7 @@ class ArrayDataset(Dataset[tuple[Tensor, Tensor]]):
         self.n_context = int(n_context)
         if stride is not None:
             stride = check_positive_int("stride", stride)
-        if scale is not None and (
-            isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0
-        ):
-            raise ValueError(f"scale must be a positive number or None, got {scale!r}")
+        scale = check_scale_option(scale)
         self.path = Path(path).expanduser()
         if not self.path.is_file():
             raise FileNotFoundError(f"array file not found: {str(self.path)!r}")
@@ -135,8 +321,7 @@ class ArrayDataset(Dataset[tuple[Tensor, Tensor]]):
                 f"array in {str(self.path)!r} has shape {shape}; expected [N, T, H, W] "
                 "or [N, T, C, H, W]"
             )
-        if not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
-            raise ValueError(f"array in {str(self.path)!r} has dtype {dtype}; expected numbers")
+        check_array_layout(shape, dtype, str(self.path))
         num_sequences, num_frames = shape[0], shape[1]
         if num_frames < self.length:
             raise ValueError(
@@ -208,31 +393,10 @@ class ArrayDataset(Dataset[tuple[Tensor, Tensor]]):
 
     def _check_range(self, source: Any, dtype: np.dtype, scale: float | None) -> float:
         """Scan the array in blocks; return the scale and check the scaled range."""
-        per_sequence = max(int(np.prod(source.shape[1:], dtype=np.int64)) * dtype.itemsize, 1)
-        block = max(1, _SCAN_BYTES // per_sequence)
-        low, high = np.inf, -np.inf
-        for first in range(0, source.shape[0], block):
-            chunk = np.asarray(source[first : first + block])
-            if chunk.size == 0:
-                continue
-            low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
-        if not (np.isfinite(low) and np.isfinite(high)):
-            raise ValueError(f"array in {str(self.path)!r} holds NaN or infinite values or no data")
-        if scale is None:
-            if dtype == np.uint8:
-                scale = 1.0 / 255.0
-            elif np.issubdtype(dtype, np.integer):
-                scale = 1.0 / high if high > 0 else 1.0
-            else:
-                scale = 1.0
-        scale = float(scale)
-        if low * scale < 0.0 or high * scale > 1.0 + 1e-6:
-            raise ValueError(
-                f"values of {str(self.path)!r} span [{low:g}, {high:g}], which scale={scale:g} "
-                "maps outside [0, 1]; pass the 'scale' option (or rescale the data) so that "
-                "frames lie in [0, 1]"
-            )
-        return scale
+        low, high = value_range(source, str(self.path))
+        return checked_scale(
+            low, high, dtype, scale, str(self.path), "pass the 'scale' option (or rescale the data)"
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
