@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import statistics
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import lightning as L
@@ -36,3 +40,101 @@ class BatchTimer(L.Callback):
         """Median seconds per batch after the warm-up, None before any."""
         timed = self.durations[self.skip :] or self.durations
         return statistics.median(timed) if timed else None
+
+
+def _metric(metrics: dict[str, Any], *names: str) -> float | None:
+    for name in names:
+        if name in metrics:
+            return float(metrics[name])
+    return None
+
+
+class ConsoleReport(L.Callback):
+    """One line per validation: step, latest training loss, validation loss, best, minutes.
+
+    Parameters
+    ----------
+    best : callable, optional
+        Returns the best validation loss so far (e.g. that of a
+        ``ModelCheckpoint``, which survives a resume); None uses this segment's.
+    print_fn : callable
+        Where the lines go (default ``print``).
+    """
+
+    def __init__(
+        self,
+        best: Callable[[], float | None] | None = None,
+        print_fn: Callable[[str], None] = print,
+    ) -> None:
+        self.best = best
+        self.print_fn = print_fn
+        self.segment_best: float | None = None
+        self._start = time.perf_counter()
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+        self._start = time.perf_counter()
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+        if trainer.sanity_checking:
+            return
+        metrics = trainer.callback_metrics
+        train_loss = _metric(metrics, "train_loss_step", "train_loss")
+        val_loss = _metric(metrics, "val_loss")
+        if val_loss is not None and (self.segment_best is None or val_loss < self.segment_best):
+            self.segment_best = val_loss
+        best = self.best() if self.best is not None else None
+        best = self.segment_best if best is None else best
+        parts = [f"step {trainer.global_step}"]
+        if train_loss is not None:
+            parts.append(f"train_loss {train_loss:.5g}")
+        if val_loss is not None:
+            parts.append(f"val_loss {val_loss:.5g}")
+        if best is not None:
+            parts.append(f"best {best:.5g}")
+        parts.append(f"{(time.perf_counter() - self._start) / 60:.1f} min")
+        self.print_fn("  ".join(parts))
+
+
+class StopRequest(L.Callback):
+    """Ends training cleanly at the end of the current step once :meth:`request` was called.
+
+    Training then ends as at ``max_steps``: the final checkpoint is written
+    and ``fit`` returns.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def request(self) -> None:
+        """Stop after the step in progress."""
+        self.requested = True
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, idx: int
+    ) -> None:
+        if self.requested:
+            trainer.should_stop = True
+
+
+@contextmanager
+def stop_on_interrupt(stop: StopRequest, print_fn: Callable[[str], None] = print) -> Iterator[None]:
+    """While inside, a first Ctrl-C (SIGINT) asks ``stop`` to end training after this step.
+
+    A second Ctrl-C interrupts at once (KeyboardInterrupt). Outside the main
+    thread, where no signal handler can be set, it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.requested:
+            raise KeyboardInterrupt
+        stop.request()
+        print_fn("stopping after this step and saving last.ckpt (Ctrl-C again to abort)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -25,16 +25,65 @@ class EpochShuffleSampler(Sampler[int]):
         self.length = length
         self.seed = seed
         self.epoch = 0
+        self.start = 0
+        """Indices of the epoch's order to leave out at the next iteration (a resumed epoch)."""
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __iter__(self) -> Iterator[int]:
         gen = torch.Generator().manual_seed(self.seed * 7919 + self.epoch)
-        return iter(torch.randperm(self.length, generator=gen).tolist())
+        order = torch.randperm(self.length, generator=gen).tolist()
+        start, self.start = self.start, 0
+        return iter(order[start:])
 
     def __len__(self) -> int:
         return self.length
+
+
+class ResumableLoader(DataLoader):
+    """A training DataLoader that Lightning can resume in the middle of an epoch.
+
+    It counts the batches it has handed out; Lightning stores that count
+    (:meth:`state_dict`) in every checkpoint and gives it back
+    (:meth:`load_state_dict`) on resume, and the resumed epoch then skips the
+    batches already trained on, in the same order. So a run resumed from a
+    mid-epoch checkpoint sees exactly the batches of an uninterrupted one.
+    Needs an :class:`EpochShuffleSampler`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not isinstance(self.sampler, EpochShuffleSampler):
+            raise TypeError(
+                f"ResumableLoader needs an EpochShuffleSampler, got {type(self.sampler).__name__}"
+            )
+        self._epoch = 0
+        self._batches = 0
+        self._resume: tuple[int, int] | None = None
+
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
+        # a generator: this runs at the first batch, after Lightning's set_epoch
+        sampler = self.sampler
+        assert isinstance(sampler, EpochShuffleSampler)
+        skip = 0
+        if self._resume is not None and self._resume[0] == sampler.epoch:
+            skip = self._resume[1]
+        self._resume = None
+        sampler.start = skip * int(self.batch_size or 1)
+        self._epoch, self._batches = sampler.epoch, skip
+        for batch in super().__iter__():
+            self._batches += 1
+            yield batch
+
+    def state_dict(self) -> dict[str, int]:
+        """The epoch and the batches of it handed out so far (0 once it is complete)."""
+        done = self._batches if self._batches < len(self) else 0
+        return {"epoch": self._epoch, "batches": done}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Skip ``state["batches"]`` batches when epoch ``state["epoch"]`` is next iterated."""
+        self._resume = (int(state["epoch"]), int(state["batches"]))
 
 
 def split_options(cfg: DataConfig, split: str) -> dict[str, Any]:
@@ -68,11 +117,19 @@ def make_loader(cfg: DataConfig, dataset: Dataset, *, train: bool, seed: int = 0
             f"dataset {cfg.name!r} has {n} training sequences, "
             f"fewer than batch_size={cfg.batch_size}"
         )
+    if train:
+        return ResumableLoader(
+            dataset,
+            batch_size=cfg.batch_size,
+            sampler=EpochShuffleSampler(n, seed),
+            drop_last=True,
+            num_workers=cfg.num_workers,
+            persistent_workers=cfg.num_workers > 0,
+        )
     return DataLoader(
         dataset,
         batch_size=cfg.batch_size,
-        sampler=EpochShuffleSampler(n, seed) if train else None,
-        drop_last=train,
+        drop_last=False,
         num_workers=cfg.num_workers,
         persistent_workers=cfg.num_workers > 0,
     )

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -14,12 +19,32 @@ from lightning.pytorch.callbacks import (
     LearningRateMonitor,
     ModelCheckpoint,
 )
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers import TensorBoardLogger
 
+from framecast.checkpoint import read_checkpoint
 from framecast.config import Config
+from framecast.files import atomic_write
 from framecast.numerics import configure_torch, resolve_precision
+from framecast.training.callbacks import ConsoleReport, StopRequest, stop_on_interrupt
+from framecast.training.checkpointing import (
+    LAST_NAME,
+    AtomicCheckpointIO,
+    LastCheckpoint,
+    remove_partial_files,
+)
+from framecast.training.csv_log import METRICS_FILE, ResumableCSVLogger, keep_rows_before
 from framecast.training.loaders import make_dataset, make_loader
 from framecast.training.module import ForecastModule
+
+# Lightning notices about settings framecast chose, not the user: advertisements,
+# device availability, and deprecations inside Lightning itself.
+QUIET_LOGGERS = ("lightning.pytorch", "lightning.fabric")
+QUIET_WARNINGS = (
+    r".*isinstance\(treespec, LeafSpec\)",
+    r".*does not have many workers which may be a bottleneck",
+    r".*Experiment logs directory .* exists and is not empty",
+    r".*Checkpoint directory .* exists and is not empty",
+)
 
 
 @dataclass
@@ -60,10 +85,89 @@ def checkpoint_to_resume(resume: str | Path) -> Path:
     """A checkpoint path from ``--resume``: a ``.ckpt`` file or a run folder."""
     path = Path(resume)
     if path.is_dir():
-        path = path / "checkpoints" / "last.ckpt"
+        path = path / "checkpoints" / LAST_NAME
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint to resume at {str(path)!r}")
     return path
+
+
+def check_new_run_dir(run_dir: Path) -> None:
+    """Refuse to start a new run in a folder that holds a run's checkpoints.
+
+    Raises
+    ------
+    ValueError
+        ``run_dir/checkpoints`` holds a ``.ckpt`` file.
+    """
+    checkpoints = run_dir / "checkpoints"
+    if checkpoints.is_dir() and any(checkpoints.glob("*.ckpt")):
+        raise ValueError(
+            f"run folder {str(run_dir)!r} already holds a run; "
+            f"use --resume {run_dir} or another train.run_name"
+        )
+
+
+def _flatten(tree: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(tree, dict):
+        out: dict[str, Any] = {}
+        for key, value in tree.items():
+            out.update(_flatten(value, f"{prefix}.{key}"))
+        return out
+    return {prefix: tree}
+
+
+def check_resumable(ckpt_path: Path, config: Config, module: ForecastModule) -> int:
+    """Check that ``ckpt_path`` continues ``config``'s model; returns its global step.
+
+    Raises
+    ------
+    ValueError
+        The checkpoint is unreadable, its stored model config differs from
+        ``config.model``, or its weights do not fit the model.
+    """
+    ckpt = read_checkpoint(ckpt_path)
+    stored = _flatten(ckpt["hyper_parameters"]["config"].get("model", {}), "model")
+    wanted = _flatten(config.to_dict()["model"], "model")
+    changed = [
+        f"{key} {stored.get(key)!r} -> {wanted.get(key)!r}"
+        for key in sorted(set(stored) | set(wanted))
+        if stored.get(key) != wanted.get(key)
+    ]
+    if changed:
+        raise ValueError(
+            f"cannot resume {str(ckpt_path)!r} with a different model ({'; '.join(changed)}); "
+            "start a new run (another train.run_name) to change the model"
+        )
+    try:
+        module.load_state_dict(ckpt["state_dict"])
+    except (RuntimeError, KeyError) as err:
+        first = str(err).strip().splitlines()[0]
+        raise ValueError(
+            f"checkpoint {str(ckpt_path)!r} does not fit its model config: {first}"
+        ) from None
+    return int(ckpt.get("global_step", 0))
+
+
+@contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Silence Lightning's notices and its own deprecation warnings while inside."""
+    loggers = [logging.getLogger(name) for name in QUIET_LOGGERS]
+    levels = [log.level for log in loggers]
+    with warnings.catch_warnings():
+        for pattern in QUIET_WARNINGS:
+            warnings.filterwarnings("ignore", message=pattern)
+        for log in loggers:
+            log.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            for log, level in zip(loggers, levels, strict=True):
+                log.setLevel(level)
+
+
+def _best_score(checkpoint: ModelCheckpoint) -> float | None:
+    score = checkpoint.best_model_score
+    return None if score is None else float(score)
 
 
 def train(
@@ -72,7 +176,14 @@ def train(
     resume: str | Path | None = None,
     callbacks: list[Callback] | None = None,
 ) -> TrainResult:
-    """Train ``config``'s model on its data, checkpointing every epoch.
+    """Train ``config``'s model on its data, checkpointing at every validation and stop.
+
+    ``<run folder>/checkpoints/last.ckpt`` is rewritten after every
+    validation, every ``train.checkpoint_every_n_steps`` steps and at every
+    stop (``max_steps``, the time limit, early stopping, a first Ctrl-C);
+    ``best-*.ckpt`` holds the lowest validation loss. Checkpoints are written
+    atomically, so a kill at any moment leaves a resumable run. The console
+    gets one line per validation and a summary at the end.
 
     Parameters
     ----------
@@ -81,9 +192,15 @@ def train(
         folder under ``train.out_dir``.
     resume : path, optional
         A checkpoint or a run folder to continue from exactly: weights,
-        optimiser, scheduler, step counter and data order.
+        optimiser, scheduler, step counter and data order (mid-epoch too).
     callbacks : list of Callback, optional
         Extra Lightning callbacks.
+
+    Raises
+    ------
+    ValueError
+        A new run in a folder that already holds one, or a resumed run whose
+        model differs from the checkpoint's. Nothing is written then.
     """
     t = config.train
     configure_torch(t.num_threads)
@@ -94,6 +211,7 @@ def train(
         run_dir = ckpt_path.parent.parent
     else:
         run_dir = Path(t.out_dir) / (t.run_name or default_run_name(config))
+        check_new_run_dir(run_dir)
 
     train_ds = make_dataset(config.data, "train")
     val_ds = make_dataset(config.data, "val")
@@ -102,63 +220,89 @@ def train(
     module = ForecastModule(config.to_dict())
     context, _ = train_ds[0]
     module.model.check_frames(context[None], f"frames of dataset {config.data.name!r}")
-    run_dir.mkdir(parents=True, exist_ok=True)  # only once the run is known to be valid
-    config.save(run_dir / "config.yaml")
+    resume_step = check_resumable(ckpt_path, config, module) if ckpt_path is not None else 0
+    train_loader = make_loader(config.data, train_ds, train=True, seed=t.seed)
+    val_loader = make_loader(config.data, val_ds, train=False)
 
-    checkpoint = ModelCheckpoint(
-        dirpath=run_dir / "checkpoints",
+    checkpoint_dir = run_dir / "checkpoints"
+    best = ModelCheckpoint(
+        dirpath=checkpoint_dir,
         filename="best-{epoch:03d}",
         monitor="val_loss",
         mode="min",
         save_top_k=1,
-        save_last=True,
+        save_last=False,
     )
-    cbs: list[Callback] = [checkpoint, LearningRateMonitor(logging_interval="step")]
+    last = LastCheckpoint(checkpoint_dir, every_n_steps=t.checkpoint_every_n_steps)
+    stop = StopRequest()
+    cbs: list[Callback] = [LearningRateMonitor(logging_interval="step")]
     if t.early_stopping_patience is not None:
         cbs.append(
             EarlyStopping(monitor="val_loss", mode="min", patience=t.early_stopping_patience)
         )
     cbs.extend(callbacks or [])
+    # checkpoint callbacks last (Lightning keeps them last anyway): their saves
+    # hold the other callbacks' latest state; `last` after `best` for its score
+    cbs.extend([stop, ConsoleReport(best=lambda: _best_score(best)), best, last])
 
     trainer_kwargs: dict[str, Any] = {}
     if t.max_minutes is not None:
         trainer_kwargs["max_time"] = {"minutes": t.max_minutes}
-    trainer = L.Trainer(
-        default_root_dir=run_dir,
-        accelerator=t.accelerator,
-        devices=t.devices,
-        strategy=t.strategy,
-        precision=resolve_precision(t.precision, t.accelerator),  # type: ignore[arg-type]
-        max_steps=t.max_steps,
-        max_epochs=t.max_epochs if t.max_epochs is not None else -1,
-        limit_val_batches=t.limit_val_batches,
-        val_check_interval=t.val_every_n_steps,
-        # count val_every_n_steps in global steps, so it may exceed an epoch's batches
-        check_val_every_n_epoch=None if t.val_every_n_steps is not None else 1,
-        gradient_clip_val=config.optim.grad_clip,
-        log_every_n_steps=t.log_every_n_steps,
-        logger=[
-            CSVLogger(run_dir, name="logs", version=""),
-            TensorBoardLogger(run_dir, name="tensorboard", version=""),
-        ],
-        callbacks=cbs,
-        enable_progress_bar=t.progress_bar,
-        enable_model_summary=False,
-        deterministic=False,
-        **trainer_kwargs,
-    )
+    with quiet_lightning():
+        trainer = L.Trainer(
+            default_root_dir=run_dir,
+            accelerator=t.accelerator,
+            devices=t.devices,
+            strategy=t.strategy,
+            precision=resolve_precision(t.precision, t.accelerator),  # type: ignore[arg-type]
+            max_steps=t.max_steps,
+            max_epochs=t.max_epochs if t.max_epochs is not None else -1,
+            limit_val_batches=t.limit_val_batches,
+            val_check_interval=t.val_every_n_steps,
+            # count val_every_n_steps in global steps, so it may exceed an epoch's batches
+            check_val_every_n_epoch=None if t.val_every_n_steps is not None else 1,
+            gradient_clip_val=config.optim.grad_clip,
+            log_every_n_steps=t.log_every_n_steps,
+            logger=[
+                ResumableCSVLogger(run_dir, name="logs", version=""),
+                TensorBoardLogger(run_dir, name="tensorboard", version=""),
+            ],
+            callbacks=cbs,
+            plugins=[AtomicCheckpointIO()],
+            enable_progress_bar=t.progress_bar and sys.stdout.isatty(),
+            enable_model_summary=False,
+            deterministic=False,
+            **trainer_kwargs,
+        )
+
+    # the run is valid: only now create and write its folder
+    run_dir.mkdir(parents=True, exist_ok=True)
+    remove_partial_files(run_dir)
+    keep_rows_before(run_dir / "logs" / METRICS_FILE, resume_step)
+    with atomic_write(run_dir / "config.yaml") as partial:
+        config.save(partial)
+
     start = time.perf_counter()
-    trainer.fit(
-        module,
-        train_dataloaders=make_loader(config.data, train_ds, train=True, seed=t.seed),
-        val_dataloaders=make_loader(config.data, val_ds, train=False),
-        ckpt_path=ckpt_path,
+    with quiet_lightning(), stop_on_interrupt(stop):
+        trainer.fit(
+            module,
+            train_dataloaders=train_loader,
+            val_dataloaders=val_loader,
+            ckpt_path=ckpt_path,
+        )
+    seconds = time.perf_counter() - start
+    best_path = Path(best.best_model_path) if best.best_model_path else None
+    score = _best_score(best)
+    print(
+        f"trained to step {trainer.global_step} in {seconds / 60:.1f} min"
+        + (f"; best val_loss {score:.5g}" if score is not None else "")
+        + f"; last: {last.path}"
+        + (f"; best: {best_path}" if best_path is not None else "")
     )
-    best = checkpoint.best_model_path
     return TrainResult(
         run_dir=run_dir,
-        last_checkpoint=run_dir / "checkpoints" / "last.ckpt",
-        best_checkpoint=Path(best) if best else None,
+        last_checkpoint=last.path,
+        best_checkpoint=best_path,
         module=module,
-        seconds=time.perf_counter() - start,
+        seconds=seconds,
     )

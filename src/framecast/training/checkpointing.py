@@ -1,0 +1,108 @@
+"""Checkpoints that no kill can damage, and a ``last.ckpt`` that is always the latest.
+
+Lightning's ``ModelCheckpoint(save_last=True)`` rewrites ``last.ckpt`` only
+when it saves a new top-k checkpoint, and its default writer goes through a
+temporary file in ``$TMPDIR`` (a copy, not a rename, when the run folder is
+on another filesystem). Here every checkpoint is written by
+:class:`AtomicCheckpointIO` (``<name>.partial`` beside the target, fsync,
+rename) and :class:`LastCheckpoint` rewrites ``last.ckpt`` after every
+validation, every ``every_n_steps`` steps and whenever training stops.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.fabric.plugins import TorchCheckpointIO
+from lightning.pytorch.callbacks import Checkpoint
+
+from framecast.files import PARTIAL_SUFFIX, atomic_write
+
+LAST_NAME = "last.ckpt"
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Writes each checkpoint to ``<path>.partial`` beside it, fsyncs it and renames it.
+
+    A kill at any point leaves either the old checkpoint or the new one at
+    ``path``, never an empty or truncated file; only a stale ``.partial``
+    may remain, which :func:`remove_partial_files` clears on the next start.
+    """
+
+    def save_checkpoint(
+        self,
+        checkpoint: dict[str, Any],
+        path: str | os.PathLike[str],
+        storage_options: Any | None = None,
+    ) -> None:
+        if storage_options is not None:
+            raise TypeError(f"AtomicCheckpointIO takes no storage_options, got {storage_options!r}")
+        with atomic_write(path) as partial:
+            torch.save(checkpoint, partial)
+
+
+def remove_partial_files(run_dir: str | os.PathLike[str]) -> list[Path]:
+    """Delete the ``*.partial`` files a killed run left in ``run_dir``; returns them."""
+    stale = sorted(Path(run_dir).rglob(f"*{PARTIAL_SUFFIX}"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+class LastCheckpoint(Checkpoint):
+    """Keeps ``<dirpath>/last.ckpt`` the latest state of the run.
+
+    Saved after every validation, every ``every_n_steps`` optimiser steps
+    (when set) and at the end of training, whatever stopped it
+    (``max_steps``, ``max_epochs``, the time limit, early stopping or a
+    requested stop), whether or not the validation loss improved.
+
+    It subclasses :class:`~lightning.pytorch.callbacks.Checkpoint`, so
+    Lightning runs it after the other callbacks and the saved state holds
+    their latest values (the best score of ``ModelCheckpoint`` included).
+
+    Parameters
+    ----------
+    dirpath : path
+        Folder of ``last.ckpt``.
+    every_n_steps : int, optional
+        Also save every this many optimiser steps.
+    """
+
+    def __init__(self, dirpath: str | os.PathLike[str], every_n_steps: int | None = None) -> None:
+        if every_n_steps is not None and (
+            isinstance(every_n_steps, bool)
+            or not isinstance(every_n_steps, int)
+            or every_n_steps < 1
+        ):
+            raise ValueError(
+                f"train.checkpoint_every_n_steps must be a positive integer or None, "
+                f"got {every_n_steps!r}"
+            )
+        self.path = Path(dirpath) / LAST_NAME
+        self.every_n_steps = every_n_steps
+        self.saved_step: int | None = None
+
+    def save(self, trainer: L.Trainer) -> None:
+        """Write ``last.ckpt`` with the trainer's current state."""
+        trainer.save_checkpoint(self.path)
+        self.saved_step = trainer.global_step
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        n = self.every_n_steps
+        if n is not None and trainer.global_step % n == 0 and not trainer.sanity_checking:
+            self.save(trainer)
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+        if not trainer.sanity_checking:
+            self.save(trainer)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+        if self.saved_step != trainer.global_step:
+            self.save(trainer)
