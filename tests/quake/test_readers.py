@@ -357,10 +357,10 @@ def test_qtm_san_jacinto_catalog() -> None:
     ("text", "layout", "expected"),
     [
         ("lon;lat;mag\n1;2;3\n", "auto", r"unknown CSV catalog header 'lon;lat;mag'.*pyCSEP.*Npp"),
-        (NPP_CSV.replace(",y\n", ",y,depth\n", 1), "auto", r"unknown column\(s\) 'depth'"),
-        (NPP_CSV, "pycsep", r"unknown column\(s\) 'index', 'time'"),
+        (NPP_CSV.replace(",y\n", ",y,lat\n", 1), "auto", r"'latitude' and 'lat' both give"),
+        (NPP_CSV, "pycsep", r"pycsep CSV layout needs column\(s\) 'lon', 'lat', 'mag'"),
         (NPP_CSV, "quakeml", r"unknown CSV layout 'quakeml'"),
-        ("index,time,longitude,latitude,x,y,mag\n", "earthquakenpp", "'mag'"),
+        ("index,time,longitude,latitude,x,y\n", "earthquakenpp", "no magnitude column"),
         ("", "auto", "line 1: empty; expected a CSV header"),
         ("\nlon,lat,mag,time_string,depth\n", "auto", "line 1: empty; expected a CSV header"),
     ],

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 import re
 import urllib.parse
@@ -53,6 +54,8 @@ FDSN_TEXT_COLUMNS: tuple[str, ...] = (
 """Columns of the FDSN event text format, in the order services write them."""
 
 FDSN_TEXT_REQUIRED: tuple[str, ...] = ("EventID", "Time", "Latitude", "Longitude", "Magnitude")
+
+logger = logging.getLogger(__name__)
 
 _TIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?Z?$")
 _TIME_EXPECTED = "a UTC time like 2023-04-19T14:50:48.640000"
@@ -516,6 +519,25 @@ class CsvLayout:
         return self.required + self.optional
 
 
+CSV_COLUMN_NAMES: dict[str, tuple[str, ...]] = {
+    "time": ("time", "datetime", "origin_time", "origintime", "time_string", "date_time"),
+    "latitude": ("latitude", "lat"),
+    "longitude": ("longitude", "lon", "lng", "long"),
+    "magnitude": ("magnitude", "mag"),
+    "depth": ("depth", "depth_km", "depth/km", "depthkm"),
+    "event_id": ("event_id", "eventid", "id", "evid", "event", "index"),
+    "magnitude_type": ("magnitude_type", "magtype", "mag_type"),
+    "event_type": ("event_type", "eventtype"),
+}
+"""Catalog column -> the CSV header names read as it (compared case-insensitively, with
+spaces and hyphens read as underscores). For the event id the first name present wins."""
+
+CSV_REQUIRED: tuple[str, ...] = ("time", "latitude", "longitude", "magnitude")
+"""Catalog columns a named-column CSV must have."""
+
+_QUIETLY_IGNORED = frozenset({"x", "y"})
+"""EarthquakeNPP's projected coordinates (km): ignored without a warning."""
+
 CSV_LAYOUTS: dict[str, CsvLayout] = {
     "pycsep": CsvLayout(
         name="pycsep",
@@ -526,9 +548,11 @@ CSV_LAYOUTS: dict[str, CsvLayout] = {
     ),
     "earthquakenpp": CsvLayout(
         name="earthquakenpp",
-        required=("time", "longitude", "latitude", "magnitude"),
-        optional=("index", "x", "y"),
-        description="EarthquakeNPP: index,time,longitude,latitude,magnitude,x,y",
+        required=CSV_REQUIRED,
+        optional=("depth", "event_id", "magnitude_type", "event_type"),
+        description="EarthquakeNPP (index,time,longitude,latitude,magnitude,x,y) and other "
+        "CSVs with named columns: time, latitude, longitude, magnitude, optional depth and "
+        "event id, in any order, other columns ignored",
     ),
 }
 """The CSV layouts :func:`read_csv_catalog` reads, by name."""
@@ -538,33 +562,93 @@ def _accepted_layouts() -> str:
     return "; ".join(layout.description for layout in CSV_LAYOUTS.values())
 
 
+def _column_key(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def _named_columns(header: list[str]) -> dict[str, list[str]]:
+    """Catalog column -> the header columns that name it (in alias order)."""
+    keys = {_column_key(name): name for name in header}
+    return {
+        field: [keys[alias] for alias in aliases if alias in keys]
+        for field, aliases in CSV_COLUMN_NAMES.items()
+    }
+
+
+def _is_pycsep(header: list[str]) -> bool:
+    return set(CSV_LAYOUTS["pycsep"].required) <= set(header)
+
+
 def _detect_layout(header: list[str], source: str) -> CsvLayout:
-    present = set(header)
-    for layout in CSV_LAYOUTS.values():
-        if set(layout.required) <= present:
-            return layout
-    raise ValueError(
-        f"{_where(source, 1)}: unknown CSV catalog header {','.join(header)!r}; "
-        f"accepted layouts: {_accepted_layouts()}"
-    )
+    if _is_pycsep(header):
+        return CSV_LAYOUTS["pycsep"]
+    named = _named_columns(header)
+    if not any(named[field] for field in CSV_REQUIRED):
+        raise ValueError(
+            f"{_where(source, 1)}: unknown CSV catalog header {','.join(header)!r}; "
+            f"accepted layouts: {_accepted_layouts()}"
+        )
+    return CSV_LAYOUTS["earthquakenpp"]
 
 
-def _check_header(header: list[str], layout: CsvLayout, source: str) -> None:
-    unknown = [name for name in header if name not in layout.columns]
-    if unknown:
-        raise ValueError(
-            f"{_where(source, 1)}: unknown column(s) {', '.join(map(repr, unknown))} for the "
-            f"{layout.name} CSV layout; expected columns: {','.join(layout.columns)}"
-        )
-    missing = [name for name in layout.required if name not in header]
-    if missing:
-        raise ValueError(
-            f"{_where(source, 1)}: the {layout.name} CSV layout needs column(s) "
-            f"{', '.join(map(repr, missing))}; found columns: {','.join(header)}"
-        )
+def _check_repeats(header: list[str], source: str) -> None:
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         raise ValueError(f"{_where(source, 1)}: column(s) {repeated} appear twice in the header")
+
+
+def _warn_ignored(ignored: list[str], source: str, layout: str) -> None:
+    if ignored:
+        logger.warning(
+            "%s: ignoring CSV column(s) %s (not read by the %s layout)",
+            source,
+            ", ".join(map(repr, ignored)),
+            layout,
+        )
+
+
+def _pycsep_columns(header: list[str], source: str) -> None:
+    """Check a pyCSEP header; columns it does not know are ignored (with a warning)."""
+    layout = CSV_LAYOUTS["pycsep"]
+    _check_repeats(header, source)
+    missing = [name for name in layout.required if name not in header]
+    if missing:
+        raise ValueError(
+            f"{_where(source, 1)}: the pycsep CSV layout needs column(s) "
+            f"{', '.join(map(repr, missing))}; found columns: {','.join(header)}"
+        )
+    _warn_ignored([name for name in header if name not in layout.columns], source, "pycsep")
+
+
+def _resolve_named_columns(header: list[str], source: str) -> dict[str, str]:
+    """Catalog column -> header column of a named-column CSV; the rest ignored (with a warning).
+
+    Raises
+    ------
+    ValueError
+        A repeated column, a required catalog column with no header name, or
+        one named twice (``lat`` and ``latitude``).
+    """
+    _check_repeats(header, source)
+    named = _named_columns(header)
+    missing = [field for field in CSV_REQUIRED if not named[field]]
+    if missing:
+        expected = "; ".join(f"{field}: {'|'.join(CSV_COLUMN_NAMES[field])}" for field in missing)
+        raise ValueError(
+            f"{_where(source, 1)}: no {', '.join(missing)} column (expected one of {expected}, "
+            f"any case); found columns: {','.join(header)}"
+        )
+    for field, names in named.items():
+        if field != "event_id" and len(names) > 1:
+            raise ValueError(
+                f"{_where(source, 1)}: columns {' and '.join(map(repr, names))} both give the "
+                f"{field}; keep one"
+            )
+    chosen = {field: names[0] for field, names in named.items() if names}
+    used = set(chosen.values())
+    ignored = [name for name in header if name not in used and name not in _QUIETLY_IGNORED]
+    _warn_ignored(ignored, source, "earthquakenpp")
+    return chosen
 
 
 def _csv_header(text: str, source: str) -> tuple[list[str], Any]:
@@ -620,19 +704,22 @@ def _pycsep_catalog(table: _Table) -> Catalog:
     )
 
 
-def _earthquakenpp_catalog(table: _Table) -> Catalog:
+def _named_catalog(table: _Table, columns: dict[str, str]) -> Catalog:
     return _build(
         table,
-        event_id="index" if "index" in table.columns else None,
-        time="time",
-        latitude="latitude",
-        longitude="longitude",
-        magnitude="magnitude",
+        event_id=columns.get("event_id"),
+        time=columns["time"],
+        latitude=columns["latitude"],
+        longitude=columns["longitude"],
+        magnitude=columns["magnitude"],
+        depth=columns.get("depth"),
+        magnitude_type=columns.get("magnitude_type"),
+        event_type=columns.get("event_type"),
     )
 
 
 def read_csv_catalog(path: Source, *, layout: str = "auto") -> Catalog:
-    """Read a CSV catalog written by pyCSEP or the EarthquakeNPP benchmark.
+    """Read a CSV catalog: pyCSEP's, the EarthquakeNPP benchmark's, or any with named columns.
 
     Layouts (the header line is required; names are matched
     case-insensitively, in any order):
@@ -645,14 +732,22 @@ def read_csv_catalog(path: Source, *, layout: str = "auto") -> Catalog:
         row number, as pyCSEP's reader does. One file must hold one catalog
         (a single catalog_id).
     ``"earthquakenpp"``
-        The EarthquakeNPP benchmark's catalogs (Stockman et al.): header
-        ``index,time,longitude,latitude,magnitude,x,y`` with times
-        ``YYYY-MM-DD HH:MM:SS.sss`` (UTC); the event id is ``index``, the
-        depth unknown (NaN), and the projected x, y (km) are ignored.
+        Named columns, as the EarthquakeNPP benchmark's catalogs (Stockman
+        et al.: ``index,time,longitude,latitude,magnitude,x,y``, times
+        ``YYYY-MM-DD HH:MM:SS.sss`` UTC) and most catalog exports write
+        them. Required: time, latitude, longitude and magnitude; optional:
+        depth (km; NaN when absent), an event id (the row number when
+        absent), magnitude type and event type. The header names read as
+        each are in :data:`CSV_COLUMN_NAMES` (``lat``/``latitude``,
+        ``lon``/``lng``/``longitude``, ``mag``/``magnitude``,
+        ``time``/``datetime``/``origin_time``, ``depth``/``depth_km``; the
+        id from the first of ``event_id``, ``eventid``, ``id``, ``evid``,
+        ``event``, ``index``). Other columns are ignored, with one logged
+        warning naming them (EarthquakeNPP's projected ``x``, ``y`` silently).
     ``"auto"``
-        Chosen by the header.
+        pycsep when its columns are all there, else earthquakenpp.
 
-    Neither layout has an event type: events get "" (unknown, counted as
+    Events without an event type column get "" (unknown, counted as
     earthquakes by :meth:`Catalog.filter`).
 
     Parameters
@@ -670,8 +765,9 @@ def read_csv_catalog(path: Source, *, layout: str = "auto") -> Catalog:
     FileNotFoundError
         ``path`` does not exist.
     ValueError
-        An unknown layout or header, an unknown or missing column, several
-        catalog ids, or a malformed row (naming the line and the value).
+        An unknown layout or header, a missing required column (named), a
+        column repeated or two columns for one value, several catalog ids,
+        or a malformed row (naming the line and the value).
     """
     if layout != "auto" and layout not in CSV_LAYOUTS:
         raise ValueError(
@@ -680,11 +776,11 @@ def read_csv_catalog(path: Source, *, layout: str = "auto") -> Catalog:
     text, source = _read_source(path)
     header, reader = _csv_header(text, source)
     chosen = _detect_layout(header, source) if layout == "auto" else CSV_LAYOUTS[layout]
-    _check_header(header, chosen, source)
-    table = _csv_table(header, reader, source)
     if chosen.name == "pycsep":
-        return _pycsep_catalog(table)
-    return _earthquakenpp_catalog(table)
+        _pycsep_columns(header, source)
+        return _pycsep_catalog(_csv_table(header, reader, source))
+    columns = _resolve_named_columns(header, source)
+    return _named_catalog(_csv_table(header, reader, source), columns)
 
 
 # ------------------------------------------------------------------- dispatch
@@ -715,7 +811,8 @@ def _sniff(path: Path) -> str | None:
     if lowered.startswith("<?xml") or lowered.startswith("<q:quakeml"):
         return "quakeml"
     first = [name.strip().lower() for name in text.split("\n", 1)[0].split(",")]
-    if any(set(layout.required) <= set(first) for layout in CSV_LAYOUTS.values()):
+    named = _named_columns(first)
+    if _is_pycsep(first) or all(named[field] for field in CSV_REQUIRED):
         return "csv"
     return None
 
