@@ -29,6 +29,8 @@ Faults
 HTTP 429, 500, 502, 503 and 504, time-outs, dropped connections and truncated
 bodies are retried with exponential back-off (``backoff * 2**attempt``
 seconds, at most :data:`MAX_BACKOFF`, or the server's ``Retry-After``). A
+refused connection is not retried (nothing listens at that address; a
+server that hangs instead gets ``timeout`` seconds per try). A
 body is truncated when it is shorter than its ``Content-Length`` (or its
 chunked encoding ends early), when a row has fewer fields than the header,
 or, for a body delimited by closing the connection, when its last line has no
@@ -480,12 +482,26 @@ class _Client:
             raise _TransientError(
                 f"body truncated after {len(error.partial)} bytes{missing}"
             ) from None
+        except ConnectionRefusedError:
+            raise FetchError(_refused(url)) from None
         except (TimeoutError, ConnectionError, http.client.HTTPException) as error:
             raise _TransientError(f"{type(error).__name__}: {error}") from None
         except urllib.error.URLError as error:
+            if isinstance(error.reason, ConnectionRefusedError):
+                raise FetchError(_refused(url)) from None
             if isinstance(error.reason, TimeoutError | ConnectionError):
                 raise _TransientError(f"{type(error.reason).__name__}: {error.reason}") from None
             raise FetchError(f"cannot reach {url}: {error.reason}") from None
+
+
+def _refused(url: str) -> str:
+    """The message for a refused connection: nothing listens there, so it is not retried."""
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return (
+        f"cannot reach {parts.scheme}://{parts.hostname}:{port}: connection refused (no "
+        "service listens there; check the provider URL or port)"
+    )
 
 
 def _parse_body(body: bytes) -> tuple[Catalog, int]:
