@@ -28,11 +28,13 @@ class Evaluation:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def save_json(self, path: str | Path, extra: Mapping[str, Any] | None = None) -> Path:
-        """Write the metrics (and ``extra`` keys) as JSON."""
+        """Write the metrics (and ``extra`` keys) as JSON, atomically."""
+        from framecast.files import atomic_write
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         payload = {**(extra or {}), "models": self.results, "inference_seconds": self.seconds}
-        path.write_text(json.dumps(payload, indent=2))
+        with atomic_write(path) as partial:
+            partial.write_text(json.dumps(payload, indent=2))
         return path
 
 
