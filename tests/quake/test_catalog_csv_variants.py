@@ -136,3 +136,53 @@ def test_cli_missing_magnitude_exits_2_with_one_line(tmp_path: Path, capsys) -> 
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "no magnitude column" in err
     assert not out.exists()
+
+
+def grid_argv(catalog: Path, out: Path, channels: str) -> list[str]:
+    return [
+        "quake",
+        "grid",
+        "--catalog",
+        str(catalog),
+        "--out",
+        str(out),
+        "--region",
+        "33,34,-117,-116",
+        "--cell",
+        "0.5",
+        "--start",
+        "2008-01-01",
+        "--end",
+        "2008-01-03",
+        "--bin-days",
+        "1",
+        "--mc",
+        "1.0",
+        "--channels",
+        channels,
+    ]
+
+
+def test_mean_depth_without_depths_is_refused(tmp_path: Path, capsys) -> None:
+    path = write(tmp_path / "nodepth.csv", "id,time,lat,lon,mag", "id,time,lat,lon,mag")
+    out = tmp_path / "frames.h5"
+    assert main(grid_argv(path, out, "count,mean_depth")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'mean_depth' needs event depths" in err
+    assert not out.exists()
+    assert main(grid_argv(path, out, "count")) == 0 and out.exists()
+
+
+def test_mean_depth_with_some_depths_warns_once(tmp_path: Path, caplog) -> None:
+    from framecast.quake.frames import SeismicityFrames
+
+    path = write(tmp_path / "some.csv", "id,time,lat,lon,mag,depth", "id,time,lat,lon,mag,depth")
+    path.write_text(path.read_text().replace(",3.0\n", ",\n"))  # the second event: no depth
+    out = tmp_path / "frames.h5"
+    with caplog.at_level(logging.WARNING):
+        assert main(grid_argv(path, out, "mean_depth")) == 0
+    assert [r.getMessage() for r in caplog.records] == [
+        "mean_depth: 1 of 2 events have no depth; they are left out of their cell's mean"
+    ]
+    depth = SeismicityFrames.load(out).channel("mean_depth")
+    assert sorted(depth[depth > 0].tolist()) == [10.5]

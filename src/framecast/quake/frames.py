@@ -10,6 +10,7 @@ forecasts can be scored against exactly the events that made the frames.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from framecast.quake.catalog.events import (
 from framecast.quake.grid import Grid
 
 FORMAT = "framecast seismicity frames 1"
+
+logger = logging.getLogger(__name__)
 
 
 def _count(catalog: Catalog, cells: np.ndarray, size: int, mc: float) -> np.ndarray:
@@ -74,7 +77,8 @@ count: number of events; log_energy: log10 of the summed radiated energy in
 joules (log10 E = 1.5 M + 4.8, Gutenberg & Richter 1956); max_magnitude;
 magnitude_excess: max magnitude minus mc (an input scaled near the counts,
 which tells a network how productive the cell's largest event is);
-mean_depth: km. Cells without events hold 0 in every channel.
+mean_depth: km, over the events with a known depth (refused when none has
+one). Cells without events hold 0 in every channel.
 """
 
 
@@ -209,6 +213,22 @@ class SeismicityFrames:
             )
 
 
+def _check_depths(events: Catalog) -> None:
+    """Refuse the mean_depth channel without any depth; warn when some depths are missing."""
+    unknown = int(np.isnan(events.depth).sum())
+    if unknown == len(events):
+        raise ValueError(
+            f"channel 'mean_depth' needs event depths, but none of the {len(events)} events to "
+            "grid has one (the catalog has no depth column?); drop mean_depth from the channels"
+        )
+    if unknown:
+        logger.warning(
+            "mean_depth: %d of %d events have no depth; they are left out of their cell's mean",
+            unknown,
+            len(events),
+        )
+
+
 def grid_catalog(
     catalog: Catalog,
     grid: Grid,
@@ -230,8 +250,10 @@ def grid_catalog(
     ------
     ValueError
         Non-positive ``bin_days``, fewer than one whole bin, unknown
-        channels, or no events left in the region, period and magnitude
-        range (the message gives the counts at each filter).
+        channels, no events left in the region, period and magnitude
+        range (the message gives the counts at each filter), or the
+        ``mean_depth`` channel when no event has a depth (a warning is
+        logged when only some lack one).
     """
     channels = check_channels(channels)
     if not (isinstance(bin_days, int | float) and bin_days > 0):
@@ -256,6 +278,8 @@ def grid_catalog(
             f"and {t_end}, {len(above)} with magnitude >= {mc}, 0 inside the region "
             f"lat {lat_min}..{lat_max}, lon {lon_min}..{lon_max}"
         )
+    if "mean_depth" in channels:
+        _check_depths(events)
     rows, cols = grid.locate(events.latitude, events.longitude)
     k = np.floor(events.days_since(t0) / bin_days).astype(np.int64)  # [N] bin of each event
     ny, nx = grid.shape
