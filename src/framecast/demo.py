@@ -7,6 +7,7 @@ squares otherwise; the job says which.
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -86,9 +87,8 @@ def run_demo(out_dir: Path, minutes: float = 4.0, mnist_dir: Path | None = None)
         print(f"Moving MNIST from the digits in {mnist}")
     config = config_from_dict(demo_config(out_dir, minutes, mnist))
     # a rerun of the demo starts afresh rather than resuming the old run
-    last = out_dir / "train" / "checkpoints" / "last.ckpt"
-    if last.exists():
-        last.unlink()
+    # (train() refuses a run folder that holds checkpoints, so remove them all)
+    shutil.rmtree(out_dir / "train" / "checkpoints", ignore_errors=True)
     result = train(config)
     model, config = load(result.last_checkpoint)
 
