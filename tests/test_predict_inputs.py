@@ -159,3 +159,20 @@ def test_out_that_is_a_file_is_refused(run_dir: Path, tmp_path: Path, capsys):
     (tmp_path / "taken").write_text("x")
     assert _predict(run_dir, files["good"], tmp_path / "taken") == 2
     assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_disk_full_while_writing_is_one_line_and_leaves_no_partial(
+    run_dir: Path, tmp_path: Path, capsys, monkeypatch
+):
+    files = _write_bad_inputs(tmp_path)
+
+    def short_write(*args, **kwargs):
+        raise OSError("48000 requested and 16352 written")  # what numpy raises on a full disk
+
+    monkeypatch.setattr(np, "save", short_write)
+    out = tmp_path / "out"
+    assert _predict(run_dir, files["good"], out) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"cannot write or read '{out}': 48000 requested" in err and "disk full" in err
+    assert not list(out.iterdir())

@@ -337,7 +337,9 @@ def _os_error_message(err: OSError) -> str:
     if err.errno == errno.ENOSPC:
         return f"no space left on the device while writing{where}; free some space and rerun"
     reason = err.strerror or _one_line(err)
-    return f"cannot access{where}: {reason}"
+    if "requested and" in reason and "written" in reason:  # numpy's short write
+        reason += " (is the disk full?)"
+    return f"cannot write or read{where}: {reason}"
 
 
 def _needs_torch(args: argparse.Namespace) -> bool:

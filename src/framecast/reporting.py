@@ -175,9 +175,7 @@ def predict_file(
     within [0, 1] after scaling) and ``out_dir`` is checked writable before
     the model runs. Returns the ``.npy`` path.
     """
-    import h5py
-
-    from framecast.files import atomic_write, check_writable_dir
+    from framecast.files import check_writable_dir
 
     if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
         raise ValueError(f"--horizon must be an integer >= 1, got {horizon!r}")
@@ -195,7 +193,29 @@ def predict_file(
             "the checkpoint's weights are not finite"
         )
     pred = pred.clamp(0.0, 1.0)
-    array = pred.numpy().astype(np.float32)
+    try:
+        return _write_predictions(
+            pred, frames, out_dir, frame_pngs, str(checkpoint), str(input_path)
+        )
+    except OSError as err:
+        if err.filename is None:  # numpy and h5py name no file: name the folder
+            raise OSError(err.errno, err.strerror or str(err), str(out_dir)) from err
+        raise
+
+
+def _write_predictions(
+    pred: torch.Tensor,
+    frames: torch.Tensor,
+    out_dir: Path,
+    frame_pngs: bool,
+    checkpoint: str,
+    input_path: str,
+) -> Path:
+    import h5py
+
+    from framecast.files import atomic_write
+
+    array = pred.numpy().astype(np.float32)  # (N, horizon, C, H, W)
     npy = out_dir / "predictions.npy"
     with atomic_write(npy) as partial, open(partial, "wb") as handle:
         np.save(handle, array)
@@ -204,8 +224,8 @@ def predict_file(
         dataset = handle.create_dataset("predictions", data=array, compression="gzip")
         dataset.attrs["layout"] = "NTCHW"
         dataset.attrs["value_range"] = [0.0, 1.0]
-        dataset.attrs["checkpoint"] = str(checkpoint)
-        dataset.attrs["input"] = str(input_path)
+        dataset.attrs["checkpoint"] = checkpoint
+        dataset.attrs["input"] = input_path
     save_prediction_strip(
         out_dir / "prediction_strip.png", frames[0], None, pred[0], title="forecast"
     )
