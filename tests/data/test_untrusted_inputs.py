@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import pickle
 from pathlib import Path
 
@@ -149,3 +150,77 @@ def test_not_a_list_of_names_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "sources_train.hkl").write_bytes(b"not hdf5")
     with pytest.raises(ValueError, match=r"cannot read .* as an HDF5"):
         read_sources(tmp_path / "sources_train.hkl")
+
+
+# --------------------------------------------- data prepare: splits and .partial
+
+
+def test_few_videos_warn_once_per_empty_split(tmp_path: Path, caplog, capsys) -> None:
+    pytest.importorskip("av")
+    from fake_video import bar_frames, write_avi
+
+    for name, level in (("a", 40), ("b", 80)):
+        write_avi(tmp_path / "vids" / f"{name}.avi", bar_frames(6, level))
+    out = tmp_path / "v.h5"
+    argv = ["data", "prepare", "videos", "--source", str(tmp_path / "vids"), "--out", str(out)]
+    with caplog.at_level(logging.WARNING):
+        assert main([*argv, "--size", "8x8"]) == 0
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(lines) == 2 and all("\n" not in line for line in lines)
+    assert "split 'val' has no clip (clips per split: train=2, val=0, test=0)" in lines[0]
+    assert "split 'test' has no clip" in lines[1] and "--val-fraction" in lines[1]
+    assert out.is_file()
+
+
+def test_nothing_written_keeps_no_partial_and_a_rerun_starts_over(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("av")
+    from fake_video import bar_frames, write_avi
+
+    (tmp_path / "vids").mkdir()
+    (tmp_path / "vids" / "x.avi").write_bytes(b"garbage" * 50)
+    out = tmp_path / "v.h5"
+    argv = ["data", "prepare", "videos", "--source", str(tmp_path / "vids"), "--out", str(out)]
+    assert main([*argv, "--size", "8x8"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert "no clip could be written" in err[-1] and "nothing was kept" in err[-1]
+    assert not out.exists() and not (tmp_path / "v.h5.partial").exists()
+    write_avi(tmp_path / "vids" / "x.avi", bar_frames(6, 40))  # the input fixed: rerun works
+    assert main([*argv, "--size", "8x8", "val_fraction=0", "test_fraction=0"]) == 0
+    assert out.is_file()
+
+
+def test_partial_message_is_true(tmp_path: Path, monkeypatch, capsys) -> None:
+    pytest.importorskip("av")
+    from fake_video import bar_frames, write_avi
+
+    import framecast.data.videos as videos
+
+    for name in "abc":
+        write_avi(tmp_path / "vids" / f"{name}.avi", bar_frames(6, 40))
+    out = tmp_path / "v.h5"
+    argv = ["data", "prepare", "videos", "--source", str(tmp_path / "vids"), "--out", str(out)]
+    argv += ["--size", "8x8", "--val-fraction", "0.34", "--test-fraction", "0.34"]
+    decode = videos.decode_video
+    calls: list[object] = []
+
+    def interrupted(*args: object, **kwargs: object) -> np.ndarray:
+        calls.append(args[0])
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C during the second video
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(videos, "decode_video", interrupted)
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds 1 clip(s)" in err and "rerun the same" in err
+    info = ["data", "info", str(out)]
+    assert main(info) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds 1 clip(s) of an interrupted preparation" in err
+    monkeypatch.setattr(videos, "decode_video", decode)
+    assert main(argv) == 0  # the rerun the message suggests continues it
+    assert "2 written now, 1 resumed" in capsys.readouterr().out
+    # a partial cut off mid-write cannot be continued: the message says to delete it
+    (tmp_path / "cut.h5.partial").write_bytes(out.read_bytes()[:300])
+    assert main(["data", "info", str(tmp_path / "cut.h5")]) == 2
+    assert "cannot be read (cut off mid-write?); delete it" in capsys.readouterr().err

@@ -364,6 +364,12 @@ class CacheWriter:
         self._finished = True
         return self.path
 
+    def discard(self) -> None:
+        """Close and delete the partial file (a later writer starts from nothing)."""
+        self.close()
+        if not self._finished:
+            self.partial.unlink(missing_ok=True)
+
     def close(self) -> None:
         """Close the partial file without finishing it (a later writer continues it)."""
         if not self._finished and self._file.id.valid:
@@ -388,12 +394,28 @@ def _existing_cache(path: str | os.PathLike[str]) -> Path:
     file = Path(path).expanduser()
     if file.is_file():
         return file
-    if partial_path(file).is_file():
-        raise FileNotFoundError(
-            f"cache {str(file)!r} not found, but the unfinished {str(partial_path(file))!r} "
-            "is there: rerun the same `framecast data prepare` command to finish it"
-        )
+    partial = partial_path(file)
+    if partial.is_file():
+        raise FileNotFoundError(f"cache {str(file)!r} not found: {unfinished_note(partial)}")
     raise FileNotFoundError(f"cache not found: {str(file)!r}")
+
+
+def unfinished_note(partial: str | os.PathLike[str]) -> str:
+    """What an unfinished ``<cache>.partial`` holds, and how to continue it or start over."""
+    name = str(partial)
+    try:
+        with h5py.File(partial, "r") as handle:
+            _check_format(handle, name)
+            count = sum(1 for key in _strings(handle["clip_keys"]) if key)
+    except (OSError, KeyError, ValueError):
+        return (
+            f"the unfinished {name!r} cannot be read (cut off mid-write?); delete it and rerun "
+            "the `framecast data prepare` command to start over"
+        )
+    return (
+        f"the unfinished {name!r} holds {count} clip(s) of an interrupted preparation; rerun "
+        "the same `framecast data prepare` command to continue it, or delete it to start over"
+    )
 
 
 def _open_cache(file: Path) -> h5py.File:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,15 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     if "progress" in accepted_options(preparer):
         options.setdefault("progress", print)
     check_options(preparer, options, f"preparer {args.name!r}", skip=("source", "out"))
-    report = preparer(args.source, args.out, **options)
+    try:
+        report = preparer(args.source, args.out, **options)
+    except KeyboardInterrupt:
+        from framecast.data.cache import partial_path, unfinished_note
+
+        partial = partial_path(args.out)
+        note = unfinished_note(partial) if partial.is_file() else "nothing was written"
+        print(f"framecast data: interrupted; {note}", file=sys.stderr)
+        return 130
     print(report.format() if hasattr(report, "format") else report, end="")
     return 0
 

@@ -936,7 +936,14 @@ def prepare_kitti(
             settings=settings,
             overwrite=overwrite,
         ) as writer:
-            return write_clips(writer, jobs, report, on_error=on_error, progress=progress)
+            hint = (
+                "the splits are PredNet's X_<split>.hkl files found"
+                if hkl_splits
+                else "name recordings for them with val_drives=[...] / test_drives=[...]"
+            )
+            return write_clips(
+                writer, jobs, report, on_error=on_error, progress=progress, empty_split_hint=hint
+            )
     finally:
         for frames in opened:
             frames.close()

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from framecast.data.cache import CacheWriter
+from framecast.data.splits import SPLITS
 from framecast.data.video_io import VideoDecodeError
 from framecast.registry import Registry
 
@@ -88,6 +89,8 @@ class PrepareReport:
         Clip key -> why it was skipped (unreadable video, ...).
     ignored : list[str]
         Input files that were not used, with the reason.
+    empty_splits : list[str]
+        Splits without any clip (each also logged as a warning).
     """
 
     out: Path
@@ -96,6 +99,7 @@ class PrepareReport:
     resumed: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    empty_splits: list[str] = field(default_factory=list)
 
     def format(self) -> str:
         """A printable summary."""
@@ -133,6 +137,7 @@ def write_clips(
     *,
     on_error: str = "skip",
     progress: Progress | None = None,
+    empty_split_hint: str = "",
 ) -> PrepareReport:
     """Write each job's clip in the given order, skipping keys already in the cache.
 
@@ -140,7 +145,11 @@ def write_clips(
     ``report.skipped`` with the reason and logged as a warning
     (``on_error="skip"``), or stops the
     preparation (``on_error="raise"``); it is never written as zeros. The
-    writer is finished at the end.
+    writer is finished at the end; each split left without a clip is
+    logged as one warning line (ending with ``empty_split_hint``, which
+    says how to fill it) and listed in ``report.empty_splits``. When no
+    clip at all could be written, the partial file is deleted, so that a
+    rerun starts over.
 
     Raises
     ------
@@ -173,11 +182,27 @@ def write_clips(
         report.written.append(job.key)
         if progress is not None:
             progress(f"{step}: {frames.shape[0]} frames -> {job.split}")
-    if not writer.done():
+    done = writer.done()
+    if not done:
+        writer.discard()  # nothing to resume: a rerun starts over
         reasons = "; ".join(f"{k}: {v}" for k, v in list(report.skipped.items())[:3])
         raise ValueError(
-            f"no clip could be written to {str(writer.path)!r}"
+            f"no clip could be written to {str(writer.path)!r}, nothing was kept"
             + (f" (first failures: {reasons})" if reasons else " (no input found)")
+        )
+    counts = dict.fromkeys(SPLITS, 0)
+    for job in jobs:
+        if job.key in done:
+            counts[job.split] += 1
+    report.empty_splits = [split for split, count in counts.items() if not count]
+    shown = ", ".join(f"{split}={count}" for split, count in counts.items())
+    for split in report.empty_splits:
+        logger.warning(
+            "%s: split %r has no clip (clips per split: %s)%s",
+            writer.path,
+            split,
+            shown,
+            f"; {empty_split_hint}" if empty_split_hint else "",
         )
     report.out = writer.finish()
     return report

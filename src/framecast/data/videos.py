@@ -82,7 +82,8 @@ def prepare_videos(
     val_fraction, test_fraction : float
         Fractions of the videos (whole videos, by sorted path) for val and
         test; the splits are decided before decoding, so a video that fails
-        does not move the others to another split.
+        does not move the others to another split. A split left empty
+        (too few videos) is logged as a warning.
     check_length : bool
         Skip videos that decode fewer frames than their header announces.
     on_error : {"skip", "raise"}
@@ -139,4 +140,10 @@ def prepare_videos(
         settings=settings,
         overwrite=overwrite,
     ) as writer:
-        return write_clips(writer, jobs, report, on_error=on_error, progress=progress)
+        hint = (
+            f"val and test get round({len(files)} videos x --val-fraction / --test-fraction "
+            f"({val_fraction:g} / {test_fraction:g})); raise the fractions or add videos"
+        )
+        return write_clips(
+            writer, jobs, report, on_error=on_error, progress=progress, empty_split_hint=hint
+        )
