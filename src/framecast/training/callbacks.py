@@ -75,7 +75,7 @@ class ConsoleReport(L.Callback):
         self._start = time.perf_counter()
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: Any) -> None:
-        if trainer.sanity_checking:
+        if trainer.sanity_checking or not trainer.is_global_zero:
             return
         metrics = trainer.callback_metrics
         train_loss = _metric(metrics, "train_loss_step", "train_loss")

@@ -49,15 +49,13 @@ class ResumableLoader(DataLoader):
     (:meth:`load_state_dict`) on resume, and the resumed epoch then skips the
     batches already trained on, in the same order. So a run resumed from a
     mid-epoch checkpoint sees exactly the batches of an uninterrupted one.
-    Needs an :class:`EpochShuffleSampler`.
+    The skipping needs an :class:`EpochShuffleSampler`; with another sampler
+    (Lightning's distributed wrapper under DDP) a resumed epoch restarts its
+    order, as a plain DataLoader does.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if not isinstance(self.sampler, EpochShuffleSampler):
-            raise TypeError(
-                f"ResumableLoader needs an EpochShuffleSampler, got {type(self.sampler).__name__}"
-            )
         self._epoch = 0
         self._batches = 0
         self._resume: tuple[int, int] | None = None
@@ -65,13 +63,14 @@ class ResumableLoader(DataLoader):
     def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
         # a generator: this runs at the first batch, after Lightning's set_epoch
         sampler = self.sampler
-        assert isinstance(sampler, EpochShuffleSampler)
+        epoch = int(getattr(sampler, "epoch", 0))
         skip = 0
-        if self._resume is not None and self._resume[0] == sampler.epoch:
-            skip = self._resume[1]
+        if isinstance(sampler, EpochShuffleSampler):
+            if self._resume is not None and self._resume[0] == epoch:
+                skip = self._resume[1]
+            sampler.start = skip * int(self.batch_size or 1)
         self._resume = None
-        sampler.start = skip * int(self.batch_size or 1)
-        self._epoch, self._batches = sampler.epoch, skip
+        self._epoch, self._batches = epoch, skip
         for batch in super().__iter__():
             self._batches += 1
             yield batch

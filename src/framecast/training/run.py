@@ -293,12 +293,13 @@ def train(
     seconds = time.perf_counter() - start
     best_path = Path(best.best_model_path) if best.best_model_path else None
     score = _best_score(best)
-    print(
-        f"trained to step {trainer.global_step} in {seconds / 60:.1f} min"
-        + (f"; best val_loss {score:.5g}" if score is not None else "")
-        + f"; last: {last.path}"
-        + (f"; best: {best_path}" if best_path is not None else "")
-    )
+    if trainer.is_global_zero:
+        print(
+            f"trained to step {trainer.global_step} in {seconds / 60:.1f} min"
+            + (f"; best val_loss {score:.5g}" if score is not None else "")
+            + f"; last: {last.path}"
+            + (f"; best: {best_path}" if best_path is not None else "")
+        )
     return TrainResult(
         run_dir=run_dir,
         last_checkpoint=last.path,
