@@ -46,11 +46,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         config.train.precision = normalize_precision(args.precision)
     check_accelerator(config.train.accelerator)
     with LightningConfigErrors():
-        result = train(config, resume=args.resume)
+        result = train(config, resume=args.resume)  # prints its own summary with the paths
     print(f"run folder: {result.run_dir}")
-    print(f"last checkpoint: {result.last_checkpoint}")
-    if result.best_checkpoint:
-        print(f"best checkpoint: {result.best_checkpoint}")
     return 0
 
 
