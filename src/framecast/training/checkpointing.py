@@ -12,6 +12,7 @@ validation, every ``every_n_steps`` steps and whenever training stops.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,16 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if storage_options is not None:
             raise TypeError(f"AtomicCheckpointIO takes no storage_options, got {storage_options!r}")
         with atomic_write(path) as partial:
-            torch.save(checkpoint, partial)
+            try:
+                torch.save(checkpoint, partial)
+            except RuntimeError as error:
+                # torch's zip writer reports a failed write (a full disk) as a RuntimeError
+                # ("unexpected pos"); the command line reports an OSError in one line
+                free = shutil.disk_usage(Path(partial).parent).free
+                raise OSError(
+                    f"could not write checkpoint {str(path)!r} ({free:,} bytes free on its disk; "
+                    f"is the disk full?): {' '.join(str(error).split())[:200]}"
+                ) from error
 
 
 def remove_partial_files(run_dir: str | os.PathLike[str]) -> list[Path]:
