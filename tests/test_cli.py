@@ -181,9 +181,7 @@ def test_ddp_two_processes_on_cpu(tmp_path: Path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     ckpt = torch.load(tmp_path / "runs" / "run" / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["global_step"] == 2
-    assert "distributed_backend=gloo" in proc.stderr + proc.stdout or "gloo" in (
-        proc.stderr + proc.stdout
-    )
+    assert "trained to step 2 in" in proc.stdout and "on 2 processes" in proc.stdout
 
 
 def test_train_in_bf16_mixed_on_cpu(tmp_path: Path):

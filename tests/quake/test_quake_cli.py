@@ -143,14 +143,13 @@ def test_grid_errors_exit_2_and_write_nothing(tmp_path, capsys):
     assert code == 2
     assert "no events to grid" in capsys.readouterr().err
     assert not out.exists() and not list(tmp_path.glob("*.partial"))
-    bad = tmp_path / "bad.csv"
+    bad = tmp_path / "bad.csv"  # extra columns are ignored; a missing magnitude is not
     bad.write_text(
-        "index,time,longitude,latitude,magnitude,x,y,extra\n1,2010-01-01 00:00:00,"
-        "-116.5,33.5,2.0,0,0,9\n"
+        "index,time,longitude,latitude,x,y,extra\n1,2010-01-01 00:00:00,-116.5,33.5,0,0,9\n"
     )
     code = _grid(bad, out)
     assert code == 2
-    assert "extra" in capsys.readouterr().err
+    assert "no magnitude column" in capsys.readouterr().err
     assert not out.exists()
 
 

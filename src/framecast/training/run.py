@@ -296,6 +296,7 @@ def train(
     if trainer.is_global_zero:
         print(
             f"trained to step {trainer.global_step} in {seconds / 60:.1f} min"
+            + (f" on {trainer.world_size} processes" if trainer.world_size > 1 else "")
             + (f"; best val_loss {score:.5g}" if score is not None else "")
             + f"; last: {last.path}"
             + (f"; best: {best_path}" if best_path is not None else "")
