@@ -20,8 +20,7 @@ ObsPy (QuakeML) and pyCSEP (CSEP tests) come with
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from framecast.lazy import lazy_exports
 
 # Names load on first use (PEP 562): ``framecast.data`` imports the
 # ``seismicity`` dataset from this package, and should not pay for SciPy,
@@ -68,13 +67,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'framecast.quake' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
