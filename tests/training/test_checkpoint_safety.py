@@ -107,6 +107,25 @@ def test_failed_checkpoint_write_keeps_the_old_one(tmp_path: Path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]
 
 
+def test_torch_write_failure_becomes_an_os_error_naming_the_file(tmp_path: Path, monkeypatch):
+    """On a full disk torch's zip writer raises RuntimeError("... unexpected pos ..."); the
+    checkpoint writer reports an OSError the command line prints in one line."""
+    target = tmp_path / "last.ckpt"
+    io = AtomicCheckpointIO()
+    io.save_checkpoint({"global_step": 1}, target)
+
+    def full_disk(obj, f, *args, **kwargs):
+        Path(f).write_bytes(b"half")
+        raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 64 vs 0")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(OSError, match=r"could not write checkpoint .*last\.ckpt.*disk full"):
+        io.save_checkpoint({"global_step": 2}, target)
+    monkeypatch.undo()
+    assert torch.load(target, weights_only=True) == {"global_step": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]
+
+
 def test_stale_partial_files_are_removed(tmp_path: Path):
     (tmp_path / "checkpoints").mkdir()
     stale = tmp_path / "checkpoints" / "last.ckpt.partial"
