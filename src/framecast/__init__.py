@@ -7,7 +7,14 @@ Frames cross every public boundary as ``(B, T, C, H, W)`` float tensors.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import TYPE_CHECKING, Any
+
+# OpenMP threads that spin while waiting collapse when another process wants a core
+# (framecast.numerics has the measurements); the policy is read when torch loads.
+if "torch" not in sys.modules:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 if TYPE_CHECKING:
     from framecast.checkpoint import load

@@ -1,22 +1,118 @@
-"""Process-wide numeric settings for CPU training and inference."""
+"""Process-wide numeric settings for CPU training and inference: denormals, threads.
+
+Threads that fit the machine: torch's intra-op threads default to every
+core, and OpenMP threads spin while they wait for each other. On a machine
+where another process wants a core, two spinning threads stall each other:
+the quick PredRNN training step (2 x 32 channels, batch 16) took 2.09 s with
+2 threads idle and 7.06 s beside one busy process, 1.96 s and 3.61 s with
+``OMP_WAIT_POLICY=PASSIVE``, 2.79 s and 3.06 s with one thread (2-core AMD
+EPYC, one run, ``benchmarks/speed.py --single quick predrnn fp32``). So
+``import framecast`` sets ``OMP_WAIT_POLICY=PASSIVE`` unless the user set
+it (it must be set before torch loads; see ``framecast/__init__.py``), and
+:func:`choose_threads` takes as many threads as there are idle cores among
+those this process may run on, measured when training starts.
+"""
 
 from __future__ import annotations
 
+import os
+import time
+
 import torch
 
+THREADS_ENV = "FRAMECAST_THREADS"
+"""Environment variable that fixes the thread count (overridden by ``train.num_threads``)."""
 
-def configure_torch(num_threads: int | None = None) -> None:
-    """Flush denormal floats to zero and optionally set the thread count.
+
+def allowed_cores() -> list[int]:
+    """The CPU ids this process may run on (its affinity mask)."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+def _cpu_times(cores: list[int]) -> tuple[float, float] | None:
+    """(idle, total) jiffies summed over ``cores`` from /proc/stat; None where unreadable."""
+    try:
+        with open("/proc/stat") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    wanted = {f"cpu{core}" for core in cores}
+    idle = total = 0.0
+    for line in lines:
+        fields = line.split()
+        if fields and fields[0] in wanted:
+            values = [float(v) for v in fields[1:]]
+            idle += values[3] + (values[4] if len(values) > 4 else 0.0)  # idle + iowait
+            total += sum(values[:8])  # user..steal; guest time is inside user already
+    return (idle, total) if total > 0 else None
+
+
+def idle_cores(sample_seconds: float = 0.2) -> float | None:
+    """How many of the allowed cores were idle over ``sample_seconds`` (from /proc/stat).
+
+    None where /proc/stat cannot be read (then every allowed core counts as free).
+    """
+    cores = allowed_cores()
+    first = _cpu_times(cores)
+    if first is None:
+        return None
+    time.sleep(sample_seconds)
+    second = _cpu_times(cores)
+    if second is None or second[1] <= first[1]:
+        return None
+    return len(cores) * (second[0] - first[0]) / (second[1] - first[1])
+
+
+def choose_threads(requested: int | None = None) -> int:
+    """Intra-op threads for this process: ``requested`` (``train.num_threads``), else
+    ``$FRAMECAST_THREADS``, else ``$OMP_NUM_THREADS``, else the idle cores among those this
+    process may use (at least 1).
+
+    Raises
+    ------
+    ValueError
+        A requested or environment value that is not a whole number >= 1.
+    """
+    for variable in (THREADS_ENV, "OMP_NUM_THREADS"):
+        raw = os.environ.get(variable, "").strip()
+        if requested is not None or not raw:
+            continue
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"{variable} must be a whole number >= 1, got {raw!r}")
+        requested = int(raw)
+    if requested is not None:
+        if isinstance(requested, bool) or int(requested) != requested or requested < 1:
+            raise ValueError(f"num_threads must be a whole number >= 1, got {requested!r}")
+        return int(requested)
+    cores = len(allowed_cores())
+    idle = idle_cores()
+    if idle is None:
+        return cores
+    # a core more than half idle counts as free: 2 idle cores read as ~1.9 over 0.2 s
+    return max(1, min(cores, round(idle)))
+
+
+def configure_torch(num_threads: int | None = None, *, choose: bool = False) -> int:
+    """Flush denormal floats to zero and set the thread count; returns the threads in use.
 
     Recurrent nets on CPU slow down step after step when saturated gates
     leave denormal floats in the states (a PredRNN step went from 20 s to
     190 s within 9 steps); flushing them keeps the step time flat.
+
+    Parameters
+    ----------
+    num_threads : int, optional
+        Threads to use. None leaves torch's count alone, unless ``choose``.
+    choose : bool
+        With ``num_threads`` None, pick the count with :func:`choose_threads`
+        (``$FRAMECAST_THREADS`` or the idle cores).
     """
     torch.set_flush_denormal(True)
-    if num_threads is not None:
-        if num_threads < 1:
-            raise ValueError(f"num_threads must be >= 1, got {num_threads}")
-        torch.set_num_threads(num_threads)
+    if num_threads is not None or choose:
+        torch.set_num_threads(choose_threads(num_threads))
+    return torch.get_num_threads()
 
 
 def cpu_has_native_bf16() -> bool:

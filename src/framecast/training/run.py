@@ -203,7 +203,7 @@ def train(
         model differs from the checkpoint's. Nothing is written then.
     """
     t = config.train
-    configure_torch(t.num_threads)
+    threads = configure_torch(t.num_threads, choose=True)
     L.seed_everything(t.seed, workers=True, verbose=False)
 
     ckpt_path = checkpoint_to_resume(resume) if resume is not None else None
@@ -297,6 +297,7 @@ def train(
         print(
             f"trained to step {trainer.global_step} in {seconds / 60:.1f} min"
             + (f" on {trainer.world_size} processes" if trainer.world_size > 1 else "")
+            + f" ({threads} torch thread{'s' if threads > 1 else ''})"
             + (f"; best val_loss {score:.5g}" if score is not None else "")
             + f"; last: {last.path}"
             + (f"; best: {best_path}" if best_path is not None else "")
