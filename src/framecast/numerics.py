@@ -2,15 +2,22 @@
 
 Threads that fit the machine: torch's intra-op threads default to every
 core, and OpenMP threads spin while they wait for each other. On a machine
-where another process wants a core, two spinning threads stall each other:
-the quick PredRNN training step (2 x 32 channels, batch 16) took 2.09 s with
-2 threads idle and 7.06 s beside one busy process, 1.96 s and 3.61 s with
-``OMP_WAIT_POLICY=PASSIVE``, 2.79 s and 3.06 s with one thread (2-core AMD
-EPYC, one run, ``benchmarks/speed.py --single quick predrnn fp32``). So
-``import framecast`` sets ``OMP_WAIT_POLICY=PASSIVE`` unless the user set
-it (it must be set before torch loads; see ``framecast/__init__.py``), and
-:func:`choose_threads` takes as many threads as there are idle cores among
-those this process may run on, measured when training starts.
+where another process wants a core, two spinning threads stall each other.
+The quick PredRNN training step (2 x 32 channels, batch 16; 2-core AMD
+EPYC, 2 threads, ``benchmarks/speed.py --single quick predrnn fp32``):
+
+* idle: 1.74 / 1.80 s with ``OMP_WAIT_POLICY=ACTIVE``, 1.91 / 2.25 s with
+  ``PASSIVE`` (two alternating runs each): passive waiting costs 10-25 %;
+* beside one busy process: 5.6-7.1 s by default, 3.1-3.6 s with
+  ``PASSIVE``; a short spin (``GOMP_SPINCOUNT=1000``) gave 2.1 s idle and
+  3.8 s busy, 20,000 gave 9.0 s busy.
+
+Passive waiting costs a little when the machine is idle and saves half the
+time when it is not, so ``import framecast`` sets ``OMP_WAIT_POLICY=PASSIVE``
+unless the user set it (it must be set before torch loads; see
+``framecast/__init__.py``), and :func:`choose_threads` takes as many threads
+as there are idle cores among those this process may run on, measured when
+training starts (one thread beside a busy process: 3.1-3.4 s).
 """
 
 from __future__ import annotations
