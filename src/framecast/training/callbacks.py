@@ -83,7 +83,9 @@ class ConsoleReport(L.Callback):
         if val_loss is not None and (self.segment_best is None or val_loss < self.segment_best):
             self.segment_best = val_loss
         best = self.best() if self.best is not None else None
-        best = self.segment_best if best is None else best
+        # the checkpoint callback may update its best after this callback has run
+        known = [v for v in (best, self.segment_best) if v is not None]
+        best = min(known) if known else None
         parts = [f"step {trainer.global_step}"]
         if train_loss is not None:
             parts.append(f"train_loss {train_loss:.5g}")
