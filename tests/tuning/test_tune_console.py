@@ -151,7 +151,7 @@ def test_space_file_that_is_not_utf8_is_refused(tmp_path):
 def test_a_failed_trial_prints_its_error_in_its_line(tmp_path, capsys, monkeypatch):
     import framecast.training
 
-    def diverges(config, callbacks=()):
+    def diverges(config, callbacks=(), verbose=True):
         raise FloatingPointError("loss is nan at step 3\nmore detail")
 
     monkeypatch.setattr(framecast.training, "train", diverges)

@@ -175,6 +175,7 @@ def train(
     *,
     resume: str | Path | None = None,
     callbacks: list[Callback] | None = None,
+    verbose: bool = True,
 ) -> TrainResult:
     """Train ``config``'s model on its data, checkpointing at every validation and stop.
 
@@ -195,6 +196,9 @@ def train(
         optimiser, scheduler, step counter and data order (mid-epoch too).
     callbacks : list of Callback, optional
         Extra Lightning callbacks.
+    verbose : bool
+        Print one line per validation and a summary (False inside ``tune``,
+        which prints one line per trial).
 
     Raises
     ------
@@ -243,7 +247,8 @@ def train(
     cbs.extend(callbacks or [])
     # checkpoint callbacks last (Lightning keeps them last anyway): their saves
     # hold the other callbacks' latest state; `last` after `best` for its score
-    cbs.extend([stop, ConsoleReport(best=lambda: _best_score(best)), best, last])
+    report = [ConsoleReport(best=lambda: _best_score(best))] if verbose else []
+    cbs.extend([stop, *report, best, last])
 
     trainer_kwargs: dict[str, Any] = {}
     if t.max_minutes is not None:
@@ -293,7 +298,7 @@ def train(
     seconds = time.perf_counter() - start
     best_path = Path(best.best_model_path) if best.best_model_path else None
     score = _best_score(best)
-    if trainer.is_global_zero:
+    if verbose and trainer.is_global_zero:
         print(
             f"trained to step {trainer.global_step} in {seconds / 60:.1f} min"
             + (f" on {trainer.world_size} processes" if trainer.world_size > 1 else "")

@@ -188,7 +188,8 @@ def _objective(base: Mapping[str, Any], space: list[Parameter], settings: TuneSe
         config = trial_config(base, values, settings, trial.number)
         trial.set_user_attr("seed", config["train"]["seed"])
         reporter = PruningReporter(trial)
-        result = train(config_from_dict(config), callbacks=[reporter.callback])
+        # one line per trial (the study's callback), not one per validation
+        result = train(config_from_dict(config), callbacks=[reporter.callback], verbose=False)
         trial.set_user_attr("seconds", round(result.seconds, 1))
         trial.set_user_attr("steps", int(result.module.global_step))
         trial.set_user_attr("run_dir", str(result.run_dir))
