@@ -9,8 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from framecast.files import atomic_write
 
 
@@ -113,16 +111,24 @@ def _cmd_grid(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parameter_values(items: list[str], what: str) -> dict[str, float]:
+    """``name=value`` items (ETAS parameters) as a dict of floats; one line for a bad item."""
+    values: dict[str, float] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        try:
+            values[name.strip()] = float(raw)
+        except ValueError:
+            raise ValueError(f"{what} takes name=value (log10_tau=3.5), got {item!r}") from None
+        if not sep or not name.strip():
+            raise ValueError(f"{what} takes name=value (log10_tau=3.5), got {item!r}")
+    return values
+
+
 def _etas_parameters(overrides: list[str], mc: float) -> Any:
     from framecast.quake.etas.parameters import ETASParameters
 
-    values: dict[str, Any] = {"mc": mc}
-    for item in overrides:
-        if "=" not in item:
-            raise ValueError(f"ETAS parameter {item!r} must look like name=value (log10_mu=-6)")
-        key, raw = item.split("=", 1)
-        values[key.strip()] = yaml.safe_load(raw)
-    return ETASParameters.from_dict(values)
+    return ETASParameters.from_dict({"mc": mc, **_parameter_values(overrides, "an ETAS parameter")})
 
 
 def _cmd_etas_simulate(args: argparse.Namespace) -> int:
@@ -157,15 +163,7 @@ def _cmd_etas_fit(args: argparse.Namespace) -> int:
     from framecast.quake.etas.likelihood import PairCutoffs
     from framecast.quake.etas.region import box_region
 
-    fixed = {}
-    for item in args.fix:
-        name, sep, value = item.partition("=")
-        try:
-            fixed[name.strip()] = float(value)
-        except ValueError:
-            raise ValueError(f"--fix takes name=value (log10_tau=3.5), got {item!r}") from None
-        if not sep:
-            raise ValueError(f"--fix takes name=value (log10_tau=3.5), got {item!r}")
+    fixed = _parameter_values(args.fix, "--fix")
     catalog = read_catalog(args.catalog)
     fit = fit_etas(
         catalog,
