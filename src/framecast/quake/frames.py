@@ -29,6 +29,7 @@ from framecast.quake.catalog.events import (
     to_datetime64,
 )
 from framecast.quake.grid import Grid
+from framecast.quake.physics_channels import HISTORY_CHANNELS
 
 FORMAT = "framecast seismicity frames 1"
 
@@ -78,7 +79,9 @@ joules (log10 E = 1.5 M + 4.8, Gutenberg & Richter 1956); max_magnitude;
 magnitude_excess: max magnitude minus mc (an input scaled near the counts,
 which tells a network how productive the cell's largest event is);
 mean_depth: km, over the events with a known depth (refused when none has
-one). Cells without events hold 0 in every channel.
+one). Cells without events hold 0 in every channel. The channels of
+:data:`framecast.quake.physics_channels.HISTORY_CHANNELS` (activity traces,
+distance to recent large events) summarise the history up to each bin's end.
 """
 
 
@@ -86,10 +89,11 @@ def check_channels(channels: Sequence[str]) -> tuple[str, ...]:
     """Return ``channels`` as a tuple after checking each is known and none repeats."""
     if isinstance(channels, str):
         channels = [c.strip() for c in channels.split(",") if c.strip()]
-    unknown = [c for c in channels if c not in CHANNELS]
+    unknown = [c for c in channels if c not in CHANNELS and c not in HISTORY_CHANNELS]
     if unknown or not channels:
         raise ValueError(
-            f"unknown channels {unknown or channels!r}; expected some of {list(CHANNELS)}"
+            f"unknown channels {unknown or channels!r}; expected some of "
+            f"{[*CHANNELS, *HISTORY_CHANNELS]}"
         )
     if len(set(channels)) != len(channels):
         raise ValueError(f"channels repeat: {list(channels)}")
@@ -285,10 +289,17 @@ def grid_catalog(
     ny, nx = grid.shape
     flat = (k * ny + rows) * nx + cols  # [N] index into (T, H, W)
     size = num_bins * ny * nx
-    frames = np.stack(
-        [CHANNELS[name](events, flat, size, mc).reshape(num_bins, ny, nx) for name in channels],
-        axis=1,
-    ).astype(np.float32)  # (T, C, H, W)
+    history = catalog.filter(end=t_end, min_magnitude=mc, event_types=None)
+    history = history.select(grid.locate(history.latitude, history.longitude)[0] >= 0)
+
+    def channel(name: str) -> np.ndarray:  # (T, H, W)
+        if name in HISTORY_CHANNELS:
+            return HISTORY_CHANNELS[name](history, grid, t0, num_bins, float(bin_days), mc)
+        return CHANNELS[name](events, flat, size, mc).reshape(num_bins, ny, nx)
+
+    frames = np.stack([channel(name) for name in channels], axis=1).astype(
+        np.float32
+    )  # (T, C, H, W)
     return SeismicityFrames(
         frames=frames,
         channels=channels,
