@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from framecast.cells.base import CellState
 from framecast.cells.build import build_cell
-from framecast.models.base import ForecastModel, check_horizon
+from framecast.models.base import ForecastModel, apply_output_activation, check_horizon
 from framecast.models.patching import patch, unpatch
 from framecast.models.registry import MODELS
 
@@ -59,6 +59,9 @@ def layer_weights(spec: str | Sequence[float], num_layers: int) -> list[float]:
             f"layer_loss_weights has {len(weights)} entries, expected one per layer ({num_layers})"
         )
     return weights
+
+
+PREDNET_OUTPUT_ACTIVATIONS = ("relu", "softplus", "exp")
 
 
 @MODELS.register("prednet")
@@ -115,6 +118,11 @@ class PredNet(ForecastModel):
         Weights λ_t of each step's error in the error-mode loss, one per frame
         of context + target. Default: 0 for the first step (nothing to
         predict it from), ``1/(T-1)`` for the others.
+    output_activation : {"relu", "softplus", "exp"}
+        Activation of the frame prediction ``Â_0``: the paper's (clipped)
+        ReLU, or a strictly positive rate, so that a Poisson log-likelihood
+        of counts is finite everywhere (framecast issue 13; use it with
+        ``pixel_max: null`` and the ``poisson`` loss). Higher layers keep ReLU.
     pixel_max : float, optional
         Upper clip of ``Â_0`` (1.0 for frames in [0, 1]); None: no clip.
     extrap_start : int, optional
@@ -143,6 +151,7 @@ class PredNet(ForecastModel):
         cell_options: Mapping[str, Any] | None = None,
         layer_loss_weights: str | Sequence[float] = "L0",
         time_loss_weights: Sequence[float] | None = None,
+        output_activation: str = "relu",
         pixel_max: float | None = 1.0,
         extrap_start: int | None = None,
         train_mode: str = "error",
@@ -220,6 +229,12 @@ class PredNet(ForecastModel):
         self.pixel_max = None if pixel_max is None else float(pixel_max)
         self.extrap_start = extrap_start
         self.train_mode = train_mode
+        if output_activation not in PREDNET_OUTPUT_ACTIVATIONS:
+            raise ValueError(
+                f"unknown output_activation {output_activation!r}; expected one of "
+                f"{PREDNET_OUTPUT_ACTIVATIONS}"
+            )
+        self.output_activation = output_activation
 
     # ------------------------------------------------------------------ checks
 
@@ -288,7 +303,11 @@ class PredNet(ForecastModel):
 
     def predict_layer(self, i: int, r: Tensor) -> Tensor:
         """Â_l = ReLU(Conv(R_l)), clipped to ``pixel_max`` at l = 0 (eq. 2)."""
-        ahat = F.relu(self.ahat_convs[i](r))  # (B, A_l, H_l, W_l)
+        raw = self.ahat_convs[i](r)  # (B, A_l, H_l, W_l)
+        if i == 0 and self.output_activation != "relu":
+            ahat = apply_output_activation(raw, self.output_activation)  # a rate: > 0
+        else:
+            ahat = F.relu(raw)
         if i == 0 and self.pixel_max is not None:
             ahat = torch.clamp(ahat, max=self.pixel_max)
         return ahat

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+import framecast.quake.etas_residual  # noqa: F401  (registers the etas_residual model)
 from framecast.models.base import ForecastModel
+from framecast.quake.etas_channel import ETAS_CHANNEL
 from framecast.quake.frames import SeismicityFrames
 from framecast.quake.rates import RateForecast
 
@@ -33,6 +35,18 @@ def check_rate_model(model: ForecastModel, channels: tuple[str, ...]) -> int:
         raise ValueError(
             f"the model's output_activation is {activation!r}; a Poisson rate forecast needs "
             f"one of {list(RATE_ACTIVATIONS)} (train with the 'poisson' loss)"
+        )
+    etas = getattr(model, "etas_channel", None)
+    if etas is not None and channels[etas] != ETAS_CHANNEL:
+        raise ValueError(
+            f"the model corrects the ETAS forecast read from channel {etas}, but the frames' "
+            f"channel {etas} is {channels[etas]!r}; give it frames with the {ETAS_CHANNEL!r} "
+            "channel (framecast.quake.etas_channel.frames_with_etas)"
+        )
+    if etas is not None and getattr(model, "count_channel", None) != channels.index("count"):
+        raise ValueError(
+            f"the model writes rates to channel {model.count_channel}, but 'count' is channel "
+            f"{channels.index('count')} of {list(channels)}"
         )
     return channels.index("count")
 
@@ -67,6 +81,12 @@ def network_forecast(
         raise ValueError(
             f"forecast bins {first_bin}..{stop_bin} must lie in {n_context}..{frames.num_bins} "
             f"(the first {n_context} bins are context)"
+        )
+    missing = [c for c in channels if c not in frames.channels]
+    if missing:
+        raise ValueError(
+            f"the frames lack the channels {missing} the model reads; they hold "
+            f"{list(frames.channels)}"
         )
     index = [frames.channels.index(c) for c in channels]
     data = torch.from_numpy(np.ascontiguousarray(frames.frames[:, index]))  # (T, C, H, W)

@@ -1,0 +1,122 @@
+"""The ETAS forecast as an input channel of the frames (issue 13: ETAS-informed networks).
+
+Frame ``k`` describes the state at the END of its bin, so its ``etas``
+channel holds the first-order ETAS forecast of the NEXT window, bin
+``k + 1``: the expected M >= mc counts per cell given the events before
+``e_k = start + (k + 1) * bin_days`` (Mizrahi et al. 2021, eq. 2 integrated
+over the window and the cell; :func:`etas_rate_forecast`). The network that
+forecasts bin ``k + 1`` from frames ``.. k`` therefore reads the ETAS
+forecast of exactly the window it forecasts, and nothing later.
+
+Why first order: it is the exact expectation of background + direct
+aftershocks, cheap for every one of thousands of training windows (one
+matrix product per batch of sources), where the simulation-based forecast
+(the test baseline) costs 1,000 catalogs per window. A network trained on
+first-order inputs must be fed first-order inputs at test time too, so the
+same forecast feeds every window; the cascades inside a window that it
+misses are left for the network to learn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from framecast.quake.catalog.events import Catalog, days_to_timedelta
+from framecast.quake.frames import SeismicityFrames
+from framecast.quake.rates import RateForecast
+
+ETAS_CHANNEL = "etas"
+ETAS_INPUT_FORECASTS = ("first_order",)
+
+
+def etas_channel_windows(frames: SeismicityFrames) -> np.ndarray:
+    """``datetime64[us]`` ``[T]``: the windows the ``etas`` channel of frames 0..T-1 forecasts."""
+    return frames.bin_start + days_to_timedelta(frames.bin_days)
+
+
+def etas_channel_forecast(
+    params: object, history: Catalog, frames: SeismicityFrames
+) -> RateForecast:
+    """First-order ETAS forecasts of windows 1..T (the next bin of each frame).
+
+    Parameters
+    ----------
+    params : ETASParameters
+        Fitted on the training period only (or the true parameters of a
+        simulated catalog).
+    history : Catalog
+        Events M >= mc; for each window only those before its start are used.
+    frames : SeismicityFrames
+
+    Returns
+    -------
+    RateForecast
+        ``rates [T, H, W]``, window ``k`` starting at the end of bin ``k``.
+    """
+    from framecast.quake.etas.forecast import etas_rate_forecast
+
+    forecast = etas_rate_forecast(
+        params,  # type: ignore[arg-type]
+        history,
+        frames.grid,
+        etas_channel_windows(frames),
+        frames.bin_days,
+        name="ETAS first order (input channel)",
+    )
+    return dataclasses.replace(
+        forecast, details="first-order ETAS of the next bin, events before its start"
+    )
+
+
+def check_etas_channel(frames: SeismicityFrames, etas: RateForecast) -> None:
+    """Raise ValueError unless ``etas`` forecasts exactly the next bin of every frame on its grid.
+
+    Raises
+    ------
+    ValueError
+        Another grid, window length or set of windows (a channel missing for
+        some windows), or rates that are not all > 0.
+    """
+    if etas.grid != frames.grid:
+        raise ValueError(
+            f"the ETAS channel was computed on another grid ({etas.grid.to_dict()}) than the "
+            f"frames ({frames.grid.to_dict()}); recompute it for these frames"
+        )
+    if etas.window_days != frames.bin_days:
+        raise ValueError(
+            f"the ETAS channel has windows of {etas.window_days:g} days, the frames bins of "
+            f"{frames.bin_days:g}"
+        )
+    want = etas_channel_windows(frames)
+    if etas.num_windows != len(want) or not np.array_equal(etas.window_start, want):
+        missing = np.setdiff1d(want, etas.window_start)
+        raise ValueError(
+            f"the ETAS channel covers {etas.num_windows} windows, the frames need {len(want)} "
+            f"(one per bin, {want[0]} to {want[-1]}); {len(missing)} are missing"
+            + (f", the first {missing[0]}" if len(missing) else "")
+        )
+    if not (etas.rates > 0).all():
+        raise ValueError(
+            "the ETAS channel has rates <= 0; a residual rate needs ETAS > 0 everywhere"
+        )
+
+
+def frames_with_etas(frames: SeismicityFrames, etas: RateForecast) -> SeismicityFrames:
+    """``frames`` with the channel ``etas`` appended (see the module docstring).
+
+    Raises
+    ------
+    ValueError
+        See :func:`check_etas_channel`; frames that already hold an ``etas`` channel.
+    """
+    if ETAS_CHANNEL in frames.channels:
+        raise ValueError(f"the frames already hold a channel {ETAS_CHANNEL!r}")
+    check_etas_channel(frames, etas)
+    channel = etas.rates.astype(np.float32)[:, None]  # (T, 1, H, W)
+    return dataclasses.replace(
+        frames,
+        frames=np.concatenate([frames.frames, channel], axis=1),  # (T, C+1, H, W)
+        channels=(*frames.channels, ETAS_CHANNEL),
+    )
