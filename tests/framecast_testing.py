@@ -8,6 +8,7 @@ from typing import Any
 # without an entry here fails the contract tests on purpose.
 TINY_MODEL_OPTIONS: dict[str, dict[str, Any]] = {
     "predrnn": {"hidden_channels": 4, "num_layers": 2, "kernel_size": 3, "patch_size": 2},
+    "predrnn_pp": {"hidden_channels": 4, "num_layers": 2, "kernel_size": 3, "patch_size": 2},
     "persistence": {},
     "fc_lstm": {"frame_size": 8, "hidden_size": 4},
     "prednet": {"stack_channels": [1, 2], "r_channels": [2, 2], "kernel_size": 3},
@@ -18,6 +19,13 @@ TINY_MODEL_OPTIONS: dict[str, dict[str, Any]] = {
         "patch_size": 2,
     },
     "keras_convlstm": {"filters": 2, "num_layers": 2, "kernel_size": 3, "patch_size": 2},
+    "side_input": {
+        "model": "predrnn",
+        "model_options": {"hidden_channels": 4, "num_layers": 1, "kernel_size": 3, "patch_size": 2},
+        "side_shape": [2, 4, 4],
+        "side_channels": 0,
+        "side_dim": 2,
+    },
     "stvae": {
         "encoder_channels": 2,
         "encoder_kernel": 3,

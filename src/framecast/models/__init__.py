@@ -14,19 +14,25 @@ from framecast.models.keras_convlstm import KerasConvLSTM
 from framecast.models.persistence import Persistence
 from framecast.models.prednet import PredNet
 from framecast.models.predrnn import PredRNN
+from framecast.models.predrnn_pp import PredRNNPlusPlus
 from framecast.models.registry import MODELS
+from framecast.models.side_inputs import SIDE_ENCODERS, SIDE_INPUTS, SideInputModel
 from framecast.models.stvae import SpatioTemporalVideoAutoencoder
 from framecast.signature import check_options
 
 __all__ = [
     "FCLSTM",
     "MODELS",
+    "SIDE_ENCODERS",
+    "SIDE_INPUTS",
     "EncoderForecaster",
     "ForecastModel",
     "KerasConvLSTM",
     "Persistence",
     "PredNet",
     "PredRNN",
+    "PredRNNPlusPlus",
+    "SideInputModel",
     "SpatioTemporalVideoAutoencoder",
     "StepwiseForecaster",
     "build_model",
