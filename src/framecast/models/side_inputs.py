@@ -1,0 +1,359 @@
+"""Side inputs (radio spectrograms, later a GNSS series or a weather field) for any model.
+
+One mechanism for every registered architecture: :class:`SideInputModel`
+(registered as the model ``side_input``) wraps any :class:`ForecastModel`,
+encodes each frame's side image with an encoder from :data:`SIDE_ENCODERS`
+(a small convolution + pooling stack for spectrograms) into a vector, and
+injects that vector into the wrapped model's input frames with an injection
+from :data:`SIDE_INPUTS`:
+
+- ``broadcast_channels``: the vector is broadcast over the map and
+  concatenated to each frame as extra channels (the wrapped model sees
+  ``C + side_dim`` channels);
+- ``film``: feature-wise linear modulation of each input frame,
+  ``x * (1 + gamma(v)) + beta(v)`` per channel (Perez et al. 2018, eq. 1),
+  starting near the identity.
+
+Encoder and wrapped model train end to end.
+
+Carrying the side input: every framecast path (datasets, Lightning
+training, checkpoints, evaluation) moves ``(B, T, C, H, W)`` frames and
+nothing else, so the side image of each frame, ``side_shape = (A, F, K)``
+values, travels packed into ``side_channels`` extra channels of the frame
+(:func:`pack_side`, zero padded); the wrapper unpacks them. Those channels
+are inputs only: train with ``train.loss_channels`` naming the frame
+channels. The wrapper's predictions of the side channels are copies of the
+true side of the predicted frame where the input holds it, else of the last
+one it holds; they carry no information and no gradient.
+
+References
+----------
+E. Perez, F. Strub, H. de Vries, V. Dumoulin, A. Courville, "FiLM: Visual
+Reasoning with a General Conditioning Layer", AAAI 2018, eq. 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from framecast.models.base import ForecastModel
+from framecast.models.registry import MODELS
+from framecast.registry import Registry
+
+SIDE_ENCODERS: Registry[type[nn.Module]] = Registry("side encoder")
+"""Encoders of one frame's side image ``(N, A, F, K)`` into a vector ``(N, side_dim)``."""
+
+SIDE_INPUTS: Registry[type[nn.Module]] = Registry("side input")
+"""Ways of injecting a side vector into a model's input frames."""
+
+
+def check_side_shape(side_shape: object) -> tuple[int, int, int]:
+    """``side_shape`` as three positive ints ``(A, F, K)``, else ValueError naming it."""
+    if (
+        not isinstance(side_shape, Sequence)
+        or len(side_shape) != 3
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in side_shape)
+    ):
+        raise ValueError(
+            f"side_shape must be three positive integers (channels, rows, columns), "
+            f"got {side_shape!r}"
+        )
+    a, f, k = side_shape
+    return int(a), int(f), int(k)
+
+
+def packed_channels(side_shape: Sequence[int], height: int, width: int) -> int:
+    """Frame channels needed to carry one ``side_shape`` image on a ``height x width`` map."""
+    return math.ceil(math.prod(check_side_shape(side_shape)) / (height * width))
+
+
+def pack_side(images: Tensor, height: int, width: int) -> Tensor:
+    """Side images ``(..., A, F, K)`` -> frame channels ``(..., P, H, W)``, zero padded."""
+    lead = images.shape[:-3]
+    p = packed_channels(tuple(images.shape[-3:]), height, width)
+    flat = images.reshape(*lead, -1)  # (..., A*F*K)
+    pad = p * height * width - flat.shape[-1]
+    flat = nn.functional.pad(flat, (0, pad))  # (..., P*H*W)
+    return flat.reshape(*lead, p, height, width)
+
+
+def unpack_side(channels: Tensor, side_shape: Sequence[int]) -> Tensor:
+    """Frame channels ``(..., P, H, W)`` -> side images ``(..., A, F, K)`` (:func:`pack_side`)."""
+    shape = check_side_shape(side_shape)
+    lead = channels.shape[:-3]
+    flat = channels.reshape(*lead, -1)  # (..., P*H*W)
+    need = math.prod(shape)
+    if flat.shape[-1] < need:
+        raise ValueError(
+            f"{channels.shape[-3]} side channels of {channels.shape[-2]}x{channels.shape[-1]} "
+            f"hold {flat.shape[-1]} values, side_shape {list(shape)} needs {need}"
+        )
+    return flat[..., :need].reshape(*lead, *shape)
+
+
+# ------------------------------------------------------------------ encoders
+@SIDE_ENCODERS.register("conv_pool")
+class ConvPoolEncoder(nn.Module):
+    """Convolution + max-pooling stages, then global average pooling and a linear map.
+
+    Squeezes a spectrogram image (stations' log power and their
+    missing-data masks as channels, frequency x time) to ``out_dim`` numbers.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the side image (A).
+    out_dim : int
+        Length of the vector.
+    channels : sequence of int
+        Output channels of each 3x3 convolution stage; every stage but the
+        last halves the image with 2x2 max pooling (when it is at least 2 wide).
+    """
+
+    def __init__(self, in_channels: int, out_dim: int, channels: Sequence[int] = (8, 16)) -> None:
+        super().__init__()
+        if not channels:
+            raise ValueError(f"channels must list at least one stage, got {channels!r}")
+        self.stages = nn.ModuleList()
+        width = in_channels
+        for c in channels:
+            self.stages.append(nn.Conv2d(width, int(c), 3, padding=1))
+            width = int(c)
+        self.head = nn.Linear(width, out_dim)
+
+    def forward(self, images: Tensor) -> Tensor:
+        x = images  # (N, A, F, K)
+        for i, conv in enumerate(self.stages):
+            x = torch.relu(conv(x))
+            if i < len(self.stages) - 1 and min(x.shape[-2:]) >= 2:
+                x = nn.functional.max_pool2d(x, 2)  # (N, c, F/2, K/2)
+        return self.head(x.mean(dim=(-2, -1)))  # (N, out_dim)
+
+
+@SIDE_ENCODERS.register("mlp")
+class MLPEncoder(nn.Module):
+    """Flatten, one hidden layer: for short series (a GNSS displacement, a few sensors)."""
+
+    def __init__(self, in_channels: int, out_dim: int, in_features: int, hidden: int = 32) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, out_dim)
+        )
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.net(images)  # (N, A, F, K) -> (N, out_dim)
+
+
+# ---------------------------------------------------------------- injections
+@SIDE_INPUTS.register("broadcast_channels")
+class BroadcastChannels(nn.Module):
+    """The vector broadcast over the map as extra input channels of every frame."""
+
+    def __init__(self, frame_channels: int, side_dim: int) -> None:
+        super().__init__()
+
+    @staticmethod
+    def inner_channels(frame_channels: int, side_dim: int) -> int:
+        """Channels of the frames the wrapped model takes."""
+        return frame_channels + side_dim
+
+    def forward(self, frames: Tensor, vector: Tensor) -> Tensor:
+        b, t, _, h, w = frames.shape  # (B, T, C, H, W); vector (B, T, V)
+        planes = vector[..., None, None].expand(b, t, vector.shape[-1], h, w)  # (B, T, V, H, W)
+        return torch.cat([frames, planes.to(frames.dtype)], dim=2)  # (B, T, C+V, H, W)
+
+
+@SIDE_INPUTS.register("film")
+class FiLM(nn.Module):
+    """Feature-wise linear modulation of each frame's channels (Perez et al. 2018, eq. 1)."""
+
+    def __init__(self, frame_channels: int, side_dim: int) -> None:
+        super().__init__()
+        self.to_scale_shift = nn.Linear(side_dim, 2 * frame_channels)
+        # near the identity, with weights small but not zero so the encoder gets gradients
+        with torch.no_grad():
+            self.to_scale_shift.weight.mul_(0.1)
+        nn.init.zeros_(self.to_scale_shift.bias)
+
+    @staticmethod
+    def inner_channels(frame_channels: int, side_dim: int) -> int:
+        """Channels of the frames the wrapped model takes."""
+        return frame_channels
+
+    def forward(self, frames: Tensor, vector: Tensor) -> Tensor:
+        gamma, beta = self.to_scale_shift(vector).chunk(2, dim=-1)  # (B, T, C) each
+        return frames * (1 + gamma[..., None, None]) + beta[..., None, None]  # (B, T, C, H, W)
+
+
+# ------------------------------------------------------------------- wrapper
+def _build_inner(name: str, in_channels: int, options: Mapping[str, Any]) -> ForecastModel:
+    from framecast.models import build_model  # the package imports this module
+
+    if name == "side_input":
+        raise ValueError("model 'side_input' cannot wrap itself; name an architecture")
+    return build_model(name, in_channels, options)
+
+
+@MODELS.register("side_input")
+class SideInputModel(ForecastModel):
+    """Any registered model with a side input encoded and injected at every step.
+
+    Parameters
+    ----------
+    in_channels : int
+        Frame channels plus ``side_channels`` (what the dataset gives).
+    model : str
+        The registered architecture to wrap.
+    model_options : mapping, optional
+        Its constructor options (``cell``, ``hidden_channels``, ...).
+    side_shape : sequence of 3 int
+        ``(A, F, K)`` of one frame's side image (e.g. 2 x stations, frequency
+        rows, time slots per bin).
+    side_channels : int
+        Channels that carry it (:func:`packed_channels`); 0 means no side
+        input is carried and the encoder sees an empty (all-missing) image.
+    encoder : str
+        A name in :data:`SIDE_ENCODERS`.
+    encoder_options : mapping, optional
+    injection : str
+        A name in :data:`SIDE_INPUTS`.
+    side_dim : int
+        Length of the encoded vector.
+
+    Raises
+    ------
+    ValueError, KeyError, TypeError
+        Unknown names or options, or channels that do not add up.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        model: str = "predrnn",
+        model_options: Mapping[str, Any] | None = None,
+        side_shape: Sequence[int] = (2, 8, 8),
+        side_channels: int = 1,
+        encoder: str = "conv_pool",
+        encoder_options: Mapping[str, Any] | None = None,
+        injection: str = "broadcast_channels",
+        side_dim: int = 4,
+    ) -> None:
+        self.side_shape = check_side_shape(side_shape)
+        if not isinstance(side_channels, int) or side_channels < 0:
+            raise ValueError(f"side_channels must be an integer >= 0, got {side_channels!r}")
+        if not isinstance(side_dim, int) or side_dim < 1:
+            raise ValueError(f"side_dim must be a positive integer, got {side_dim!r}")
+        frame_channels = in_channels - side_channels
+        if frame_channels < 1:
+            raise ValueError(
+                f"in_channels={in_channels} leaves no frame channel beside "
+                f"side_channels={side_channels}"
+            )
+        injection_cls = SIDE_INPUTS.get(injection)
+        inner_channels = injection_cls.inner_channels(frame_channels, side_dim)  # type: ignore[attr-defined]
+        inner = _build_inner(model, inner_channels, model_options or {})
+        super().__init__(in_channels, inner.patch_size)
+        self.injection = injection_cls(frame_channels, side_dim)
+        self.inner = inner
+        self.frame_channels = frame_channels
+        self.side_channels = side_channels
+        self.side_dim = side_dim
+        a, f, k = self.side_shape
+        extra = {"in_features": a * f * k} if encoder.lower() == "mlp" else {}
+        self.encoder = SIDE_ENCODERS.get(encoder)(a, side_dim, **extra, **(encoder_options or {}))
+
+    @property
+    def output_activation(self) -> str | None:
+        """The wrapped model's output activation (rate models: softplus or exp)."""
+        return getattr(self.inner, "output_activation", None)
+
+    # -------------------------------------------------------------- helpers
+    def split(self, frames: Tensor) -> tuple[Tensor, Tensor]:
+        """``(B, T, C+P, H, W)`` -> frames ``(B, T, C, H, W)``, side images ``(B, T, A, F, K)``."""
+        c = self.frame_channels
+        b, t = frames.shape[:2]
+        if self.side_channels == 0:
+            empty = frames.new_zeros(b, t, *self.side_shape)  # no side input: all missing
+            return frames, empty
+        return frames[:, :, :c], unpack_side(frames[:, :, c:], self.side_shape)
+
+    def inject(self, frames: Tensor, side: Tensor) -> Tensor:
+        """Encode the side images and inject them: frames as the wrapped model takes them."""
+        b, t = frames.shape[:2]
+        vector = self.encoder(side.flatten(0, 1).to(frames.dtype)).view(b, t, -1)  # (B, T, V)
+        return self.injection(frames, vector)  # (B, T, C', H, W)
+
+    def _inner_inputs(
+        self, context: Tensor, target: Tensor | None
+    ) -> tuple[Tensor, Tensor | None, Tensor]:
+        self.check_frames(context, "context")
+        tc = context.shape[1]
+        frames = context if target is None else torch.cat([context, target], dim=1)
+        plain, side = self.split(frames)
+        inner = self.inject(plain, side)  # (B, T, C', H, W)
+        side_frames = frames[:, :, self.frame_channels :]  # (B, T, P, H, W)
+        inner_target = inner[:, tc:] if target is not None else None
+        return inner[:, :tc], inner_target, side_frames
+
+    def _with_side(self, preds: Tensor, side_frames: Tensor, total: int) -> Tensor:
+        """Predicted frame channels plus the known side of each predicted frame."""
+        n = preds.shape[1]
+        index = torch.arange(total - n, total, device=preds.device).clamp(
+            max=side_frames.shape[1] - 1
+        )
+        side = side_frames[:, index].detach()  # (B, n, P, H, W)
+        return torch.cat([preds[:, :, : self.frame_channels], side.to(preds.dtype)], dim=2)
+
+    # ------------------------------------------------------------ interface
+    def rollout(
+        self,
+        context: Tensor,
+        horizon: int,
+        target: Tensor | None = None,
+        true_mask: Tensor | None = None,
+    ) -> Tensor:
+        """The wrapped model's rollout on side-injected frames (see :meth:`ForecastModel.rollout`).
+
+        Steps that feed the model its own prediction feed its prediction of
+        the injected channels too: the side input of a future bin is not
+        known when forecasting.
+        """
+        if target is not None:
+            self.check_frames(target, "target")
+        inner_context, inner_target, side_frames = self._inner_inputs(context, target)
+        preds = self.inner.rollout(inner_context, horizon, inner_target, true_mask)
+        return self._with_side(preds, side_frames, context.shape[1] + horizon)
+
+    def training_loss(
+        self,
+        context: Tensor,
+        target: Tensor,
+        loss_fn: Callable[[Tensor, Tensor], Tensor],
+        true_mask: Tensor | None = None,
+        future_only: bool = False,
+    ) -> Tensor:
+        """The wrapped model's own objective, scored on the frame channels only."""
+        self.check_frames(target, "target")
+        inner_context, inner_target, _ = self._inner_inputs(context, target)
+        c, p = self.frame_channels, self.side_channels
+
+        def frame_loss(pred: Tensor, truth: Tensor) -> Tensor:
+            # back to the (C + P)-channel layout loss_fn's channel selection indexes
+            zeros = pred.new_zeros(*pred.shape[:2], p, *pred.shape[3:])
+            return loss_fn(
+                torch.cat([pred[:, :, :c], zeros], dim=2),
+                torch.cat([truth[:, :, :c], zeros], dim=2),
+            )
+
+        return self.inner.training_loss(
+            inner_context,
+            target if inner_target is None else inner_target,
+            frame_loss,
+            true_mask=true_mask,
+            future_only=future_only,
+        )
