@@ -27,7 +27,8 @@ class RecurrentCell(nn.Module):
     Parameters
     ----------
     in_channels : int
-        Channels of the input ``x`` at each step.
+        Channels of the input ``x`` at each step; 0 for a cell fed nothing
+        (then ``x`` is a ``(B, 0, H, W)`` tensor and there are no input weights).
     hidden_channels : int
         Channels of the hidden state (and of every memory).
     kernel_size : int
@@ -42,9 +43,10 @@ class RecurrentCell(nn.Module):
 
     def __init__(self, in_channels: int, hidden_channels: int, kernel_size: int = 3) -> None:
         super().__init__()
-        for name, value in (("in_channels", in_channels), ("hidden_channels", hidden_channels)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(in_channels, int) or isinstance(in_channels, bool) or in_channels < 0:
+            raise ValueError(f"in_channels must be an integer >= 0, got {in_channels!r}")
+        if not isinstance(hidden_channels, int) or hidden_channels < 1:
+            raise ValueError(f"hidden_channels must be a positive integer, got {hidden_channels!r}")
         if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be a positive odd integer, got {kernel_size!r}")
         self.in_channels = in_channels

@@ -71,7 +71,10 @@ class SpatioTemporalLSTMCell(RecurrentCell):
         hid = hidden_channels
         self.layer_norm = layer_norm
         self.forget_bias = float(forget_bias)
-        self.conv_x = _conv_block(in_channels, 7 * hid, kernel_size, layer_norm)
+        # no input convolution for a cell fed nothing (in_channels=0)
+        self.conv_x = (
+            _conv_block(in_channels, 7 * hid, kernel_size, layer_norm) if in_channels else None
+        )
         self.conv_h = _conv_block(hid, 4 * hid, kernel_size, layer_norm)
         self.conv_m = _conv_block(hid, 3 * hid, kernel_size, layer_norm)
         self.conv_o = _conv_block(2 * hid, hid, kernel_size, layer_norm)
@@ -83,7 +86,12 @@ class SpatioTemporalLSTMCell(RecurrentCell):
         h, c = state  # (B, hid, H, W) each
         if memory is None:
             memory = torch.zeros_like(h)
-        xg, xi, xf, xg2, xi2, xf2, xo = torch.chunk(self.conv_x(x), 7, dim=1)
+        zx = (
+            self.conv_x(x)
+            if self.conv_x is not None
+            else h.new_zeros(h.shape[0], 7 * h.shape[1], *h.shape[2:])
+        )
+        xg, xi, xf, xg2, xi2, xf2, xo = torch.chunk(zx, 7, dim=1)
         hi, hf, hg, ho = torch.chunk(self.conv_h(h), 4, dim=1)
         mi, mf, mg = torch.chunk(self.conv_m(memory), 3, dim=1)
 

@@ -36,10 +36,13 @@ class EncoderForecaster(ForecastModel):
     encoder's final states: every layer's state, and for cells with a
     spatiotemporal memory (``stlstm``, ``mflow``) the memory M too, are
     handed over as they are (gradients flow back through them). The
-    forecaster then runs ``horizon`` steps with no frame input (a zero map
-    of the patched frame size: its input is nothing but its state), and the
-    prediction at each step is a 1x1 convolution over the concatenation of
-    all forecaster layers' hidden states, unpatched to a frame.
+    forecaster then runs ``horizon`` steps with no input: its bottom layer
+    is built with ``in_channels=0`` (no input convolution, as Shi et al.'s
+    forecaster takes nothing but its states; a zero input map would leave
+    the input weights untrained and counted), the layers above read the
+    hidden state of the layer below. The prediction at each step is a 1x1
+    convolution over the concatenation of all forecaster layers' hidden
+    states, unpatched to a frame.
 
     Unlike :class:`~framecast.models.predrnn.PredRNN`, the forecaster never
     sees a frame, true or predicted: ``rollout`` accepts ``target`` and
@@ -101,7 +104,8 @@ class EncoderForecaster(ForecastModel):
         check_output_activation(output_activation)
         frame_ch = in_channels * patch_size * patch_size
         self.encoder = CellStack(cell, frame_ch, hidden, kernel_size, cell_options)
-        self.forecaster = CellStack(cell, frame_ch, hidden, kernel_size, cell_options)
+        # in_channels=0: the forecaster is fed nothing, so it has no input weights
+        self.forecaster = CellStack(cell, 0, hidden, kernel_size, cell_options)
         self.head = nn.Conv2d(sum(hidden), frame_ch, 1)
         if output_bias is not None:
             nn.init.constant_(self.head.bias, float(output_bias))
@@ -141,10 +145,10 @@ class EncoderForecaster(ForecastModel):
         for t in range(tc):
             _, state = self.encoder(seq[:, t], state)
         # the forecaster starts from the encoder's last states (and memory M)
-        blank = seq.new_zeros(b, self.frame_channels, h, w)  # (B, C*p*p, h, w)
+        nothing = seq.new_zeros(b, 0, h, w)  # (B, 0, h, w): the forecaster has no input
         preds: list[Tensor] = []
         for _ in range(horizon):
-            hs, state = self.forecaster(blank, state)
+            hs, state = self.forecaster(nothing, state)
             out = self.head(torch.cat(hs, dim=1))  # (B, C*p*p, h, w) from all layers
             preds.append(apply_output_activation(out, self.output_activation))
         return unpatch(torch.stack(preds, dim=1), self.patch_size)  # (B, horizon, C, H, W)
