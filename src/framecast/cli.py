@@ -24,7 +24,7 @@ EXIT_FAILED = 1
 DATA_HELP = "prepare video caches (KTH, KITTI, videos, frame series)"
 
 # commands that run networks: the process-wide torch settings are applied first
-_TORCH_COMMANDS = {"train", "evaluate", "predict", "compare", "tune", "demo"}
+_TORCH_COMMANDS = {"train", "evaluate", "predict", "compare", "tune", "demo", "classify"}
 _TORCH_QUAKE_COMMANDS = {"run", "evaluate"}
 
 
@@ -306,6 +306,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     from framecast.quake.cli import add_quake_commands
 
     add_quake_commands(sub)
+
+    from framecast.classify.cli import add_classify_commands
+
+    add_classify_commands(sub)
 
     if command is None or command == "data":
         from framecast.data.cli import add_data_commands

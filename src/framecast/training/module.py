@@ -46,7 +46,44 @@ def select_channels(
     return restricted
 
 
-class ForecastModule(L.LightningModule):
+class TrainingModule(L.LightningModule):
+    """What every framecast LightningModule shares: the data order by epoch and the optimiser.
+
+    Subclasses set ``self.cfg`` with an ``optim``
+    (:class:`~framecast.config.OptimConfig`) and a ``train.max_steps``; the
+    forecasters (:class:`ForecastModule`) and the sequence classifiers
+    (:class:`framecast.classify.module.ClassifierModule`) train through it.
+    """
+
+    cfg: Any
+
+    def on_train_epoch_start(self) -> None:
+        # Lightning hands samplers a count of processed epochs, which is off by
+        # one after resuming from an end-of-epoch checkpoint; the epoch number
+        # itself keeps the data order of a resumed run identical.
+        sampler = getattr(self.trainer.train_dataloader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(self.current_epoch)
+
+    def configure_optimizers(self) -> Any:
+        o = self.cfg.optim
+        optimizer = torch.optim.Adam(self.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+        if o.scheduler == "none":
+            return optimizer
+        total = self.trainer.estimated_stepping_batches
+        total = int(total) if total and total != float("inf") else self.cfg.train.max_steps
+        if o.scheduler == "step":
+            sched = torch.optim.lr_scheduler.MultiStepLR(
+                optimizer, milestones=[max(total // 2, 1)], gamma=o.step_gamma
+            )
+        else:
+            sched = torch.optim.lr_scheduler.OneCycleLR(
+                optimizer, max_lr=o.lr, total_steps=max(total, 1)
+            )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+class ForecastModule(TrainingModule):
     """Wraps a :class:`~framecast.models.ForecastModel` for training.
 
     The fully resolved config is stored as the only hyperparameter, so a
@@ -91,14 +128,6 @@ class ForecastModule(L.LightningModule):
             )
         true_frame_probabilities(self.cfg.sampling, 0)  # validates the mode early
 
-    def on_train_epoch_start(self) -> None:
-        # Lightning hands samplers a count of processed epochs, which is off by
-        # one after resuming from an end-of-epoch checkpoint; the epoch number
-        # itself keeps the data order of a resumed run identical.
-        sampler = getattr(self.trainer.train_dataloader, "sampler", None)
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(self.current_epoch)
-
     def forward(self, context: Tensor, horizon: int) -> Tensor:
         return self.model(context, horizon)
 
@@ -132,20 +161,3 @@ class ForecastModule(L.LightningModule):
         self.log("val_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True, batch_size=b)
         self.log("val_mse_per_frame_sum", mse_sum, on_epoch=True, sync_dist=True, batch_size=b)
         return loss
-
-    def configure_optimizers(self) -> Any:
-        o = self.cfg.optim
-        optimizer = torch.optim.Adam(self.parameters(), lr=o.lr, weight_decay=o.weight_decay)
-        if o.scheduler == "none":
-            return optimizer
-        total = self.trainer.estimated_stepping_batches
-        total = int(total) if total and total != float("inf") else self.cfg.train.max_steps
-        if o.scheduler == "step":
-            sched = torch.optim.lr_scheduler.MultiStepLR(
-                optimizer, milestones=[max(total // 2, 1)], gamma=o.step_gamma
-            )
-        else:
-            sched = torch.optim.lr_scheduler.OneCycleLR(
-                optimizer, max_lr=o.lr, total_steps=max(total, 1)
-            )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
