@@ -9,6 +9,7 @@ from typing import Any
 TINY_MODEL_OPTIONS: dict[str, dict[str, Any]] = {
     "predrnn": {"hidden_channels": 4, "num_layers": 2, "kernel_size": 3, "patch_size": 2},
     "predrnn_pp": {"hidden_channels": 4, "num_layers": 2, "kernel_size": 3, "patch_size": 2},
+    "predrnn_v2": {"hidden_channels": 4, "num_layers": 2, "kernel_size": 3, "patch_size": 2},
     "persistence": {},
     "fc_lstm": {"frame_size": 8, "hidden_size": 4},
     "prednet": {"stack_channels": [1, 2], "r_channels": [2, 2], "kernel_size": 3},

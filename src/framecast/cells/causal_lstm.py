@@ -45,6 +45,8 @@ class CausalLSTMCell(RecurrentCell):
     """
 
     uses_memory: ClassVar[bool] = True
+    #: forward can keep its memory increments (``record_increments``), for PredRNN-V2
+    reports_increments: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -62,6 +64,9 @@ class CausalLSTMCell(RecurrentCell):
         self.conv_3 = nn.Conv2d(hid, hid, k, padding=pad)  # M^{k-1}
         self.conv_4 = nn.Conv2d(in_channels + 2 * hid, hid, k, padding=pad)  # [X, C, M]
         self.conv_5 = nn.Conv2d(2 * hid, hid, 1)  # [C, M]
+        # when set, forward keeps the memory increments i ⊙ g and i' ⊙ g' (PredRNN-V2)
+        self.record_increments = False
+        self.increments: tuple[Tensor, Tensor] | None = None
 
     def forward(
         self, x: Tensor, state: CellState, memory: Tensor | None = None
@@ -70,12 +75,14 @@ class CausalLSTMCell(RecurrentCell):
         if memory is None:
             memory = torch.zeros_like(h)
         zg, zi, zf = torch.chunk(self.conv_1(torch.cat([x, h, c], dim=1)), 3, dim=1)
-        c_new = torch.sigmoid(zf + self.forget_bias) * c + torch.sigmoid(zi) * torch.tanh(zg)
+        dc = torch.sigmoid(zi) * torch.tanh(zg)  # increment of C
+        c_new = torch.sigmoid(zf + self.forget_bias) * c + dc
 
         zg2, zi2, zf2 = torch.chunk(self.conv_2(torch.cat([x, c_new, memory], dim=1)), 3, dim=1)
-        m_new = torch.sigmoid(zf2 + self.forget_bias) * torch.tanh(
-            self.conv_3(memory)
-        ) + torch.sigmoid(zi2) * torch.tanh(zg2)  # (B, hid, H, W)
+        dm = torch.sigmoid(zi2) * torch.tanh(zg2)  # increment of M
+        m_new = torch.sigmoid(zf2 + self.forget_bias) * torch.tanh(self.conv_3(memory)) + dm
+        if self.record_increments:
+            self.increments = (dc, dm)  # (B, hid, H, W) each
 
         o = torch.tanh(self.conv_4(torch.cat([x, c_new, m_new], dim=1)))
         h_new = o * torch.tanh(self.conv_5(torch.cat([c_new, m_new], dim=1)))

@@ -57,6 +57,8 @@ class SpatioTemporalLSTMCell(RecurrentCell):
     """
 
     uses_memory: ClassVar[bool] = True
+    #: forward can keep its memory increments (``record_increments``), for PredRNN-V2
+    reports_increments: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -79,6 +81,9 @@ class SpatioTemporalLSTMCell(RecurrentCell):
         self.conv_m = _conv_block(hid, 3 * hid, kernel_size, layer_norm)
         self.conv_o = _conv_block(2 * hid, hid, kernel_size, layer_norm)
         self.conv_last = nn.Conv2d(2 * hid, hid, 1)
+        # when set, forward keeps the memory increments i ⊙ g and i' ⊙ g' (PredRNN-V2)
+        self.record_increments = False
+        self.increments: tuple[Tensor, Tensor] | None = None
 
     def forward(
         self, x: Tensor, state: CellState, memory: Tensor | None = None
@@ -104,6 +109,8 @@ class SpatioTemporalLSTMCell(RecurrentCell):
         f2 = torch.sigmoid(xf2 + mf + self.forget_bias)
         g2 = torch.tanh(xg2 + mg)
         m_new = f2 * memory + i2 * g2
+        if self.record_increments:  # PredRNN-V2's decoupling loss reads them
+            self.increments = (i * g, i2 * g2)  # (ΔC, ΔM), (B, hid, H, W) each
 
         cm = torch.cat([c_new, m_new], dim=1)  # (B, 2*hid, H, W)
         o = torch.sigmoid(xo + ho + self.conv_o(cm))

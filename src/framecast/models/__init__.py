@@ -15,6 +15,7 @@ from framecast.models.persistence import Persistence
 from framecast.models.prednet import PredNet
 from framecast.models.predrnn import PredRNN
 from framecast.models.predrnn_pp import PredRNNPlusPlus
+from framecast.models.predrnn_v2 import PredRNNV2
 from framecast.models.registry import MODELS
 from framecast.models.side_inputs import SIDE_ENCODERS, SIDE_INPUTS, SideInputModel
 from framecast.models.stvae import SpatioTemporalVideoAutoencoder
@@ -32,6 +33,7 @@ __all__ = [
     "PredNet",
     "PredRNN",
     "PredRNNPlusPlus",
+    "PredRNNV2",
     "SideInputModel",
     "SpatioTemporalVideoAutoencoder",
     "StepwiseForecaster",
@@ -45,7 +47,7 @@ def compatible_cells(name: str) -> list[str]:
     cls = MODELS.get(name)
     if not cls.uses_cell:
         return []
-    return [c for c in CELLS.available() if CELLS.get(c).kind == cls.cell_kind]
+    return [c for c in CELLS.available() if cls.accepts_cell(CELLS.get(c))]
 
 
 def build_model(
@@ -73,6 +75,11 @@ def build_model(
             raise ValueError(
                 f"model {name!r} runs {cls.cell_kind} cells, and cell {opts['cell']!r} is a "
                 f"{cell_cls.kind} cell; valid cells for it: {compatible_cells(name)}"
+            )
+        if not cls.accepts_cell(cell_cls):
+            raise ValueError(
+                f"model {name!r} cannot run cell {opts['cell']!r}; valid cells for it: "
+                f"{compatible_cells(name)}"
             )
     check_options(cls, opts, f"model {name!r}", skip=("in_channels",))
     return cls(in_channels, **opts)

@@ -85,6 +85,11 @@ class ForecastModel(nn.Module):
     #: the kind of cell it takes ("conv" maps or "vector" features), when it takes one
     cell_kind: ClassVar[str] = "conv"
 
+    @classmethod
+    def accepts_cell(cls, cell_cls: type) -> bool:
+        """Whether this model can run the registered cell class ``cell_cls``."""
+        return getattr(cell_cls, "kind", None) == cls.cell_kind
+
     def __init__(self, in_channels: int, patch_size: int = 1) -> None:
         super().__init__()
         if not isinstance(in_channels, int) or in_channels < 1:
