@@ -162,20 +162,49 @@ class TrainConfig:
     out_dir: str = "runs"
     run_name: str | None = None
     progress_bar: bool = True
+    init_from: str | None = None
+    """A checkpoint whose model weights start this run (not its optimiser, schedule or step):
+    a fine-tune, such as PredNet's extrapolation from a t+1 model. Its model config must match."""
+    reverse_input: bool = False
+    """Also train on every batch reversed in time, as the PredRNN authors' trainer
+    (``--reverse_input 1``): each batch gives two optimiser steps, forward then reversed, with
+    one scheduled-sampling mask; ``max_steps`` counts optimiser steps and the sampling schedule
+    counts batches (the authors' iterations)."""
 
     def __post_init__(self) -> None:
         self.precision = normalize_precision(self.precision)
 
 
+SSIM_NAMES = ("gaussian", "skimage")
+
+
+@dataclass
+class EvaluationConfig:
+    """How test metrics are computed.
+
+    ``ssim``: ``gaussian`` (11x11 Gaussian window, sigma 1.5, float frames;
+    Wang et al. 2004) or ``skimage`` (scikit-image's ``structural_similarity``
+    defaults on frames quantised to uint8, as the PredRNN authors score KTH
+    and Moving MNIST). A config that reproduces a paper sets the paper's one.
+    """
+
+    ssim: str = "gaussian"
+
+    def __post_init__(self) -> None:
+        if self.ssim not in SSIM_NAMES:
+            raise ValueError(f"evaluation.ssim must be one of {SSIM_NAMES}, got {self.ssim!r}")
+
+
 @dataclass
 class Config:
-    """A whole run: model, data, optimiser, sampling and training loop."""
+    """A whole run: model, data, optimiser, sampling, training loop and evaluation."""
 
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (YAML and checkpoint friendly)."""

@@ -13,26 +13,48 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from framecast.metrics import DEFAULT_METRICS, FrameMetrics
+from framecast.metrics import (
+    DEFAULT_METRICS,
+    METRIC_SPECS,
+    FrameMetrics,
+    clamp_to_range,
+    dataset_data_range,
+)
 from framecast.models import ForecastModel
+
+FROM_DATASET = "dataset"
+"""``evaluate(data_range=FROM_DATASET)``: take the range from the loader's dataset."""
 
 
 @dataclass
 class Evaluation:
-    """Metrics per model, plus the first sequence of the first batch for pictures."""
+    """Metrics per model, plus the first sequence of the first batch for pictures.
+
+    ``data_range`` is the range the predictions were clamped to and PSNR and
+    SSIM used (None: values without an upper bound); ``ssim`` names the SSIM
+    definition (:data:`framecast.metrics.SSIM_DEFINITIONS`).
+    """
 
     results: dict[str, dict[str, Any]]
     example_context: Tensor  # (Tc, C, H, W)
     example_target: Tensor  # (Tf, C, H, W)
     example_predictions: dict[str, Tensor] = field(default_factory=dict)  # name -> (Tf, C, H, W)
     seconds: dict[str, float] = field(default_factory=dict)
+    data_range: float | None = 1.0
+    ssim: str = "gaussian"
 
     def save_json(self, path: str | Path, extra: Mapping[str, Any] | None = None) -> Path:
         """Write the metrics (and ``extra`` keys) as JSON, atomically."""
         from framecast.files import atomic_write
 
         path = Path(path)
-        payload = {**(extra or {}), "models": self.results, "inference_seconds": self.seconds}
+        payload = {
+            **(extra or {}),
+            "data_range": self.data_range,
+            "ssim_definition": self.ssim,
+            "models": self.results,
+            "inference_seconds": self.seconds,
+        }
         with atomic_write(path) as partial:
             partial.write_text(json.dumps(payload, indent=2))
         return path
@@ -59,8 +81,9 @@ def evaluate(
     models: Mapping[str, ForecastModel],
     loader: DataLoader,
     *,
-    data_range: float = 1.0,
+    data_range: float | str | None = FROM_DATASET,
     metrics: Sequence[str] = DEFAULT_METRICS,
+    ssim: str = "gaussian",
     device: str | torch.device = "cpu",
     precision: str = "32",
     max_batches: int | None = None,
@@ -73,10 +96,17 @@ def evaluate(
         Named models, e.g. ``{"predrnn": model, "persistence": Persistence(1)}``.
     loader : DataLoader
         Yields ``(context, target)`` batches, (B, T, C, H, W) each.
-    data_range : float
-        Pixel range for PSNR and SSIM (1.0 for frames in [0, 1]).
+    data_range : float, None or "dataset"
+        Predictions are clamped to ``[0, data_range]`` before scoring (the
+        rule validation follows too), and PSNR and SSIM use it as the peak.
+        Default: the loader's dataset's range
+        (:func:`framecast.metrics.dataset_data_range`: 1.0 for video, None
+        for seismicity counts). With None, predictions are clamped at 0 only
+        and the metrics that need a peak (PSNR, SSIM) are left out.
     metrics : sequence of str
         Metric names of :data:`framecast.metrics.METRIC_SPECS`.
+    ssim : {"gaussian", "skimage"}
+        The SSIM definition (``evaluation.ssim`` of a config).
     precision : str
         ``32``, ``bf16-mixed`` or ``16-mixed``.
     max_batches : int, optional
@@ -85,7 +115,15 @@ def evaluate(
     import time
 
     device = torch.device(device)
-    accumulators = {name: FrameMetrics(data_range, metrics) for name in models}
+    if isinstance(data_range, str):
+        if data_range != FROM_DATASET:
+            raise ValueError(
+                f"data_range must be a number, None or {FROM_DATASET!r}, got {data_range!r}"
+            )
+        data_range = dataset_data_range(loader.dataset)
+    if data_range is None:
+        metrics = [m for m in metrics if m not in METRIC_SPECS or not METRIC_SPECS[m].needs_range]
+    accumulators = {name: FrameMetrics(data_range, metrics, ssim) for name in models}
     seconds = dict.fromkeys(models, 0.0)
     example: dict[str, Tensor] = {}
     ctx0 = tgt0 = None
@@ -98,7 +136,7 @@ def evaluate(
             start = time.perf_counter()
             with autocast_context(precision, device):
                 pred = model(context, horizon)  # (B, Tf, C, H, W)
-            pred = pred.float().clamp(0.0, data_range)
+            pred = clamp_to_range(pred.float(), data_range)  # the rule validation follows
             seconds[name] += time.perf_counter() - start
             accumulators[name].update(pred, target.float())
             if name not in example:
@@ -113,15 +151,19 @@ def evaluate(
         example_target=tgt0,
         example_predictions=example,
         seconds=seconds,
+        data_range=data_range,
+        ssim=ssim,
     )
 
 
 def format_table(results: Mapping[str, Mapping[str, Any]], metrics: Sequence[str]) -> str:
-    """A Markdown table of metric means, one row per model."""
+    """A Markdown table of metric means, one row per model ("-" where a metric was not scored)."""
     header = "| model | " + " | ".join(metrics) + " |"
     rule = "|---|" + "---:|" * len(metrics)
     rows = [
-        f"| {name} | " + " | ".join(f"{res[m]['mean']:.4g}" for m in metrics) + " |"
+        f"| {name} | "
+        + " | ".join(f"{res[m]['mean']:.4g}" if m in res else "-" for m in metrics)
+        + " |"
         for name, res in results.items()
     ]
     return "\n".join([header, rule, *rows])

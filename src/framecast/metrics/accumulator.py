@@ -25,6 +25,7 @@ from framecast.metrics.frame_metrics import (
     psnr_per_frame,
     ssim_per_frame,
 )
+from framecast.metrics.skimage_ssim import ssim_skimage_per_frame
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,13 @@ class MetricSpec:
         ``compute(pred, target, data_range) -> (B, T)`` tensor.
     unit : str
         Unit text; ``{data_range}`` is replaced by the accumulator's value.
+    needs_range : bool
+        Whether the metric needs a finite peak value (PSNR, SSIM).
     """
 
     compute: Callable[[Tensor, Tensor, float], Tensor]
     unit: str
+    needs_range: bool = False
 
 
 METRIC_SPECS: dict[str, MetricSpec] = {
@@ -60,13 +64,30 @@ METRIC_SPECS: dict[str, MetricSpec] = {
         lambda p, t, r: mae_per_pixel(p, t),
         "absolute error averaged over the C*H*W pixels of a frame, pixels in [0, {data_range}]",
     ),
-    "psnr": MetricSpec(psnr_per_frame, "dB, peak value {data_range}"),
-    "ssim": MetricSpec(ssim_per_frame, "unitless, [-1, 1]"),
+    "psnr": MetricSpec(psnr_per_frame, "dB, peak value {data_range}", needs_range=True),
+    "ssim": MetricSpec(ssim_per_frame, "unitless, [-1, 1]", needs_range=True),
     "bce_per_frame_sum": MetricSpec(
         lambda p, t, r: bce_per_frame_sum(p, t),
         "nats, binary cross-entropy summed over the C*H*W pixels of a frame, pixels in [0, 1]",
     ),
 }
+
+SSIM_DEFINITIONS: dict[str, MetricSpec] = {
+    "gaussian": MetricSpec(
+        ssim_per_frame,
+        "unitless, [-1, 1]; SSIM 'gaussian': 11x11 Gaussian window, sigma 1.5, float frames "
+        "(torchmetrics, Wang et al. 2004)",
+        needs_range=True,
+    ),
+    "skimage": MetricSpec(
+        ssim_skimage_per_frame,
+        "unitless, [-1, 1]; SSIM 'skimage': scikit-image structural_similarity defaults "
+        "(7x7 uniform window, sample covariance) on frames quantised to uint8, as the PredRNN "
+        "authors score",
+        needs_range=True,
+    ),
+}
+"""The named SSIM definitions; ``FrameMetrics(ssim=...)`` chooses the one called ``ssim``."""
 
 DEFAULT_METRICS: tuple[str, ...] = (
     "mse_per_frame_sum",
@@ -83,18 +104,24 @@ class FrameMetrics:
 
     Parameters
     ----------
-    data_range : float
-        The largest possible pixel value (pixels lie in ``[0, data_range]``).
+    data_range : float or None
+        The largest possible pixel value (pixels lie in ``[0, data_range]``);
+        None for values without an upper bound (counts), which only the
+        error sums can score.
     metrics : sequence of str
         Names from :data:`METRIC_SPECS`. ``"bce_per_frame_sum"`` is not in the
         default set and needs ``data_range == 1``.
+    ssim : {"gaussian", "skimage"}
+        The definition computed as ``"ssim"`` (:data:`SSIM_DEFINITIONS`); its
+        unit text names it.
 
     Raises
     ------
     ValueError
-        An unknown metric name (the message lists the valid ones), a repeated
-        or empty list of names, or ``"bce_per_frame_sum"`` with a
-        ``data_range`` other than 1.
+        An unknown metric name or SSIM definition (the message lists the
+        valid ones), a repeated or empty list of names, PSNR or SSIM without
+        a ``data_range``, or ``"bce_per_frame_sum"`` with a ``data_range``
+        other than 1.
 
     Examples
     --------
@@ -105,8 +132,19 @@ class FrameMetrics:
     [16.0, 16.0, 16.0]
     """
 
-    def __init__(self, data_range: float, metrics: Sequence[str] = DEFAULT_METRICS) -> None:
-        self.data_range = check_data_range(data_range)
+    def __init__(
+        self,
+        data_range: float | None,
+        metrics: Sequence[str] = DEFAULT_METRICS,
+        ssim: str = "gaussian",
+    ) -> None:
+        self.data_range = None if data_range is None else check_data_range(data_range)
+        if ssim not in SSIM_DEFINITIONS:
+            raise ValueError(
+                f"unknown SSIM definition {ssim!r}; expected one of {sorted(SSIM_DEFINITIONS)}"
+            )
+        self.ssim = ssim
+        self.specs = {**METRIC_SPECS, "ssim": SSIM_DEFINITIONS[ssim]}
         if isinstance(metrics, str):
             raise TypeError(f"metrics must be a sequence of names, not the string {metrics!r}")
         names = [str(name) for name in metrics]
@@ -119,6 +157,12 @@ class FrameMetrics:
             )
         if len(set(names)) != len(names):
             raise ValueError(f"metrics names must be unique, got {names}")
+        ranged = [name for name in names if self.specs[name].needs_range]
+        if self.data_range is None and ranged:
+            raise ValueError(
+                f"metrics {ranged} need a finite data_range (a peak value), got None "
+                "(values without an upper bound); score them with the error sums only"
+            )
         if "bce_per_frame_sum" in names and self.data_range != 1.0:
             raise ValueError(
                 "bce_per_frame_sum needs pixels in [0, 1] (data_range=1.0), "
@@ -157,7 +201,7 @@ class FrameMetrics:
         target = target.detach()
         batch_sums = {}
         for name in self.metrics:
-            values = METRIC_SPECS[name].compute(pred, target, self.data_range)  # (B, T)
+            values = self.specs[name].compute(pred, target, self.data_range)  # type: ignore[arg-type]
             batch_sums[name] = values.to("cpu", torch.float64).sum(dim=0)  # (T,)
         # add only once every metric succeeded, so a failed update changes nothing
         for name, sums in batch_sums.items():
@@ -188,6 +232,8 @@ class FrameMetrics:
             result[name] = {
                 "mean": float(curve.mean()),
                 "curve": [float(v) for v in curve],
-                "unit": METRIC_SPECS[name].unit.format(data_range=self.data_range),
+                "unit": self.specs[name].unit.format(
+                    data_range="inf" if self.data_range is None else self.data_range
+                ),
             }
         return result

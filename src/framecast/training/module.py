@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from framecast.config import Config, config_from_dict
+from framecast.metrics.data_range import clamp_to_range
 from framecast.models import ForecastModel, build_model
 from framecast.training.losses import LOSSES
 from framecast.training.sampling import sample_true_mask, true_frame_probabilities
@@ -127,36 +128,82 @@ class ForecastModule(TrainingModule):
                 f"expected one of {SCHEDULERS}"
             )
         true_frame_probabilities(self.cfg.sampling, 0)  # validates the mode early
+        # train.reverse_input takes two optimiser steps per batch, so it steps by hand
+        self.automatic_optimization = not self.cfg.train.reverse_input
+        #: range of the data's values (None: no upper bound), set from the dataset by
+        #: :func:`~framecast.training.run.train`; validation clamps to it as evaluation does
+        self.data_range: float | None = 1.0
 
     def forward(self, context: Tensor, horizon: int) -> Tensor:
         return self.model(context, horizon)
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        context, target = batch  # (B, Tc, C, H, W), (B, Tf, C, H, W)
-        b, tc = context.shape[:2]
-        horizon = target.shape[1]
-        p_ctx, p_fut = true_frame_probabilities(self.cfg.sampling, self.global_step)
-        # seeded by step, so a resumed run draws the same masks as an uninterrupted one
-        gen = torch.Generator().manual_seed(self.cfg.train.seed * 1_000_003 + self.global_step)
-        mask = sample_true_mask(b, tc, horizon, p_ctx, p_fut, gen).to(context.device)
-        loss = self.model.training_loss(
+    def _batch_loss(self, context: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+        return self.model.training_loss(
             context,
             target,
             self.loss_fn,
             true_mask=mask,
             future_only=self.cfg.train.loss_frames == "future",
         )
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        context, target = batch  # (B, Tc, C, H, W), (B, Tf, C, H, W)
+        b, tc = context.shape[:2]
+        horizon = target.shape[1]
+        reverse = self.cfg.train.reverse_input
+        # the schedule counts batches (the PredRNN authors' iterations): 2 steps each if reversed
+        iteration = self.global_step // 2 if reverse else self.global_step
+        p_ctx, p_fut = true_frame_probabilities(self.cfg.sampling, iteration)
+        # seeded by step, so a resumed run draws the same masks as an uninterrupted one
+        gen = torch.Generator().manual_seed(self.cfg.train.seed * 1_000_003 + iteration)
+        mask = sample_true_mask(b, tc, horizon, p_ctx, p_fut, gen).to(context.device)
+        if reverse:
+            loss = self._forward_and_reversed_steps(context, target, mask)
+        else:
+            loss = self._batch_loss(context, target, mask)
         self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=b)
         self.log("p_true_future", p_fut, on_step=True, on_epoch=False, batch_size=b)
         return loss
+
+    def _forward_and_reversed_steps(self, context: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+        """One optimiser step on the batch, one on it reversed in time; their mean loss.
+
+        As the PredRNN authors' trainer (``thuml/predrnn-pytorch``,
+        ``core/trainer.py``, ``--reverse_input 1``): the whole sequence
+        (context + target) is flipped in time and split again at the same
+        context length, and both steps use the same scheduled-sampling mask.
+        """
+        tc = context.shape[1]
+        frames = torch.cat([context, target], dim=1)  # (B, T, C, H, W)
+        flipped = frames.flip(1)  # (B, T, C, H, W), last frame first
+        optimizer = self.optimizers()
+        scheduler = self.lr_schedulers()
+        losses = []
+        for ctx, tgt in ((context, target), (flipped[:, :tc], flipped[:, tc:])):
+            loss = self._batch_loss(ctx, tgt, mask)
+            optimizer.zero_grad()  # type: ignore[union-attr]
+            self.manual_backward(loss)
+            if self.cfg.optim.grad_clip is not None:
+                self.clip_gradients(
+                    optimizer,  # type: ignore[arg-type]
+                    gradient_clip_val=self.cfg.optim.grad_clip,
+                    gradient_clip_algorithm="norm",
+                )
+            optimizer.step()  # type: ignore[union-attr]
+            if scheduler is not None:
+                scheduler.step()  # type: ignore[union-attr]
+            losses.append(loss.detach())
+        return (losses[0] + losses[1]) / 2
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         context, target = batch
         # pure extrapolation, scored on the future frames only, so that the
         # losses of different architectures compare
         future = self.model(context, target.shape[1])  # (B, Tf, C, H, W)
-        loss = self.loss_fn(future, target)
-        mse_sum = (future.float() - target.float()).pow(2).sum(dim=(2, 3, 4)).mean()
+        loss = self.loss_fn(future, target)  # the objective, on the model's own output
+        # the frame metric follows test evaluation's rule: predictions clamped to the data range
+        scored = clamp_to_range(future.float(), self.data_range)  # (B, Tf, C, H, W)
+        mse_sum = (scored - target.float()).pow(2).sum(dim=(2, 3, 4)).mean()
         b = context.shape[0]
         self.log("val_loss", loss, prog_bar=True, on_epoch=True, sync_dist=True, batch_size=b)
         self.log("val_mse_per_frame_sum", mse_sum, on_epoch=True, sync_dist=True, batch_size=b)

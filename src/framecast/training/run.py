@@ -21,9 +21,10 @@ from lightning.pytorch.callbacks import (
 )
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from framecast.checkpoint import read_checkpoint
+from framecast.checkpoint import check_state_dict, read_checkpoint, resolve_checkpoint
 from framecast.config import Config
 from framecast.files import atomic_write
+from framecast.metrics.data_range import dataset_data_range
 from framecast.numerics import configure_torch, resolve_precision
 from framecast.training.callbacks import ConsoleReport, StopRequest, stop_on_interrupt
 from framecast.training.checkpointing import (
@@ -148,6 +149,53 @@ def check_resumable(ckpt_path: Path, config: Config, module: ForecastModule) -> 
     return int(ckpt.get("global_step", 0))
 
 
+def load_initial_weights(init_from: str | Path, config: Config, module: ForecastModule) -> Path:
+    """Start ``module`` from the model weights of a checkpoint (``train.init_from``).
+
+    Only the weights are taken: the new run starts at step 0 with a fresh
+    optimiser and schedule (a fine-tune, such as PredNet's extrapolation
+    from a t+1 model, Lotter et al. 2017, ``kitti_extrap_finetune.py``).
+    The model options may differ where the weights do not (PredNet's
+    ``train_mode``); the model name and every weight's name and shape must
+    match.
+
+    Parameters
+    ----------
+    init_from : path
+        A ``.ckpt`` file or a run folder (its ``last.ckpt``).
+    config : Config
+        The new run's resolved config.
+    module : ForecastModule
+        The new run's module, whose model receives the weights.
+
+    Returns
+    -------
+    Path
+        The checkpoint read.
+
+    Raises
+    ------
+    FileNotFoundError
+        No checkpoint at ``init_from``.
+    ValueError
+        Not a framecast checkpoint, another model, or weights that do not fit.
+    """
+    path = resolve_checkpoint(init_from)
+    ckpt = read_checkpoint(path)
+    stored = ckpt.get("hyper_parameters", {}).get("config", {}).get("model", {})
+    name = stored.get("name")
+    if str(name).lower() != config.model.name.lower():
+        raise ValueError(
+            f"train.init_from {str(path)!r} holds model {name!r}, this run trains "
+            f"{config.model.name!r}; start from a checkpoint of the same model"
+        )
+    prefix = "model."
+    weights = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
+    check_state_dict(module.model.state_dict(), weights, f"train.init_from {str(path)!r}")
+    module.model.load_state_dict(weights)
+    return path
+
+
 @contextmanager
 def quiet_lightning() -> Iterator[None]:
     """Silence Lightning's notices and its own deprecation warnings while inside."""
@@ -224,7 +272,10 @@ def train(
     module = ForecastModule(config.to_dict())
     context, _ = train_ds[0]
     module.model.check_frames(context[None], f"frames of dataset {config.data.name!r}")
+    module.data_range = dataset_data_range(val_ds)  # validation clamps as evaluation does
     resume_step = check_resumable(ckpt_path, config, module) if ckpt_path is not None else 0
+    if ckpt_path is None and t.init_from is not None:  # a resumed run has its own weights
+        load_initial_weights(t.init_from, config, module)
     train_loader = make_loader(config.data, train_ds, train=True, seed=t.seed)
     val_loader = make_loader(config.data, val_ds, train=False)
 
@@ -266,7 +317,8 @@ def train(
             val_check_interval=t.val_every_n_steps,
             # count val_every_n_steps in global steps, so it may exceed an epoch's batches
             check_val_every_n_epoch=None if t.val_every_n_steps is not None else 1,
-            gradient_clip_val=config.optim.grad_clip,
+            # with train.reverse_input the module steps (and clips) by hand
+            gradient_clip_val=None if t.reverse_input else config.optim.grad_clip,
             log_every_n_steps=t.log_every_n_steps,
             logger=[
                 ResumableCSVLogger(run_dir, name="logs", version=""),
