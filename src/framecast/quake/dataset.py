@@ -63,12 +63,22 @@ class SeismicityDataset(Dataset[tuple[Tensor, Tensor]]):
         Channels to use, in order; None uses all the file holds.
     stride : int
         Bins between consecutive windows' starts.
+    active_repeat : int
+        Sample weighting for rare active bins (issue 13): in the train split,
+        each window whose target frames hold at least ``active_events``
+        events (channel "count") is listed ``active_repeat`` times, so that an
+        epoch sees it as often as that many quiet windows. Validation and
+        test windows are never repeated: early stopping and scores see the
+        true log-likelihood.
+    active_events : float
+        The event count that makes a window active.
 
     Raises
     ------
     ValueError
-        Dates out of order, unknown channels, or a split too short for one
-        window.
+        Dates out of order, unknown channels, a split too short for one
+        window, ``active_repeat`` < 1, or ``active_repeat`` > 1 without a
+        "count" channel.
     """
 
     def __init__(
@@ -82,8 +92,11 @@ class SeismicityDataset(Dataset[tuple[Tensor, Tensor]]):
         test_start: object,
         channels: Sequence[str] | None = None,
         stride: int = 1,
+        active_repeat: int = 1,
+        active_events: float = 1.0,
     ) -> None:
         split_index(split)
+        active_repeat = check_positive_int("active_repeat", active_repeat)
         check_window(n_context, n_target)
         stride = check_positive_int("stride", stride)
         self.path = Path(path)
@@ -111,6 +124,18 @@ class SeismicityDataset(Dataset[tuple[Tensor, Tensor]]):
                 f"for one window of {n_context} context + {n_target} target bins"
             )
         self.n_context, self.n_target = int(n_context), int(n_target)
+        if active_repeat > 1:
+            if "count" not in names:
+                raise ValueError(
+                    f"active_repeat={active_repeat} weights windows by their event count, but "
+                    f"the channels {names} hold no 'count'"
+                )
+            if split == "train":
+                count = self.data[:, names.index("count")].sum(axis=(1, 2))  # (T,)
+                cumulative = np.concatenate([[0.0], np.cumsum(count)])  # (T + 1,)
+                target = cumulative[self.starts + n_target] - cumulative[self.starts]  # (N,)
+                repeats = np.where(target >= active_events, active_repeat, 1)
+                self.starts = np.repeat(self.starts, repeats)
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -132,6 +157,8 @@ def seismicity(
     n_target: int = 1,
     channels: Sequence[str] | None = None,
     stride: int = 1,
+    active_repeat: int = 1,
+    active_events: float = 1.0,
 ) -> Dataset:
     """Seismicity frames from ``framecast quake grid`` (:class:`SeismicityDataset`)."""
     return SeismicityDataset(
@@ -143,4 +170,6 @@ def seismicity(
         test_start=test_start,
         channels=channels,
         stride=stride,
+        active_repeat=active_repeat,
+        active_events=active_events,
     )

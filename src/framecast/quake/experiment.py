@@ -37,6 +37,7 @@ from framecast.files import atomic_write
 from framecast.quake.catalog.events import Catalog, to_datetime64
 from framecast.quake.catalog.magnitudes import aki_b_value
 from framecast.quake.catalog_forecast import CatalogForecast
+from framecast.quake.etas_channel import ETAS_CHANNEL
 from framecast.quake.frames import SeismicityFrames, check_channels, grid_catalog
 from framecast.quake.grid import Grid
 from framecast.quake.rates import RateForecast
@@ -115,6 +116,28 @@ class EtasSection:
 
 
 @dataclass
+class EtasInputSection:
+    """The ETAS forecast as the network's input and starting point (issue 13).
+
+    ``channel``: append the channel ``etas`` to the network's frames: at frame
+    k the first-order ETAS forecast of bin k + 1 from the events before it,
+    with the parameters of the ETAS stage (fitted on the training period
+    only, or the true ones); see :mod:`framecast.quake.etas_channel`.
+    ``residual``: forecast ``log rate = log ETAS + network output`` with the
+    output layer starting at zero, so that the untrained network is ETAS
+    (:mod:`framecast.quake.etas_residual`; needs ``channel``).
+    ``forecast``: which ETAS forecast feeds every window; "first_order" (the
+    exact expectation of background + direct aftershocks: cheap for each of
+    thousands of training windows, and the same kind at test time as in
+    training).
+    """
+
+    channel: bool = False
+    residual: bool = False
+    forecast: str = "first_order"
+
+
+@dataclass
 class EvaluationSection:
     """Scoring settings."""
 
@@ -134,6 +157,7 @@ class QuakeExperiment:
     periods: PeriodsSection = field(default_factory=PeriodsSection)
     network: dict[str, Any] = field(default_factory=dict)
     etas: EtasSection = field(default_factory=EtasSection)
+    etas_input: EtasInputSection = field(default_factory=EtasInputSection)
     evaluation: EvaluationSection = field(default_factory=EvaluationSection)
 
     def check(self) -> None:
@@ -154,6 +178,7 @@ class QuakeExperiment:
             raise ValueError(
                 "etas.mode 'simulation' needs a simulated catalog (catalog.simulate: true)"
             )
+        self._check_etas_input()
         check_channels(self.frames.channels)
         if "count" not in self.frames.channels:
             raise ValueError(f"frames.channels must include 'count', got {self.frames.channels}")
@@ -170,6 +195,22 @@ class QuakeExperiment:
                 f"got {dates}"
             )
         self.grid()
+
+    def _check_etas_input(self) -> None:
+        from framecast.quake.etas_channel import ETAS_INPUT_FORECASTS
+
+        section = self.etas_input
+        if section.forecast not in ETAS_INPUT_FORECASTS:
+            raise ValueError(
+                f"etas_input.forecast must be one of {ETAS_INPUT_FORECASTS}, "
+                f"got {section.forecast!r}"
+            )
+        if section.residual and not section.channel:
+            raise ValueError("etas_input.residual needs etas_input.channel: true")
+        if section.channel and self.etas.mode == "none":
+            raise ValueError(
+                "etas_input.channel needs ETAS (etas.mode fit or simulation), not none"
+            )
 
     def grid(self) -> Grid:
         return Grid.from_region(self.frames.region, self.frames.cell, self.frames.unit)
@@ -235,6 +276,15 @@ _LATE_SECTIONS = {
 }
 """Sections whose change invalidates only these files of an earlier run (not the catalog,
 frames or network), so that e.g. a constrained ETAS fit reuses the trained network."""
+_ETAS_INPUT_FILES = (
+    "etas_channel.h5",
+    "frames_etas.h5",
+    "network.ckpt",
+    "train",
+    "forecasts/network.h5",
+    "report",
+)
+"""Files that read the ETAS parameters when the network takes the ETAS channel."""
 
 
 def _claim_out_dir(experiment: QuakeExperiment, restart: bool, log: Log = print) -> Path:
@@ -253,6 +303,8 @@ def _claim_out_dir(experiment: QuakeExperiment, restart: bool, log: Log = print)
                 "use another out_dir, or --restart to discard it"
             )
         stale = sorted({f for k in changed for f in _LATE_SECTIONS[k.split(".")[0]]})
+        if experiment.etas_input.channel and any(k.startswith("etas.") for k in changed):
+            stale = sorted({*stale, *_ETAS_INPUT_FILES})  # the network reads ETAS
         for name in stale:
             target = out / name
             if target.is_dir():
@@ -262,7 +314,11 @@ def _claim_out_dir(experiment: QuakeExperiment, restart: bool, log: Log = print)
         if changed:
             log(
                 f"settings changed ({changed}): recomputing {stale}; "
-                "catalog, frames and network kept"
+                + (
+                    "catalog and frames kept"
+                    if "network.ckpt" in stale
+                    else "catalog, frames and network kept"
+                )
             )
     out.mkdir(parents=True, exist_ok=True)
     with atomic_write(saved) as partial:
@@ -343,29 +399,51 @@ def network_config(
     net = apply_overrides(experiment.network, [])
     model = net.setdefault("model", {})
     options = model.setdefault("options", {})
-    options.setdefault("output_activation", "softplus")
-    train_bins = frames.bin_index(experiment.periods.val_start)
-    count = frames.channel("count")[:train_bins]
-    mean_rate = float(count.mean())
-    options.setdefault("output_bias", inverse_activation(mean_rate, options["output_activation"]))
+    channels = network_channels(experiment)
+    if experiment.etas_input.residual:
+        # the inner network's output feeds the zero-initialised head: no activation needed
+        options.setdefault("output_activation", "none")
+        net["model"] = {
+            "name": "etas_residual",
+            "options": {
+                "model": model.get("name", "predrnn"),
+                "options": options,
+                "etas_channel": channels.index(ETAS_CHANNEL),
+                "count_channel": channels.index("count"),
+            },
+        }
+    else:
+        options.setdefault("output_activation", "softplus")
+        train_bins = frames.bin_index(experiment.periods.val_start)
+        count = frames.channel("count")[:train_bins]
+        mean_rate = float(count.mean())
+        options.setdefault(
+            "output_bias", inverse_activation(mean_rate, options["output_activation"])
+        )
     data = net.setdefault("data", {})
     data["name"] = "seismicity"
     data.setdefault("n_context", 8)
     data["n_target"] = 1
     data["options"] = {
-        "path": str(out / "frames.h5"),
+        "path": str(out / ("frames_etas.h5" if experiment.etas_input.channel else "frames.h5")),
         "val_start": experiment.periods.val_start,
         "test_start": experiment.periods.test_start,
-        "channels": list(experiment.frames.channels),
+        "channels": list(channels),
         **data.get("options", {}),
     }
     train = net.setdefault("train", {})
     train["loss"] = "poisson"
-    # the loss scores the counts; other channels (magnitudes) are inputs only
-    train["loss_channels"] = [experiment.frames.channels.index("count")]
+    # the loss scores the counts; other channels (magnitudes, ETAS) are inputs only
+    train["loss_channels"] = [channels.index("count")]
     train.setdefault("out_dir", str(out / "train"))
     train.setdefault("run_name", "network")
     return net
+
+
+def network_channels(experiment: QuakeExperiment) -> tuple[str, ...]:
+    """The channels the network reads: the frames' channels, then ``etas`` if it takes ETAS."""
+    extra = (ETAS_CHANNEL,) if experiment.etas_input.channel else ()
+    return (*experiment.frames.channels, *extra)
 
 
 def check_patch_fit(experiment: QuakeExperiment, net: Mapping[str, Any]) -> None:
@@ -381,6 +459,7 @@ def check_patch_fit(experiment: QuakeExperiment, net: Mapping[str, Any]) -> None
 
 def stage_train(experiment: QuakeExperiment, frames: SeismicityFrames, out: Path, log: Log) -> Path:
     """Train (or resume training) the network; returns ``network.ckpt``."""
+    import framecast.quake.etas_residual  # noqa: F401  (registers the etas_residual model)
     from framecast.training import train
 
     path = out / "network.ckpt"
@@ -413,11 +492,14 @@ def stage_forecasts(
     out: Path,
     log: Log,
     baseline: EtasBaseline | None = None,
+    network_frames: SeismicityFrames | None = None,
 ) -> tuple[dict[str, RateForecast], dict[str, CatalogForecast]]:
     """Write (or reuse) the network, reference and ETAS forecasts of the test period.
 
-    Returns the rate forecasts by key and the simulated catalogs behind the
-    simulation-based ETAS forecast (empty for first-order or no ETAS).
+    ``network_frames`` are the frames the network reads (with the ``etas``
+    channel when it takes ETAS; default ``frames``). Returns the rate forecasts by key
+    and the simulated catalogs behind the simulation-based ETAS forecast (empty for
+    first-order or no ETAS).
     """
     from framecast.checkpoint import load
     from framecast.quake.network import network_forecast
@@ -448,8 +530,8 @@ def stage_forecasts(
         model, config = load(checkpoint)
         return network_forecast(
             model,
-            frames,
-            channels=tuple(experiment.frames.channels),
+            frames if network_frames is None else network_frames,
+            channels=network_channels(experiment),
             n_context=config.data.n_context,
             first_bin=first,
             stop_bin=stop,
@@ -597,6 +679,52 @@ def stage_etas_parameters(
     return EtasBaseline(params, "ETAS (fitted)", f"{period}: {summary}", warnings)
 
 
+def stage_etas_input(
+    experiment: QuakeExperiment,
+    catalog: Catalog,
+    frames: SeismicityFrames,
+    baseline: EtasBaseline,
+    out: Path,
+    log: Log,
+) -> SeismicityFrames:
+    """The frames with the ``etas`` channel (``frames_etas.h5``, reused by later runs).
+
+    Raises
+    ------
+    ValueError
+        ETAS parameters that are not finite (a failed fit), or a saved
+        channel that does not fit the frames (another grid, missing windows).
+    """
+    from framecast.quake.etas_channel import (
+        check_etas_channel,
+        etas_channel_forecast,
+        frames_with_etas,
+    )
+
+    path = out / "frames_etas.h5"
+    if path.is_file():
+        informed = SeismicityFrames.load(path)
+        check_etas_channel(frames, RateForecast.load(out / "etas_channel.h5"))
+        log(f"ETAS channel: reusing {path}")
+        return informed
+    params = baseline.params
+    values = [float(v) for v in params.to_dict().values() if isinstance(v, int | float)]
+    if not all(math.isfinite(v) for v in values) or not math.isfinite(params.branching_ratio()):
+        raise ValueError(
+            f"the ETAS fit failed (parameters {params.to_dict()}); the ETAS channel needs finite "
+            "parameters: constrain the fit (etas.fixed, etas.max_branching_ratio)"
+        )
+    rows, _ = frames.grid.locate(catalog.latitude, catalog.longitude)
+    history = catalog.select(rows >= 0).filter(min_magnitude=frames.mc, event_types=None)
+    log(f"ETAS channel: first-order forecasts of {frames.num_bins} bins ({baseline.name})")
+    channel = etas_channel_forecast(params, history, frames)
+    informed = frames_with_etas(frames, channel)
+    channel.save(out / "etas_channel.h5")
+    informed.save(path)
+    log(f"ETAS channel: {channel.rates.sum(axis=(1, 2)).mean():.2f} events per bin -> {path}")
+    return informed
+
+
 def _simulated_etas(
     experiment: QuakeExperiment,
     baseline: EtasBaseline,
@@ -682,9 +810,12 @@ def run_experiment(experiment: QuakeExperiment, *, restart: bool = False, log: L
     if experiment.etas.mode != "none":
         baseline = stage_etas_parameters(experiment, catalog, frames, out, log)
         sections.append(baseline.section())
+    network_frames = None
+    if experiment.etas_input.channel and baseline is not None:  # check() needs ETAS for it
+        network_frames = stage_etas_input(experiment, catalog, frames, baseline, out, log)
     checkpoint = stage_train(experiment, frames, out, log)
     forecasts, catalogs = stage_forecasts(
-        experiment, catalog, frames, checkpoint, out, log, baseline
+        experiment, catalog, frames, checkpoint, out, log, baseline, network_frames
     )
     report = write_quake_report(
         forecasts,
