@@ -144,6 +144,7 @@ evaluation: {{num_simulations: 20, maps: 1}}
 """
 
 
+@pytest.mark.slow  # about 25 s: a whole run with a simulated catalog
 def test_untrained_etas_residual_run_forecasts_exactly_etas(tmp_path):
     path = tmp_path / "exp.yaml"
     path.write_text(SETTINGS.format(out=tmp_path / "out"))
