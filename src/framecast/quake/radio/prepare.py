@@ -1,0 +1,243 @@
+"""``framecast quake radio prepare``: many recordings -> one binned ``radio.h5``, resumably.
+
+Every source file is read (:mod:`.readers`), turned into a dB spectrogram
+(:mod:`.spectrogram`) and aggregated into slots (:mod:`.aggregate`); its
+slots are kept in the output under ``files/<name>`` with the file's SHA-256
+and the settings' hash. A rerun skips every file already there with the
+same hash and settings, so an interrupted run continues where it stopped
+(the output is rewritten atomically every ``commit_every`` files). The
+combined series (:class:`~.store.RadioSeries`) is rebuilt from the kept
+files: stations are the union of the files' columns, and where two files
+cover one slot of a station the coverage-weighted mean of their values is
+kept (exact for ``mean``, an approximation for ``max`` and quantiles).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from framecast.files import atomic_write
+from framecast.quake.radio.aggregate import EPOCH, aggregate_columns, check_statistic
+from framecast.quake.radio.readers import (
+    TABLE_SUFFIXES,
+    WAVEFORM_SUFFIXES,
+    RadioReadError,
+    read_recording,
+)
+from framecast.quake.radio.spectrogram import SpectrogramSettings, log_spectrogram
+from framecast.quake.radio.store import FORMAT, RadioSeries, write_series
+
+ON_ERROR = ("skip", "raise")
+
+
+@dataclass(frozen=True)
+class PrepareSettings:
+    """Everything that shapes the output; a change invalidates the kept files."""
+
+    spectrogram: SpectrogramSettings
+    bin_days: float = 1.0
+    slots_per_bin: int = 24
+    statistic: str = "mean"
+
+    @property
+    def slot_seconds(self) -> float:
+        return self.bin_days * 86400.0 / self.slots_per_bin
+
+    def check(self) -> None:
+        self.spectrogram.check()
+        check_statistic(self.statistic)
+        if not self.bin_days > 0 or self.slots_per_bin < 1:
+            raise ValueError(
+                f"bin_days must be > 0 and slots_per_bin >= 1, got {self.bin_days!r} and "
+                f"{self.slots_per_bin!r}"
+            )
+
+    def digest(self) -> str:
+        text = json.dumps(asdict(self), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class PrepareReport:
+    """What one run did."""
+
+    processed: list[str]
+    skipped_same: list[str]
+    refused: dict[str, str]
+    path: Path
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def source_files(source: Path) -> list[Path]:
+    """Supported recordings in a folder (recursively, sorted), or the one file given."""
+    suffixes = {**WAVEFORM_SUFFIXES, **TABLE_SUFFIXES}
+    if source.is_file():
+        return [source]
+    if not source.is_dir():
+        raise FileNotFoundError(f"source not found: {str(source)!r}")
+    files = sorted(p for p in source.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
+    if not files:
+        raise ValueError(f"no recording in {str(source)!r} (looked for {sorted(suffixes)})")
+    return files
+
+
+def _read_kept(path: Path) -> dict[str, dict[str, Any]]:
+    if not path.is_file():
+        return {}
+    with h5py.File(path, "r") as handle:
+        if handle.attrs.get("format") != FORMAT:
+            raise ValueError(f"{str(path)!r} is not a framecast radio file; choose another --out")
+        kept = {}
+        for name, group in handle.get("files", {}).items():
+            kept[name] = {
+                "meta": json.loads(group.attrs["meta"]),
+                "power": group["power"][()],
+                "coverage": group["coverage"][()],
+            }
+        return kept
+
+
+def combine(kept: dict[str, dict[str, Any]], settings: PrepareSettings) -> RadioSeries:
+    """The series of every kept file on one slot clock (see the module)."""
+    if not kept:
+        raise ValueError("no recording could be read: nothing to combine")
+    stations = sorted({s for entry in kept.values() for s in entry["meta"]["stations"]})
+    first = min(e["meta"]["first_slot"] for e in kept.values())
+    stop = max(e["meta"]["first_slot"] + len(e["power"]) for e in kept.values())
+    rows = next(iter(kept.values()))["power"].shape[2]
+    weighted = np.zeros((stop - first, len(stations), rows))
+    weight = np.zeros((stop - first, len(stations)))
+    for entry in kept.values():
+        lo = entry["meta"]["first_slot"] - first
+        for j, station in enumerate(entry["meta"]["stations"]):
+            col = stations.index(station)
+            cov = entry["coverage"][:, j].astype(np.float64)  # [n]
+            values = np.nan_to_num(entry["power"][:, j].astype(np.float64))  # (n, F)
+            weighted[lo : lo + len(cov), col] += cov[:, None] * values
+            weight[lo : lo + len(cov), col] += cov
+    with np.errstate(invalid="ignore", divide="ignore"):
+        power = np.where(weight[..., None] > 0, weighted / weight[..., None], np.nan)
+    step = np.timedelta64(round(settings.slot_seconds * 1e6), "us")
+    return RadioSeries(
+        power=power.astype(np.float32),
+        coverage=np.minimum(weight, 1.0).astype(np.float32),
+        start=EPOCH + step * first,
+        slot_seconds=settings.slot_seconds,
+        slots_per_bin=settings.slots_per_bin,
+        frequencies=np.asarray(next(iter(kept.values()))["meta"]["frequencies"]),
+        stations=tuple(stations),
+        settings={**asdict(settings), "unit": "dB"},
+        sources={name: e["meta"]["source"] for name, e in kept.items()},
+    )
+
+
+def _write(path: Path, kept: dict[str, dict[str, Any]], settings: PrepareSettings) -> None:
+    with atomic_write(path) as partial, h5py.File(partial, "w") as handle:
+        write_series(handle, combine(kept, settings))
+        files = handle.create_group("files")
+        for name, entry in kept.items():
+            group = files.create_group(name)
+            group.attrs["meta"] = json.dumps(entry["meta"])
+            group.create_dataset("power", data=entry["power"], compression="gzip")
+            group.create_dataset("coverage", data=entry["coverage"])
+
+
+def prepare_radio(
+    source: Path,
+    out: Path,
+    settings: PrepareSettings,
+    *,
+    start: object = None,
+    on_error: str = "skip",
+    commit_every: int = 20,
+    log: Callable[[str], None] = print,
+    progress_seconds: float = 10.0,
+) -> PrepareReport:
+    """Process every recording under ``source`` into ``out`` (see the module).
+
+    Parameters
+    ----------
+    start : date-like, optional
+        UTC start of WAV files whose names hold no time (one file only).
+    on_error : {"skip", "raise"}
+        A file that cannot be read: reported once by name and skipped, or
+        raised as :class:`RadioReadError` (the output keeps the files done).
+
+    Raises
+    ------
+    RadioReadError
+        With ``on_error="raise"``, the first unreadable file.
+    ValueError
+        Bad settings, or no readable file at all.
+    """
+    settings.check()
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
+    files = source_files(Path(source))
+    kept = _read_kept(out)
+    digest = settings.digest()
+    report = PrepareReport([], [], {}, out)
+    dirty = 0
+    last_line = time.monotonic()
+    for i, path in enumerate(files):
+        name = str(path.relative_to(source)) if path != source else path.name
+        key = name.replace("/", "|")
+        sha = file_sha256(path)
+        meta = kept.get(key, {}).get("meta", {})
+        if meta.get("source", {}).get("sha256") == sha and meta.get("settings") == digest:
+            report.skipped_same.append(name)
+            continue
+        try:
+            recording = read_recording(path, start=start)
+            spec = log_spectrogram(recording, settings.spectrogram)
+        except (RadioReadError, ValueError) as error:
+            if on_error == "raise":
+                if dirty:
+                    _write(out, kept, settings)
+                raise RadioReadError(str(error).splitlines()[0]) from None
+            report.refused[name] = str(error)
+            log(f"radio prepare: skipped {name}: {error}")
+            continue
+        first, power, coverage = aggregate_columns(spec, settings.slot_seconds, settings.statistic)
+        kept[key] = {
+            "meta": {
+                "first_slot": first,
+                "stations": list(spec.stations),
+                "frequencies": spec.frequencies.tolist(),
+                "settings": digest,
+                "source": {"sha256": sha, "name": name},
+            },
+            "power": power,
+            "coverage": coverage,
+        }
+        report.processed.append(name)
+        dirty += 1
+        if dirty >= commit_every:
+            _write(out, kept, settings)
+            dirty = 0
+        if time.monotonic() - last_line > progress_seconds:
+            log(f"radio prepare: {i + 1}/{len(files)} files ({len(report.refused)} skipped)")
+            last_line = time.monotonic()
+    if dirty or not out.is_file():
+        _write(out, kept, settings)
+    log(
+        f"radio prepare: {len(report.processed)} processed, {len(report.skipped_same)} already "
+        f"done, {len(report.refused)} unreadable -> {out}"
+    )
+    return report
