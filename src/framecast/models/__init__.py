@@ -18,7 +18,9 @@ from framecast.models.predrnn_pp import PredRNNPlusPlus
 from framecast.models.predrnn_v2 import PredRNNV2
 from framecast.models.registry import MODELS
 from framecast.models.side_inputs import SIDE_ENCODERS, SIDE_INPUTS, SideInputModel
+from framecast.models.simvp import SimVP
 from framecast.models.stvae import SpatioTemporalVideoAutoencoder
+from framecast.models.tau import TAU
 from framecast.signature import check_options
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "MODELS",
     "SIDE_ENCODERS",
     "SIDE_INPUTS",
+    "TAU",
     "EncoderForecaster",
     "ForecastModel",
     "KerasConvLSTM",
@@ -35,6 +38,7 @@ __all__ = [
     "PredRNNPlusPlus",
     "PredRNNV2",
     "SideInputModel",
+    "SimVP",
     "SpatioTemporalVideoAutoencoder",
     "StepwiseForecaster",
     "build_model",
