@@ -111,6 +111,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         lr=args.lr,
         seed=args.seed,
         model_options=model_options,
+        jobs=args.jobs,
     )
     return 0
 
@@ -130,6 +131,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         trial_steps=args.trial_steps,
         seed=args.seed,
         warmup_steps=args.warmup_steps,
+        jobs=args.jobs,
     )
     with LightningConfigErrors():
         study = run_study(base, load_space(args.space), settings)
@@ -279,6 +281,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--preset-file", type=Path, help="YAML: model name -> options overriding presets"
     )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        help="pairs trained at once, each with cores/jobs threads (default: one per free core)",
+    )
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("list", help="list registered models, cells, datasets and losses")
@@ -300,6 +307,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "--warmup-steps", type=int, help="no pruning before this step (default: trial steps / 4)"
     )
     p.add_argument("--out", type=Path, default=Path("runs/tune"))
+    p.add_argument(
+        "--jobs",
+        type=int,
+        help="trials trained at once, each with cores/jobs threads (default: one per free core)",
+    )
     p.add_argument("overrides", nargs="*", help="section.key=value applied to the base config")
     p.set_defaults(func=_cmd_tune)
 

@@ -101,6 +101,32 @@ def choose_threads(requested: int | None = None) -> int:
     return max(1, min(cores, round(idle)))
 
 
+def check_jobs(jobs: object) -> int:
+    """``jobs`` (``--jobs``) as a whole number >= 1, or ValueError naming it."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"--jobs must be a whole number >= 1, got {jobs!r}")
+    return jobs
+
+
+def default_jobs(pending: int) -> int:
+    """Training jobs to run at once (``compare`` pairs, ``tune`` trials): one per free core.
+
+    ``$FRAMECAST_THREADS``, else ``$OMP_NUM_THREADS``, caps the total (the
+    same order as :func:`choose_threads`); each job then gets one torch
+    thread. Measured on a 2-core EPYC (``benchmarks/parallel_jobs.py``): two
+    one-thread training processes of the quick PredRNN make more steps per
+    second together than one process with two threads, idle and beside a
+    busy process, since a one-thread job has no thread to wait for.
+    """
+    for variable in (THREADS_ENV, "OMP_NUM_THREADS"):
+        raw = os.environ.get(variable, "").strip()
+        if raw.isdigit() and int(raw) >= 1:
+            return max(1, min(int(raw), pending))
+    idle = idle_cores()
+    cores = len(allowed_cores()) if idle is None else max(1, round(idle))
+    return max(1, min(cores, pending))
+
+
 def configure_torch(num_threads: int | None = None, *, choose: bool = False) -> int:
     """Flush denormal floats to zero and set the thread count; returns the threads in use.
 

@@ -10,6 +10,7 @@ import pytest
 
 from framecast.experiments.budget import Budget, parse_budget
 from framecast.experiments.compare import plan_pairs, run_comparison
+from framecast.numerics import allowed_cores, check_jobs, default_jobs
 
 TINY = {"predrnn": {"hidden_channels": 4, "num_layers": 1, "kernel_size": 3, "patch_size": 4}}
 
@@ -82,3 +83,27 @@ def test_plan_pairs_names_unknown_models():
         plan_pairs(["predrnn", "nosuchnet"], ["convlstm"])
     with pytest.raises(ValueError, match="no \\(model, cell\\) pair"):
         plan_pairs(["predrnn"], ["lstm"])
+
+
+def test_compare_runs_pairs_in_parallel_with_one_thread_each(tmp_path: Path):
+    out = tmp_path / "cmp"
+    _compare(out, jobs=2)
+    for pair in ("predrnn-convlstm", "predrnn-stlstm"):
+        result = json.loads((out / "pairs" / pair / "result.json").read_text())
+        # two jobs share the cores: each gets cores // 2 threads (1 on a 2-core machine)
+        assert result["torch_threads"] == max(1, len(allowed_cores()) // 2)
+        assert (out / "pairs" / pair / "log.txt").stat().st_size > 0  # output kept per pair
+    assert "| predrnn | stlstm |" in (out / "comparison.md").read_text()
+
+
+def test_jobs_are_checked_and_capped(monkeypatch: pytest.MonkeyPatch):
+    with pytest.raises(ValueError, match="--jobs must be a whole number >= 1, got 0"):
+        check_jobs(0)
+    monkeypatch.setenv("FRAMECAST_THREADS", "2")
+    assert default_jobs(pending=5) == 2
+    assert default_jobs(pending=1) == 1
+    monkeypatch.setenv("FRAMECAST_THREADS", "1")
+    assert default_jobs(pending=5) == 1
+    monkeypatch.delenv("FRAMECAST_THREADS")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # how the test suite runs: one job, no workers
+    assert default_jobs(pending=5) == 1

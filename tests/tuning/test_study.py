@@ -94,3 +94,25 @@ def test_cli_refuses_a_bad_space_before_any_trial(tmp_path, capsys):
     assert "lstm2" in capsys.readouterr().err
     assert not (tmp_path / "tune" / "study.db").exists()
     assert optuna.__version__
+
+
+def test_parallel_workers_share_one_study(tmp_path):
+    settings = TuneSettings(
+        trials=3, out_dir=tmp_path / "tune", trial_steps=4, pruner="none", jobs=2
+    )
+    study = run_study(_base(tmp_path), SPACE, settings)
+    finished = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(finished) >= 3  # both workers stop once the study holds 3
+    numbers = [t.number for t in finished]
+    assert len(set(numbers)) == len(numbers)
+    # every trial trained in its own folder with its own seed
+    assert len({t.user_attrs["run_dir"] for t in finished}) == len(finished)
+    assert sorted(t.user_attrs["seed"] for t in finished) == numbers
+    assert (tmp_path / "tune" / "summary.md").is_file()
+
+
+def test_bad_jobs_are_refused_before_any_trial(tmp_path):
+    settings = TuneSettings(trials=1, out_dir=tmp_path / "t", trial_steps=4, jobs=0)
+    with pytest.raises(ValueError, match="--jobs must be a whole number >= 1, got 0"):
+        run_study(_base(tmp_path), SPACE, settings)
+    assert not (tmp_path / "t" / "trials").exists()

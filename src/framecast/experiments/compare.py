@@ -7,6 +7,12 @@ the persistence baseline. A pair whose ``result.json`` exists is not
 trained again; a pair interrupted mid-training resumes from its last
 checkpoint. So rerunning the same command after an interruption finishes
 the table.
+
+Pairs run ``jobs`` at a time, each with ``cores // jobs`` torch threads, so
+the cores are never oversubscribed. The default is one pair per free core
+with one thread each: two one-thread jobs train more steps per second
+than one two-thread job on a 2-core machine (see :func:`default_jobs`), and
+a one-thread job does not stall when another process wants a core.
 """
 
 from __future__ import annotations
@@ -14,17 +20,20 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import resource
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from framecast.experiments.budget import parse_budget
 from framecast.experiments.presets import data_preset, model_preset
+from framecast.numerics import THREADS_ENV, allowed_cores, check_jobs, default_jobs
 
 COLUMNS = (
     "model",
@@ -127,6 +136,8 @@ def run_pair(
     pair_dir: Path, config_dict: dict[str, Any], model: str, cell: str | None
 ) -> dict[str, Any]:
     """Train (or resume) and evaluate one pair; write and return its result."""
+    import torch
+
     from framecast.checkpoint import load
     from framecast.config import config_from_dict
     from framecast.evaluation import evaluate
@@ -164,6 +175,7 @@ def run_pair(
         "s_per_100_batches": None if per_batch is None else 100 * per_batch,
         "batches_timed": len(timer.durations),
         "resumed": resume is not None,
+        "torch_threads": torch.get_num_threads(),
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "metrics": ev.results["model"],
         "persistence": ev.results["persistence"],
@@ -260,8 +272,12 @@ def run_comparison(
     sampling_stop_step: int = 200,
     model_options: dict[str, dict[str, Any]] | None = None,
     data_options: dict[str, Any] | None = None,
+    jobs: int | None = None,
 ) -> Path:
     """Train and score every pair; write the table, CSV and plot; return ``comparison.md``.
+
+    ``jobs`` pairs train at once (None: :func:`default_jobs`), each with an
+    equal share of the cores as torch threads.
 
     Raises
     ------
@@ -298,38 +314,82 @@ def run_comparison(
     else:
         spec_path.write_text(json.dumps(spec.to_dict(), indent=2))
 
-    results = []
+    pending: list[tuple[str, str | None]] = []
     for model, cell in pairs:
-        pair_dir = out_dir / "pairs" / pair_name(model, cell)
-        result_path = pair_dir / "result.json"
-        if result_path.is_file():
+        if (out_dir / "pairs" / pair_name(model, cell) / "result.json").is_file():
             print(f"[compare] {pair_name(model, cell)}: done before, kept", flush=True)
-            results.append(json.loads(result_path.read_text()))
-            continue
-        pair_dir.mkdir(parents=True, exist_ok=True)
-        job = pair_dir / "job.json"
-        job.write_text(
-            json.dumps(
-                {"config": pair_config(spec, model, cell, pair_dir), "model": model, "cell": cell}
-            )
-        )
-        print(f"[compare] {pair_name(model, cell)}: training for {spec.budget}", flush=True)
-        start = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "framecast.experiments.compare", str(job)], check=False
-        )
-        if proc.returncode != 0 or not result_path.is_file():
-            raise RuntimeError(
-                f"pair {pair_name(model, cell)} failed (exit {proc.returncode}); "
-                "rerun the same command to resume it"
-            )
+        else:
+            pending.append((model, cell))
+    n_jobs = default_jobs(len(pending)) if jobs is None else check_jobs(jobs)
+    n_jobs = max(1, min(n_jobs, len(pending)))
+    threads = max(1, len(allowed_cores()) // n_jobs)
+    if pending:
         print(
-            f"[compare] {pair_name(model, cell)}: {time.perf_counter() - start:.0f} s", flush=True
+            f"[compare] {len(pending)} pair(s) to train, {n_jobs} at a time with "
+            f"{threads} torch thread(s) each",
+            flush=True,
         )
-        results.append(json.loads(result_path.read_text()))
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        outcomes = list(
+            pool.map(
+                lambda pair: _run_pair_process(spec, out_dir, *pair, threads, n_jobs > 1),
+                pending,
+            )
+        )
+    failed = [name for name, ok in outcomes if not ok]
+    if failed:
+        raise RuntimeError(
+            f"pair(s) {', '.join(failed)} failed; rerun the same command to resume them"
+        )
+    results = [
+        json.loads((out_dir / "pairs" / pair_name(m, c) / "result.json").read_text())
+        for m, c in pairs
+    ]
     write_outputs(out_dir, results, spec, notes)
     print((out_dir / "comparison.md").read_text())
     return out_dir / "comparison.md"
+
+
+def _run_pair_process(
+    spec: ComparisonSpec,
+    out_dir: Path,
+    model: str,
+    cell: str | None,
+    threads: int,
+    quiet: bool,
+) -> tuple[str, bool]:
+    """Train and score one pair in a child process; return (name, succeeded).
+
+    With ``quiet`` (several pairs at once) the child's output goes to
+    ``pairs/<name>/log.txt`` instead of interleaving on the console.
+    """
+    name = pair_name(model, cell)
+    pair_dir = out_dir / "pairs" / name
+    pair_dir.mkdir(parents=True, exist_ok=True)
+    job = pair_dir / "job.json"
+    job.write_text(
+        json.dumps(
+            {"config": pair_config(spec, model, cell, pair_dir), "model": model, "cell": cell}
+        )
+    )
+    print(f"[compare] {name}: training for {spec.budget}", flush=True)
+    env = {**os.environ, THREADS_ENV: str(threads), "OMP_NUM_THREADS": str(threads)}
+    command = [sys.executable, "-m", "framecast.experiments.compare", str(job)]
+    start = time.perf_counter()
+    if quiet:
+        log = pair_dir / "log.txt"
+        with log.open("a") as stream:
+            proc = subprocess.run(command, check=False, env=env, stdout=stream, stderr=stream)
+    else:
+        proc = subprocess.run(command, check=False, env=env)
+    ok = proc.returncode == 0 and (pair_dir / "result.json").is_file()
+    seconds = time.perf_counter() - start
+    if ok:
+        print(f"[compare] {name}: {seconds:.0f} s", flush=True)
+    else:
+        where = f"; its output is in {pair_dir / 'log.txt'}" if quiet else ""
+        print(f"[compare] {name}: failed (exit {proc.returncode}){where}", flush=True)
+    return name, ok
 
 
 def _worker(argv: Sequence[str]) -> int:

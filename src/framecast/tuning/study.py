@@ -9,15 +9,27 @@ stopped and several processes, or machines sharing a database URL, can work
 on one study: ``--trials`` is the total the study should reach, not a
 number to add. A trial whose process died is marked failed by Optuna's
 heartbeat and retried once with the same values.
+
+Trials run ``jobs`` at a time (default: one per free core), each in its own
+process with ``cores // jobs`` torch threads, all working on the one study
+through its storage; each worker's TPE sampler has its own seed
+(``seed + 1000 * worker``), so a parallel study is not reproducible trial
+by trial, only each trial's training (``train.seed = seed + n``).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
 import logging
 import math
+import os
+import subprocess
+import sys
 import warnings
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +67,12 @@ class TuneSettings:
     warmup_steps : int, optional
         Steps before the pruner may stop a trial (early losses are noisy);
         default a quarter of ``trial_steps``, or 0 without a step budget.
+    jobs : int, optional
+        Trials trained at once, each in its own process with an equal share
+        of the cores; default one per free core
+        (:func:`framecast.numerics.default_jobs`).
+    worker : int
+        Index of this process among the parallel workers (seeds its sampler).
     """
 
     trials: int
@@ -66,6 +84,8 @@ class TuneSettings:
     trial_steps: int | None = None
     seed: int = 0
     warmup_steps: int | None = None
+    jobs: int | None = None
+    worker: int = 0
 
     def warmup(self) -> int:
         if self.warmup_steps is not None:
@@ -81,6 +101,10 @@ class TuneSettings:
             raise ValueError(f"--trial-minutes must be > 0, got {self.trial_minutes!r}")
         if self.trial_steps is not None and self.trial_steps < 1:
             raise ValueError(f"--trial-steps must be >= 1, got {self.trial_steps!r}")
+        if self.jobs is not None:
+            from framecast.numerics import check_jobs
+
+            check_jobs(self.jobs)
 
     def storage_url(self) -> str:
         return self.storage or f"sqlite:///{(self.out_dir / 'study.db').resolve()}"
@@ -153,7 +177,7 @@ def open_study(settings: TuneSettings, *, create: bool = True) -> Any:
         study_name=settings.study_name,
         storage=storage,
         direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=settings.seed),
+        sampler=optuna.samplers.TPESampler(seed=settings.seed + 1000 * settings.worker),
         pruner=_make_pruner(settings.pruner, settings),
         load_if_exists=True,
     )
@@ -274,8 +298,6 @@ def run_study(base: Mapping[str, Any], space: list[Parameter], settings: TuneSet
         Bad settings or a space the config does not accept (before any trial).
     """
     import optuna
-    from optuna.study import MaxTrialsCallback
-    from optuna.trial import TrialState
 
     settings.check()
     check_space(base, space)
@@ -286,21 +308,93 @@ def run_study(base: Mapping[str, Any], space: list[Parameter], settings: TuneSet
     study.set_user_attr("space", [p.key for p in space])
     remaining = settings.trials - count_finished(study)
     if remaining > 0:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            study.optimize(
-                _objective(base, space, settings),
-                n_trials=remaining,
-                callbacks=[
-                    print_trial,
-                    MaxTrialsCallback(
-                        settings.trials, states=(TrialState.COMPLETE, TrialState.PRUNED)
-                    ),
-                ],
-                catch=CAUGHT,
+        from framecast.numerics import allowed_cores, default_jobs
+
+        jobs = default_jobs(remaining) if settings.jobs is None else settings.jobs
+        jobs = max(1, min(jobs, remaining))
+        if jobs == 1:
+            _optimize(study, base, space, settings, remaining)
+        else:
+            threads = max(1, len(allowed_cores()) // jobs)
+            print(
+                f"[tune] {remaining} trial(s) to run, {jobs} at a time with {threads} torch "
+                "thread(s) each",
+                flush=True,
             )
+            _run_workers(base, space, settings, jobs, threads)
+            study = open_study(settings, create=False)
     write_outputs(study, base, space, settings)
     return study
+
+
+def _optimize(
+    study: Any, base: Mapping[str, Any], space: list[Parameter], settings: TuneSettings, n: int
+) -> None:
+    """Run up to ``n`` trials in this process, stopping once the study holds enough."""
+    from optuna.study import MaxTrialsCallback
+    from optuna.trial import TrialState
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(
+            _objective(base, space, settings),
+            n_trials=n,
+            callbacks=[
+                print_trial,
+                MaxTrialsCallback(settings.trials, states=(TrialState.COMPLETE, TrialState.PRUNED)),
+            ],
+            catch=CAUGHT,
+        )
+
+
+def _run_workers(
+    base: Mapping[str, Any],
+    space: list[Parameter],
+    settings: TuneSettings,
+    jobs: int,
+    threads: int,
+) -> None:
+    """Run ``jobs`` worker processes on the study; raise if any of them failed."""
+    job_file = settings.out_dir / "tune_job.json"
+    payload = {
+        "base": base,
+        "space": [dataclasses.asdict(p) for p in space],
+        "settings": {**dataclasses.asdict(settings), "out_dir": str(settings.out_dir)},
+    }
+    job_file.write_text(json.dumps(payload))
+    env = {**os.environ, "FRAMECAST_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+
+    def run(worker: int) -> int:
+        command = [sys.executable, "-m", "framecast.tuning.study", str(job_file), str(worker)]
+        return subprocess.run(command, check=False, env=env).returncode
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        codes = list(pool.map(run, range(jobs)))
+    failed = [f"worker {w} (exit {code})" for w, code in enumerate(codes) if code != 0]
+    if failed:
+        raise RuntimeError(
+            f"{', '.join(failed)} failed; rerun the same command to resume the study"
+        )
+
+
+def _worker(argv: list[str]) -> int:
+    """One parallel worker: ``python -m framecast.tuning.study JOB.json WORKER``."""
+    payload = json.loads(Path(argv[0]).read_text())
+    raw = payload["settings"]
+    settings = TuneSettings(**{**raw, "out_dir": Path(raw["out_dir"]), "worker": int(argv[1])})
+    space = [
+        Parameter(**{**p, "choices": None if p["choices"] is None else tuple(p["choices"])})
+        for p in payload["space"]
+    ]
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    study = open_study(settings)
+    remaining = settings.trials - count_finished(study)
+    if remaining > 0:
+        _optimize(study, payload["base"], space, settings, remaining)
+    return 0
 
 
 def _check_same_space(study: Any, space: list[Parameter]) -> None:
@@ -342,3 +436,7 @@ def write_outputs(
     paths["summary"].write_text(summary_markdown(study, space, settings))
     paths.update(plot_study(study, out))
     return paths
+
+
+if __name__ == "__main__":
+    raise SystemExit(_worker(sys.argv[1:]))
