@@ -212,7 +212,7 @@ def prepare_radio(
                     _write(out, kept, settings)
                 raise RadioReadError(str(error).splitlines()[0]) from None
             report.refused[name] = str(error)
-            log(f"radio prepare: skipped {name}: {error}")
+            log(f"radio prepare: skipped {error}")  # the error names the file
             continue
         first, power, coverage = aggregate_columns(spec, settings.slot_seconds, settings.statistic)
         kept[key] = {

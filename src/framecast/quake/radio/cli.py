@@ -1,0 +1,107 @@
+"""``framecast quake radio prepare|demo`` and ``framecast quake compare-aux``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def _band(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH in Hz, got {text!r}") from None
+    return lo, hi
+
+
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    from framecast.quake.radio.prepare import PrepareSettings, prepare_radio
+    from framecast.quake.radio.spectrogram import SpectrogramSettings
+
+    settings = PrepareSettings(
+        SpectrogramSettings(args.band, args.rows, args.window_seconds, args.step_seconds),
+        bin_days=args.bin_days,
+        slots_per_bin=args.slots_per_bin,
+        statistic=args.stat,
+    )
+    prepare_radio(args.source, args.out, settings, start=args.start, on_error=args.on_error)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from framecast.quake.radio.demo import run_radio_demo
+
+    synthetic: dict[str, Any] = {}
+    for key in ("lead_days", "probability", "amplitude_db", "min_magnitude"):
+        if getattr(args, key) is not None:
+            synthetic[key] = getattr(args, key)
+    run_radio_demo(args.out, args.minutes, synthetic, restart=args.restart)
+    return 0
+
+
+def load_comparison(path: Path, overrides: list[str]) -> tuple[Any, Any]:
+    """An experiment YAML with an ``aux:`` section -> (QuakeExperiment, AuxSection)."""
+    import yaml
+
+    from framecast.config import apply_overrides, build_dataclass
+    from framecast.quake.experiment import QuakeExperiment, _dates_as_text
+    from framecast.quake.radio.experiment import AuxSection
+
+    if not path.is_file():
+        raise FileNotFoundError(f"experiment file not found: {str(path)!r}")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{str(path)!r} must hold a YAML mapping")
+    data = _dates_as_text(apply_overrides(data, overrides))
+    aux = build_dataclass(AuxSection, data.pop("aux", {}) or {})
+    experiment = build_dataclass(QuakeExperiment, data)
+    experiment.check()
+    aux.check()
+    return experiment, aux
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from framecast.quake.radio.experiment import compare_aux
+
+    experiment, aux = load_comparison(Path(args.config), args.overrides)
+    compare_aux(experiment, aux, restart=args.restart)
+    return 0
+
+
+def add_radio_commands(qsub: Any) -> None:
+    """Add ``radio prepare``, ``radio demo`` and ``compare-aux`` to ``framecast quake``."""
+    radio = qsub.add_parser("radio", help="VLF/ELF recordings as an auxiliary input")
+    rsub = radio.add_subparsers(dest="radio_command", required=True)
+
+    p = rsub.add_parser("prepare", help="recordings -> binned log-power spectra (HDF5, resumable)")
+    p.add_argument("--source", type=Path, required=True, help="a recording or a folder of them")
+    p.add_argument("--out", type=Path, required=True, help="radio.h5 to write or continue")
+    p.add_argument("--bin-days", type=float, default=1.0, help="the seismicity frames' bin")
+    p.add_argument("--slots-per-bin", type=int, default=24, help="time columns per bin image")
+    p.add_argument("--stat", default="mean", help="per slot: mean, max or qNN (e.g. q90)")
+    p.add_argument("--band", type=_band, default=(0.0, 24000.0), help="LOW,HIGH Hz")
+    p.add_argument("--rows", type=int, default=16, help="frequency rows over the band")
+    p.add_argument("--window-seconds", type=float, default=1.0, help="STFT segment")
+    p.add_argument("--step-seconds", type=float, default=60.0, help="between segments")
+    p.add_argument("--start", help="UTC start of a WAV whose name holds no time")
+    p.add_argument("--on-error", choices=("skip", "raise"), default="skip")
+    p.set_defaults(func=_cmd_prepare)
+
+    p = rsub.add_parser("demo", help="synthetic receiver over ETAS: with/without/shuffled")
+    p.add_argument("--out", type=Path, default=Path("runs/radio-demo"))
+    p.add_argument("--minutes", type=float, default=2.5, help="training budget per network")
+    p.add_argument("--lead-days", type=float)
+    p.add_argument("--probability", type=float)
+    p.add_argument("--amplitude-db", type=float)
+    p.add_argument("--min-magnitude", type=float)
+    p.add_argument("--restart", action="store_true")
+    p.set_defaults(func=_cmd_demo)
+
+    p = qsub.add_parser(
+        "compare-aux", help="same network with, without and with shuffled auxiliary input"
+    )
+    p.add_argument("--config", required=True, help="experiment YAML with an aux: section")
+    p.add_argument("--restart", action="store_true")
+    p.add_argument("overrides", nargs="*", help="section.key=value")
+    p.set_defaults(func=_cmd_compare)
