@@ -316,6 +316,10 @@ def add_quake_commands(sub: Any) -> None:
 
     _add_etas_commands(qsub)
 
+    from framecast.quake.radio.cli import add_radio_commands
+
+    add_radio_commands(qsub)
+
     p = qsub.add_parser("run", help="catalog -> frames -> network -> forecasts -> report")
     p.add_argument("--config", required=True, help="experiment YAML (configs/quake/*.yaml)")
     p.add_argument("--restart", action="store_true", help="discard the out_dir's earlier run")
