@@ -55,7 +55,7 @@ def test_units_name_the_convention() -> None:
     assert "[0, 255.0]" in result["mse_per_frame_sum"]["unit"]
     assert "averaged" in result["mse_per_pixel"]["unit"]
     assert result["psnr"]["unit"].startswith("dB")
-    assert result["ssim"]["unit"] == "unitless, [-1, 1]"
+    assert result["ssim"]["unit"].startswith("unitless, [-1, 1]; SSIM 'gaussian'")
 
 
 def test_frame_count_mismatch_raises_and_reset_clears() -> None:
