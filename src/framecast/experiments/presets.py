@@ -37,6 +37,24 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
         "decoder_kernel": 5,
         "patch_size": 2,
     },
+    "predrnn_pp": {"hidden_channels": 32, "num_layers": 2, "kernel_size": 3, "patch_size": 4},
+    "predrnn_v2": {"hidden_channels": 32, "num_layers": 2, "kernel_size": 3, "patch_size": 4},
+    # recurrence-free: context_frames must equal the data's n_context (compare's 10)
+    "simvp": {
+        "context_frames": 10,
+        "spatial_channels": 16,
+        "temporal_channels": 128,
+        "spatial_layers": 4,
+        "temporal_layers": 4,
+        "translator": "gsta",
+    },
+    "tau": {
+        "context_frames": 10,
+        "spatial_channels": 16,
+        "temporal_channels": 128,
+        "spatial_layers": 4,
+        "temporal_layers": 4,
+    },
     "keras_convlstm": {"filters": 16, "num_layers": 2, "kernel_size": 3, "patch_size": 4},
     "fc_lstm": {"frame_size": 64, "hidden_size": 256, "conditional": True},
 }
