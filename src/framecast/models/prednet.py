@@ -22,7 +22,7 @@ from framecast.models.base import ForecastModel, apply_output_activation, check_
 from framecast.models.patching import patch, unpatch
 from framecast.models.registry import MODELS
 
-TRAIN_MODES = ("error", "extrapolate")
+TRAIN_MODES = ("error", "extrapolate", "extrapolate_keras")
 LAYER_WEIGHT_PRESETS = ("L0", "Lall")
 
 # (R states per layer, E_l^{t-1} per layer, spatiotemporal memory at layer 0's size or None)
@@ -129,11 +129,17 @@ class PredNet(ForecastModel):
         Step from which the model feeds its own predictions when no
         ``true_mask`` is given (the authors' ``extrap_start_time``), clipped
         to the frames available. Default: the end of the context.
-    train_mode : {"error", "extrapolate"}
+    train_mode : {"error", "extrapolate", "extrapolate_keras"}
         ``"error"``: the paper's unsupervised loss on the error units, the
-        true frames fed at every step. ``"extrapolate"``: the authors'
-        multi-step fine-tune, the model's predictions fed after the context
-        and ``loss_fn`` scored on the future frames.
+        true frames fed at every step. The multi-step fine-tunes feed the
+        model's predictions after the context (from ``extrap_start``):
+        ``"extrapolate_keras"`` is the authors' loss
+        (``kitti_extrap_finetune.py``: ``0.5 * MAE`` of the predicted frames
+        at every step ``t >= 1``, the context steps included; the 0.5 matches
+        the scale of the error-mode loss, whose errors are split into
+        positive and negative units); ``"extrapolate"`` scores ``loss_fn`` on
+        the future frames only. Start either from a t+1 model with
+        ``train.init_from``.
     patch_size : int
         Space-to-depth factor; frames' sides must be multiples of
         ``patch_size * 2**(L-1)``.
@@ -421,6 +427,28 @@ class PredNet(ForecastModel):
                     loss = loss + wt * wl * e.mean()  # mean over batch and the n_l units
         return loss
 
+    def keras_extrapolation_loss(
+        self, context: Tensor, target: Tensor, true_mask: Tensor | None = None
+    ) -> Tensor:
+        """The authors' extrapolation fine-tune loss, ``0.5 * mean |Â_0^t - x_t|`` over ``t >= 1``.
+
+        As ``extrap_loss`` of ``kitti_extrap_finetune.py`` (Lotter et al.
+        2017, coxlab/prednet): every predicted frame after the first counts,
+        those predicted from true frames (before ``extrap_start``) and those
+        extrapolated from the model's own predictions alike; the 0.5 matches
+        the scale of the error-mode loss.
+
+        Parameters
+        ----------
+        context, target : Tensor
+            (B, Tc, C, H, W) and (B, Tf, C, H, W) true frames.
+        true_mask : Tensor, optional
+            As :meth:`rollout` (default: true frames up to ``extrap_start``).
+        """
+        preds = self.rollout(context, target.shape[1], target=target, true_mask=true_mask)
+        truth = torch.cat([context, target], dim=1)[:, 1:]  # (B, T-1, C, H, W): x_1 .. x_{T-1}
+        return 0.5 * (preds - truth).abs().mean()
+
     def training_loss(
         self,
         context: Tensor,
@@ -437,9 +465,13 @@ class PredNet(ForecastModel):
         ``"extrapolate"``: ``loss_fn`` on the future frames predicted with
         the model's own predictions fed after the context (or as
         ``true_mask`` says); ``future_only`` is always on.
+        ``"extrapolate_keras"``: :meth:`keras_extrapolation_loss` (``loss_fn``
+        and ``future_only`` unused).
         """
         if self.train_mode == "extrapolate":
             return super().training_loss(context, target, loss_fn, true_mask, future_only=True)
+        if self.train_mode == "extrapolate_keras":
+            return self.keras_extrapolation_loss(context, target, true_mask)
         self.check_frames(context, "context")
         self.check_frames(target, "target")
         return self.error_loss(torch.cat([context, target], dim=1))
