@@ -104,7 +104,10 @@ def evaluate_checkpoint(
     out_dir = out_dir or checkpoint.resolve().parent.parent / f"eval-{split}"
     check_writable_dir(out_dir)  # before the work, not after it
     evaluation = evaluate(
-        {name: model, "persistence": Persistence(channels)}, loader, max_batches=max_batches
+        {name: model, "persistence": Persistence(channels)},
+        loader,
+        max_batches=max_batches,
+        ssim=config.evaluation.ssim,
     )
     report = write_report(
         evaluation,
