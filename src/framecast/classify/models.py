@@ -33,6 +33,9 @@ A. L. Maas et al., "Learning Word Vectors for Sentiment Analysis", ACL 2011
 (the IMDB reviews data set).
 
 X. Shi et al., "Convolutional LSTM Network", NeurIPS 2015, eq. (3) (the conv cells).
+
+J. L. Ba, J. R. Kiros, G. E. Hinton, "Layer Normalization", arXiv:1607.06450, 2016
+(``input_norm``).
 """
 
 from __future__ import annotations
@@ -156,6 +159,11 @@ class VectorSequenceClassifier(nn.Module):
         (Gal & Ghahramani 2016): one mask per sequence and layer.
     readout : {"last", "mean", "max"}
         The last state, or the top layer's outputs averaged or maxed over the real steps.
+    input_norm : bool
+        Normalise each step's input features to zero mean and unit variance
+        before the linear input layer (layer normalisation, Ba et al. 2016,
+        without gain and bias). Frames of a fixed scene differ by a few
+        pixels on a large common background, which otherwise swamps them.
     cell_options : mapping, optional
         Extra options of the cell (``forget_bias``, ``nonlinearity``).
 
@@ -184,6 +192,7 @@ class VectorSequenceClassifier(nn.Module):
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         readout: str = "last",
+        input_norm: bool = False,
         cell_options: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -203,6 +212,9 @@ class VectorSequenceClassifier(nn.Module):
         self.recurrent_dropout = _check_fraction("recurrent_dropout", recurrent_dropout)
         self.bidirectional = bool(bidirectional)
         self.input_size, self.num_classes = input_size, num_classes
+        if input_norm and self.input_layer != "linear":
+            raise ValueError("input_norm works with input_layer: linear only")
+        self.input_norm = bool(input_norm)
         if self.input_layer == "embedding":
             self.encoder: nn.Module = nn.Embedding(input_size, embed_dim, padding_idx=PADDING_INDEX)
         else:
@@ -255,6 +267,8 @@ class VectorSequenceClassifier(nn.Module):
                 f"vector_rnn was built for {self.input_size} features per step, got "
                 f"{flat.shape[-1]} (input shape {tuple(x.shape)})"
             )
+        if self.input_norm:
+            flat = F.layer_norm(flat, flat.shape[-1:])  # (B, T, F), per step
         mask = torch.ones(flat.shape[:2], dtype=torch.bool, device=x.device)
         return self.encoder(flat), mask
 
@@ -362,6 +376,9 @@ class ConvSequenceClassifier(nn.Module):
         a 64x64 frame with 4 runs the cells on 16x16 maps of 16 C channels.
     readout : {"last", "mean", "max"}
         The last step's pooled map, or the pooled maps averaged or maxed over time.
+    spatial_pool : {"mean", "max"}
+        How the top hidden map is pooled over space at each step; ``max``
+        keeps a small moving object's features, which a mean over the frame dilutes.
     dropout : float
         Dropout before the head.
     cell_options : mapping, optional
@@ -379,6 +396,7 @@ class ConvSequenceClassifier(nn.Module):
         kernel_size: int = 3,
         patch_size: int = 1,
         readout: str = "last",
+        spatial_pool: str = "mean",
         dropout: float = 0.0,
         cell_options: Mapping[str, Any] | None = None,
     ) -> None:
@@ -386,6 +404,7 @@ class ConvSequenceClassifier(nn.Module):
         _check_positive("input_size", input_size)
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+        self.spatial_pool = _check_choice("spatial_pool", spatial_pool, ("mean", "max"))
         self.patch_size = _check_positive("patch_size", patch_size)
         self.readout = _check_choice("readout", readout, READOUTS)
         self.dropout = _check_fraction("dropout", dropout)
@@ -411,7 +430,8 @@ class ConvSequenceClassifier(nn.Module):
             hs, (states, memory) = self.stack(frames[:, step], state)
             # PredRNN's zigzag: the top layer's memory enters the bottom layer next step
             state = (states, memory)
-            pooled.append(hs[-1].mean(dim=(2, 3)))  # (B, hidden)
+            top = hs[-1].flatten(2)  # (B, hidden, h*w)
+            pooled.append(top.mean(2) if self.spatial_pool == "mean" else top.amax(2))  # (B, hid)
         series = torch.stack(pooled, dim=1)  # (B, T, hidden)
         if self.readout == "last":
             summary = series[:, -1]
