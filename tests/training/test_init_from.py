@@ -90,3 +90,24 @@ def test_init_from_a_missing_checkpoint(tmp_path):
     raw = tiny_run_config(tmp_path, train={"init_from": str(tmp_path / "nothing.ckpt")})
     with pytest.raises(FileNotFoundError, match=r"nothing\.ckpt"):
         train(config_from_dict(raw), verbose=False)
+
+
+def test_prednet_extrapolation_fine_tune_from_a_t_plus_1_run(tmp_path):
+    """The fine-tune path: error-mode weights start an extrapolate_keras run."""
+    options = {"stack_channels": [1, 2], "r_channels": [2, 2], "kernel_size": 3}
+    first = tiny_run_config(
+        tmp_path / "t1",
+        model={"name": "prednet", "options": {**options, "train_mode": "error"}},
+        train={"max_steps": 1},
+    )
+    t1 = train(config_from_dict(first), verbose=False).last_checkpoint
+    fine = tiny_run_config(
+        tmp_path / "extrap",
+        model={"name": "prednet", "options": {**options, "train_mode": "extrapolate_keras"}},
+        train={"max_steps": 1, "init_from": str(t1)},
+    )
+    first_batch = FirstBatch()
+    train(config_from_dict(fine), callbacks=[first_batch], verbose=False)
+    stored = torch.load(t1, weights_only=True)["state_dict"]
+    for key, value in first_batch.seen["weights"].items():  # type: ignore[union-attr]
+        torch.testing.assert_close(value, stored[f"model.{key}"], rtol=0, atol=0, msg=key)
