@@ -159,6 +159,10 @@ class QuakeExperiment:
     etas: EtasSection = field(default_factory=EtasSection)
     etas_input: EtasInputSection = field(default_factory=EtasInputSection)
     evaluation: EvaluationSection = field(default_factory=EvaluationSection)
+    seeds: list[int] = field(default_factory=list)
+    """Seed sweep (issue 13): train the network once per seed (``train.seed``) on the same
+    frames and ETAS stage and report each seed's scores and their spread
+    (:mod:`framecast.quake.seed_sweep`); empty: the one network of ``network.train.seed``."""
 
     def check(self) -> None:
         """Raise ValueError for settings that cannot work, before anything is written."""
@@ -179,6 +183,9 @@ class QuakeExperiment:
                 "etas.mode 'simulation' needs a simulated catalog (catalog.simulate: true)"
             )
         self._check_etas_input()
+        from framecast.quake.seed_sweep import check_seeds
+
+        check_seeds(self.seeds)
         check_channels(self.frames.channels)
         if "count" not in self.frames.channels:
             raise ValueError(f"frames.channels must include 'count', got {self.frames.channels}")
@@ -273,6 +280,7 @@ _LATE_SECTIONS = {
         "report",
     ),
     "evaluation": ("report",),
+    "seeds": ("report",),
 }
 """Sections whose change invalidates only these files of an earlier run (not the catalog,
 frames or network), so that e.g. a constrained ETAS fit reuses the trained network."""
@@ -282,6 +290,7 @@ _ETAS_INPUT_FILES = (
     "network.ckpt",
     "train",
     "forecasts/network.h5",
+    "seeds",
     "report",
 )
 """Files that read the ETAS parameters when the network takes the ETAS channel."""
@@ -294,7 +303,9 @@ def _claim_out_dir(experiment: QuakeExperiment, restart: bool, log: Log = print)
     if restart and out.exists():
         shutil.rmtree(out)
     if saved.is_file():
-        changed = _changed_keys(yaml.safe_load(saved.read_text()) or {}, current)
+        previous = yaml.safe_load(saved.read_text()) or {}
+        previous.setdefault("seeds", [])  # folders written before the seed sweep have no key
+        changed = _changed_keys(previous, current)
         changed = [k for k in changed if k != "out_dir"]
         early = [k for k in changed if k.split(".")[0] not in _LATE_SECTIONS]
         if early:
@@ -457,16 +468,31 @@ def check_patch_fit(experiment: QuakeExperiment, net: Mapping[str, Any]) -> None
         )
 
 
-def stage_train(experiment: QuakeExperiment, frames: SeismicityFrames, out: Path, log: Log) -> Path:
-    """Train (or resume training) the network; returns ``network.ckpt``."""
+def stage_train(
+    experiment: QuakeExperiment,
+    frames: SeismicityFrames,
+    out: Path,
+    log: Log,
+    seed: int | None = None,
+) -> Path:
+    """Train (or resume training) the network; returns ``network.ckpt``.
+
+    With ``seed``, the network of that ``train.seed`` of the seed sweep:
+    ``seeds/seed_<seed>/network.ckpt``, trained in the run ``<run_name>_seed<seed>``.
+    """
     import framecast.quake.etas_residual  # noqa: F401  (registers the etas_residual model)
+    from framecast.quake.seed_sweep import seed_dir
     from framecast.training import train
 
-    path = out / "network.ckpt"
+    path = out / "network.ckpt" if seed is None else seed_dir(out, seed) / "network.ckpt"
     if path.is_file():
         log(f"network: reusing {path}")
         return path
     net = network_config(experiment, frames, out)
+    if seed is not None:
+        net["train"]["seed"] = seed
+        net["train"]["run_name"] = f"{net['train']['run_name']}_seed{seed}"
+        path.parent.mkdir(parents=True, exist_ok=True)
     config = config_from_dict(net)
     run_dir = Path(config.train.out_dir) / str(config.train.run_name)
     last = run_dir / "checkpoints" / "last.ckpt"
@@ -474,7 +500,8 @@ def stage_train(experiment: QuakeExperiment, frames: SeismicityFrames, out: Path
     log(f"network: training {config.model.name}" + (f", resuming {last}" if resume else ""))
     result = train(config, resume=resume)
     best = result.best_checkpoint or result.last_checkpoint
-    shutil.copyfile(best, path)
+    with atomic_write(path) as partial:
+        shutil.copyfile(best, partial)
     log(f"network: trained in {result.seconds / 60:.1f} min -> {path}")
     return path
 
@@ -482,6 +509,34 @@ def stage_train(experiment: QuakeExperiment, frames: SeismicityFrames, out: Path
 def _b_value(frames: SeismicityFrames, train_end: np.datetime64) -> float:
     train = frames.events.filter(end=train_end, event_types=None)
     return aki_b_value(train.magnitude, frames.mc)
+
+
+def stage_network_forecast(
+    experiment: QuakeExperiment,
+    frames: SeismicityFrames,
+    network_frames: SeismicityFrames | None,
+    checkpoint: Path,
+    name_suffix: str = "",
+) -> RateForecast:
+    """The rolling one-bin-ahead forecast of the test period by the network of ``checkpoint``.
+
+    ``network_frames`` are the frames the network reads (default ``frames``);
+    ``name_suffix`` is appended to the forecast's name (a seed of the sweep).
+    """
+    from framecast.checkpoint import load
+    from framecast.quake.network import network_forecast
+
+    model, config = load(checkpoint)
+    return network_forecast(
+        model,
+        frames if network_frames is None else network_frames,
+        channels=network_channels(experiment),
+        n_context=config.data.n_context,
+        first_bin=frames.bin_index(experiment.periods.test_start),
+        stop_bin=frames.num_bins,
+        name=f"{config.model.name} network{name_suffix}",
+        b_value=_b_value(frames, to_datetime64(experiment.periods.val_start)),
+    )
 
 
 def stage_forecasts(
@@ -501,8 +556,6 @@ def stage_forecasts(
     and the simulated catalogs behind the simulation-based ETAS forecast (empty for
     first-order or no ETAS).
     """
-    from framecast.checkpoint import load
-    from framecast.quake.network import network_forecast
     from framecast.quake.reference import smoothed_seismicity_forecast
 
     folder = out / "forecasts"
@@ -527,17 +580,7 @@ def stage_forecasts(
         log(f"forecast {key}: {forecast.rates.sum():.1f} events expected -> {path}")
 
     def network() -> RateForecast:
-        model, config = load(checkpoint)
-        return network_forecast(
-            model,
-            frames if network_frames is None else network_frames,
-            channels=network_channels(experiment),
-            n_context=config.data.n_context,
-            first_bin=first,
-            stop_bin=stop,
-            name=f"{config.model.name} network",
-            b_value=b_value,
-        )
+        return stage_network_forecast(experiment, frames, network_frames, checkpoint)
 
     def reference() -> RateForecast:
         return smoothed_seismicity_forecast(
@@ -817,6 +860,12 @@ def run_experiment(experiment: QuakeExperiment, *, restart: bool = False, log: L
     forecasts, catalogs = stage_forecasts(
         experiment, catalog, frames, checkpoint, out, log, baseline, network_frames
     )
+    seed_scores = None
+    if experiment.seeds:
+        seed_scores, seed_section = _seed_sweep(
+            experiment, frames, network_frames, forecasts, out, log
+        )
+        sections.append(seed_section)
     report = write_quake_report(
         forecasts,
         frames,
@@ -830,5 +879,45 @@ def run_experiment(experiment: QuakeExperiment, *, restart: bool = False, log: L
         maps=experiment.evaluation.maps,
         sections=sections,
     )
+    if seed_scores is not None:
+        from framecast.quake.seed_sweep import write_seed_scores
+
+        write_seed_scores(seed_scores, out / "report" / "seeds.json")
     log(f"report: {report}")
     return report
+
+
+def _seed_sweep(
+    experiment: QuakeExperiment,
+    frames: SeismicityFrames,
+    network_frames: SeismicityFrames | None,
+    forecasts: dict[str, RateForecast],
+    out: Path,
+    log: Log,
+) -> tuple[list[Any], str]:
+    """Every seed's network forecast, scored: the scores and the report's Markdown block."""
+    from framecast.quake.scores import observed_from_catalog
+    from framecast.quake.seed_sweep import score_seeds, seed_sweep_markdown, stage_seed_sweep
+
+    networks = stage_seed_sweep(experiment, frames, network_frames, forecasts, out, log)
+    reference, etas = forecasts["reference"], forecasts.get("etas")
+    observed = observed_from_catalog(frames.events, reference)
+    scores = score_seeds(networks, reference, etas, observed, seed=experiment.evaluation.seed)
+    for score in scores:
+        over_etas = score.over_etas
+        log(
+            f"seed {score.seed}: log L {score.log_likelihood:.1f}"
+            + (
+                f", gain over ETAS {over_etas.information_gain:+.3f} "
+                f"[{over_etas.lower:+.3f}, {over_etas.upper:+.3f}]"
+                if over_etas is not None
+                else ""
+            )
+        )
+    section = seed_sweep_markdown(
+        scores,
+        n_observed=len(observed),
+        etas_name=None if etas is None else etas.name,
+        reference_name=reference.name,
+    )
+    return scores, section
