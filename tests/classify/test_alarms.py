@@ -76,3 +76,34 @@ def test_bad_alarm_options_fail_in_one_line(frames_path):
         )
     with pytest.raises(ValueError, match="alarm score 'x' has 2 values for 3 windows"):
         compare_alarms({"x": np.zeros(2)}, np.zeros(3), np.zeros(3))
+
+
+def test_a_rate_network_is_scored_on_the_same_windows(frames_path, tmp_path):
+    import torch
+
+    from framecast.classify.alarms import forecaster_probability
+    from framecast.config import config_from_dict
+
+    # persistence as the rate network: the last bin's counts, every bin of the window
+    config = config_from_dict(
+        {
+            "model": {"name": "persistence", "in_channels": 2},
+            "data": {"name": "seismicity", "n_context": 2, "options": {"path": str(frames_path)}},
+        }
+    )
+    checkpoint = tmp_path / "persistence.ckpt"
+    torch.save({"hyper_parameters": {"config": config.to_dict()}, "state_dict": {}}, checkpoint)
+    alarms = quake_alarms(
+        "test", path=str(frames_path), magnitude=3.0, n_context=4, window_bins=3, **PERIODS
+    )
+    p = forecaster_probability(checkpoint, alarms, b_value=1.0)
+    counts = SeismicityFrames.load(frames_path).channel("count").sum(axis=(1, 2))  # [T]
+    rate = counts[alarms.windows.starts - 1] * 3 * 10.0 ** -(3.0 - 2.0)
+    assert np.allclose(p, -np.expm1(-rate))
+    too_long = config_from_dict(
+        {**config.to_dict(), "data": {"name": "seismicity", "n_context": 9}}
+    )
+    torch.save({"hyper_parameters": {"config": too_long.to_dict()}, "state_dict": {}}, checkpoint)
+    train = quake_alarms("train", path=str(frames_path), magnitude=3.0, n_context=4, **PERIODS)
+    with pytest.raises(ValueError, match="the network needs 9 context bins"):
+        forecaster_probability(checkpoint, train)

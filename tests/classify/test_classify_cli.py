@@ -100,9 +100,28 @@ def test_imdb_layout_with_a_latin1_review(tmp_path, capsys):
     run = _train(tmp_path, model, data)
     out = capsys.readouterr().out
     assert "skipped 1 unreadable file(s)" in out and "99_1.txt: not UTF-8" in out
+    (root / "test" / "pos" / "98_9.txt").write_bytes("très bon".encode("latin-1"))
     assert main(["classify", "evaluate", str(run)]) == 0
-    metrics = json.loads((run / "eval-test" / "metrics.json").read_text())["metrics"]
-    assert metrics["class_names"] == ["neg", "pos"] and metrics["count"] == 8
+    result = json.loads((run / "eval-test" / "metrics.json").read_text())
+    assert result["metrics"]["class_names"] == ["neg", "pos"] and result["metrics"]["count"] == 8
+    assert len(result["skipped"]) == 1 and "98_9.txt: not UTF-8" in result["skipped"][0]
+    assert "98_9.txt" in (run / "eval-test" / "report.md").read_text()
+
+
+def test_early_stopping_ends_a_run_that_stops_improving(tmp_path, capsys):
+    model = {"name": "vector_rnn", "options": {"cell": "gru", "embed_dim": 4, "hidden_size": 4}}
+    data = {
+        "name": "synthetic_text",
+        "batch_size": 8,
+        "options": {"num_train": 32, "num_val": 8, "num_test": 8, "length": 6},
+    }
+    config = _config(tmp_path, model, data)
+    args = ["train.max_steps=60", "train.val_every_n_steps=4", "train.early_stopping_patience=1"]
+    args.append("train.log_every_n_steps=2")
+    # with a zero learning rate the validation loss never improves after the first validation
+    assert main(["classify", "train", "--config", str(config), *args, "optim.lr=0.0"]) == 0
+    assert read_checkpoint(tmp_path / "runs" / "run")["global_step"] == 8
+    assert "trained to step 8" in capsys.readouterr().out
 
 
 def test_video_folders_train_evaluate_predict(tmp_path):

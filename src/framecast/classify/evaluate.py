@@ -147,9 +147,13 @@ def evaluate_classifier(
         skills = compare_alarms(scores, windows.labels[:n], windows.events[:n])
         text += "\n" + alarm_table(skills, n, int(windows.labels[:n].sum()))
         files.append(plot_alarm_comparison(out_dir / "alarms.png", skills))
+    skipped = list(getattr(dataset, "skipped", []))
+    if skipped:
+        text += f"\nSkipped {len(skipped)} unreadable file(s): {'; '.join(skipped)}\n"
     payload = {
         "checkpoint": str(loaded.path),
         "split": split,
+        "skipped": skipped,
         "metrics": metrics.to_dict(),
         "alarms": [
             {"name": s.name, "roc_auc": s.roc_auc, "area_skill_score": s.area_skill_score}
