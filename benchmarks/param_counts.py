@@ -48,6 +48,15 @@ REFERENCES = (
         "forward never calls: 4 x 819,200 = 3,276,800 dead parameters",
     ),
     Reference("PredRNN-V2", "configs/mmnist/predrnn_v2.yaml", 23.9e6),
+    Reference(
+        "MIM",
+        "configs/mmnist/mim.yaml",
+        38.0e6,
+        6 * 3 * 128 * (16 * 16 - 1) + 3 * 2 * 128 * 128,
+        "OpenSTL's peephole weights are (3x128, 16, 16) maps in each of 3 MIM-S and 3 MIM-N "
+        "(framecast: one per channel, any frame size): 587,520; its MIM-N also builds a 1x1 "
+        "conv_last it never calls: 98,304",
+    ),
     Reference("SimVP+IncepU", "configs/mmnist/simvp.yaml", 58.0e6),
     Reference("SimVP+gSTA", "configs/mmnist/simvp_gsta.yaml", 46.8e6),
     Reference("TAU", "configs/mmnist/tau.yaml", 44.7e6),

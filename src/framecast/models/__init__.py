@@ -11,6 +11,7 @@ from framecast.models.base import ForecastModel, StepwiseForecaster
 from framecast.models.encoder_forecaster import EncoderForecaster
 from framecast.models.fc_lstm import FCLSTM
 from framecast.models.keras_convlstm import KerasConvLSTM
+from framecast.models.mim import MIM
 from framecast.models.persistence import Persistence
 from framecast.models.prednet import PredNet
 from framecast.models.predrnn import PredRNN
@@ -25,6 +26,7 @@ from framecast.signature import check_options
 
 __all__ = [
     "FCLSTM",
+    "MIM",
     "MODELS",
     "SIDE_ENCODERS",
     "SIDE_INPUTS",
