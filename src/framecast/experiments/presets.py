@@ -39,6 +39,7 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
     },
     "predrnn_pp": {"hidden_channels": 32, "num_layers": 2, "kernel_size": 3, "patch_size": 4},
     "predrnn_v2": {"hidden_channels": 32, "num_layers": 2, "kernel_size": 3, "patch_size": 4},
+    "mim": {"hidden_channels": 32, "num_layers": 2, "kernel_size": 3, "patch_size": 4},
     # recurrence-free: context_frames must equal the data's n_context (compare's 10)
     "simvp": {
         "context_frames": 10,
