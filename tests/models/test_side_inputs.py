@@ -99,3 +99,17 @@ def test_bad_options_fail_in_one_line():
         build_model("side_input", 1 + P, {"side_channels": P, "injection": "concat"})
     with pytest.raises(ValueError, match="cannot wrap itself"):
         build_model("side_input", 1 + P, {"side_channels": P, "model": "side_input"})
+
+
+def test_without_side_channels_a_learned_vector_replaces_the_encoder():
+    torch.manual_seed(0)
+    options = {**TINY_MODEL_OPTIONS["predrnn"], "cell": "convlstm"}
+    model = build_model(
+        "side_input", 1, {"model": "predrnn", "model_options": options, "side_channels": 0}
+    )
+    assert model.encoder is None and model.absent is not None
+    x = torch.rand(2, 5, 1, H, W)
+    model.training_loss(x[:, :3], x[:, 3:], mse_loss, true_mask=torch.ones(2, 3)).backward()
+    assert model.absent.grad is not None and float(model.absent.grad.abs().sum()) > 0
+    with pytest.raises(KeyError, match="unknown side encoder 'cnn'"):
+        build_model("side_input", 1, {"side_channels": 0, "encoder": "cnn"})

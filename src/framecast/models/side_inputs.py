@@ -216,7 +216,10 @@ class SideInputModel(ForecastModel):
         rows, time slots per bin).
     side_channels : int
         Channels that carry it (:func:`packed_channels`); 0 means no side
-        input is carried and the encoder sees an empty (all-missing) image.
+        input is carried: no encoder is built and a learned vector of
+        ``side_dim`` numbers (``absent``) is injected at every step instead
+        (an all-missing image would leave the encoder's first weights
+        without a gradient forever).
     encoder : str
         A name in :data:`SIDE_ENCODERS`.
     encoder_options : mapping, optional
@@ -265,7 +268,13 @@ class SideInputModel(ForecastModel):
         self.side_dim = side_dim
         a, f, k = self.side_shape
         extra = {"in_features": a * f * k} if encoder.lower() == "mlp" else {}
-        self.encoder = SIDE_ENCODERS.get(encoder)(a, side_dim, **extra, **(encoder_options or {}))
+        encoder_cls = SIDE_ENCODERS.get(encoder)  # an unknown name fails even without side input
+        self.encoder: nn.Module | None = None
+        self.absent: nn.Parameter | None = None
+        if side_channels:
+            self.encoder = encoder_cls(a, side_dim, **extra, **(encoder_options or {}))
+        else:
+            self.absent = nn.Parameter(0.1 * torch.randn(side_dim))  # (V,)
 
     @property
     def output_activation(self) -> str | None:
@@ -273,19 +282,25 @@ class SideInputModel(ForecastModel):
         return getattr(self.inner, "output_activation", None)
 
     # -------------------------------------------------------------- helpers
-    def split(self, frames: Tensor) -> tuple[Tensor, Tensor]:
-        """``(B, T, C+P, H, W)`` -> frames ``(B, T, C, H, W)``, side images ``(B, T, A, F, K)``."""
+    def split(self, frames: Tensor) -> tuple[Tensor, Tensor | None]:
+        """``(B, T, C+P, H, W)`` -> frames ``(B, T, C, H, W)``, side images ``(B, T, A, F, K)``.
+
+        The side images are None when no side input is carried (``side_channels=0``).
+        """
         c = self.frame_channels
-        b, t = frames.shape[:2]
         if self.side_channels == 0:
-            empty = frames.new_zeros(b, t, *self.side_shape)  # no side input: all missing
-            return frames, empty
+            return frames, None
         return frames[:, :, :c], unpack_side(frames[:, :, c:], self.side_shape)
 
-    def inject(self, frames: Tensor, side: Tensor) -> Tensor:
+    def inject(self, frames: Tensor, side: Tensor | None) -> Tensor:
         """Encode the side images and inject them: frames as the wrapped model takes them."""
         b, t = frames.shape[:2]
-        vector = self.encoder(side.flatten(0, 1).to(frames.dtype)).view(b, t, -1)  # (B, T, V)
+        if self.absent is not None:  # no side input carried
+            vector = self.absent.to(frames.dtype).expand(b, t, -1)  # (B, T, V)
+        else:
+            if self.encoder is None or side is None:
+                raise ValueError("side_input built with side channels got no side image")
+            vector = self.encoder(side.flatten(0, 1).to(frames.dtype)).view(b, t, -1)  # (B, T, V)
         return self.injection(frames, vector)  # (B, T, C', H, W)
 
     def _inner_inputs(
