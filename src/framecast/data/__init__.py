@@ -11,7 +11,9 @@ from typing import Any
 from torch.utils.data import Dataset
 
 # registers "seismicity" (frames of an earthquake catalog; numpy and h5py only)
-import framecast.quake.dataset  # noqa: F401
+# and "seismicity_radio" (the same with radio side images; no SciPy, no models)
+import framecast.quake.dataset
+import framecast.quake.radio.dataset  # noqa: F401
 from framecast.data.arrays import ArrayDataset
 from framecast.data.cache import (
     CacheInfo,

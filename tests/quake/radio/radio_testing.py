@@ -27,3 +27,42 @@ def write_pcm_wav(path: Path, samples: np.ndarray, rate: int, bits: int) -> Path
         handle.setframerate(rate)
         handle.writeframes(raw.tobytes())
     return path
+
+
+RECEIVER = {
+    "min_magnitude": 2.5,
+    "frequency_rows": 4,
+    "slots_per_bin": 4,
+    "lead_days": 7.0,
+    "band_hz": [8000.0, 14000.0],
+}
+"""A small synthetic receiver: side images of 2 x 4 x 4 values (one packed channel on 8 x 8)."""
+
+
+def tiny_world(folder: Path) -> tuple[Path, Path]:
+    """``frames.h5`` (weekly counts, 8 x 8, 2010-2013) and ``radio.h5`` of a synthetic receiver."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from quake_testing import REGION, random_catalog
+
+    from framecast.quake import Grid
+    from framecast.quake.frames import grid_catalog
+    from framecast.quake.radio.experiment import receiver_from
+    from framecast.quake.radio.synthetic import synthetic_radio
+
+    catalog = random_catalog(400)
+    frames = grid_catalog(
+        catalog,
+        Grid.from_region(REGION, 0.125),
+        start="2010-01-01",
+        end="2013-01-01",
+        bin_days=7,
+        mc=2.0,
+        channels=("count",),
+    )
+    frames_path = frames.save(folder / "frames.h5")
+    radio = synthetic_radio(
+        catalog, "2010-01-01", "2013-01-01", receiver_from(RECEIVER), bin_days=7.0
+    )
+    return frames_path, radio.save(folder / "radio.h5")

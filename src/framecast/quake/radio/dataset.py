@@ -5,6 +5,10 @@ Each frame of bin ``j`` gets the side image of :func:`~.alignment.side_images`
 extra channels (:func:`framecast.models.side_inputs.pack_side`); train it
 with the ``side_input`` model and ``train.loss_channels`` naming the frame
 channels (``framecast quake compare-aux`` does both).
+
+:mod:`framecast.data` imports this module to register the dataset, so it
+imports only what :mod:`framecast.quake.dataset` already loads (numpy,
+h5py, torch); the models package is imported when a dataset is built.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import torch
 from torch.utils.data import Dataset
 
 from framecast.data.registry import DATASETS
-from framecast.models.side_inputs import pack_side
 from framecast.quake.dataset import SeismicityDataset
 from framecast.quake.frames import SeismicityFrames
 from framecast.quake.radio.alignment import normalization, side_images
@@ -37,6 +40,9 @@ def radio_side_frames(
     ``shuffle_seed`` permutes the bins' side images in time (the control
     that keeps the radio data's distribution and breaks its timing).
     """
+    # imported here: framecast.data imports this module, and the models package is not light
+    from framecast.models.side_inputs import pack_side
+
     scale = normalization(radio, train_end)
     images = side_images(radio, frames.bin_start, frames.bin_days, lag_days=lag_days, scale=scale)
     if shuffle_seed is not None:
