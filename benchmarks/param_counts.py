@@ -57,6 +57,14 @@ REFERENCES = (
         "(framecast: one per channel, any frame size): 587,520; its MIM-N also builds a 1x1 "
         "conv_last it never calls: 98,304",
     ),
+    Reference(
+        "PhyDNet",
+        "configs/mmnist/phydnet.yaml",
+        3.1e6,
+        0,
+        "same layers as OpenSTL's PhyDNet_Model (3,091,732 counted by hand from its modules); "
+        "the published 3.1 M is rounded",
+    ),
     Reference("SimVP+IncepU", "configs/mmnist/simvp.yaml", 58.0e6),
     Reference("SimVP+gSTA", "configs/mmnist/simvp_gsta.yaml", 46.8e6),
     Reference("TAU", "configs/mmnist/tau.yaml", 44.7e6),

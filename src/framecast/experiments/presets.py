@@ -40,6 +40,15 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
     "predrnn_pp": {"hidden_channels": 32, "num_layers": 2, "kernel_size": 3, "patch_size": 4},
     "predrnn_v2": {"hidden_channels": 32, "num_layers": 2, "kernel_size": 3, "patch_size": 4},
     "mim": {"hidden_channels": 32, "num_layers": 2, "kernel_size": 3, "patch_size": 4},
+    # PhyDNet's encoder downsamples by 4 (as patch_size 4 elsewhere); residual branch 2 x 32
+    "phydnet": {
+        "downsample": 4,
+        "encoder_channels": 16,
+        "phy_kernel": 7,
+        "hidden_channels": 32,
+        "num_layers": 2,
+        "kernel_size": 3,
+    },
     # recurrence-free: context_frames must equal the data's n_context (compare's 10)
     "simvp": {
         "context_frames": 10,

@@ -13,6 +13,7 @@ from framecast.models.fc_lstm import FCLSTM
 from framecast.models.keras_convlstm import KerasConvLSTM
 from framecast.models.mim import MIM
 from framecast.models.persistence import Persistence
+from framecast.models.phydnet import PhyDNet
 from framecast.models.prednet import PredNet
 from framecast.models.predrnn import PredRNN
 from framecast.models.predrnn_pp import PredRNNPlusPlus
@@ -35,6 +36,7 @@ __all__ = [
     "ForecastModel",
     "KerasConvLSTM",
     "Persistence",
+    "PhyDNet",
     "PredNet",
     "PredRNN",
     "PredRNNPlusPlus",
