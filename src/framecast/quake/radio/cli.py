@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,52 @@ def _band(text: str) -> tuple[float, float]:
     return lo, hi
 
 
+def _pair(what: str) -> Callable[[str], tuple[float, float]]:
+    """An argparse type reading ``LOW,HIGH``."""
+
+    def parse(text: str) -> tuple[float, float]:
+        try:
+            lo, hi = (float(v) for v in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected LOW,HIGH {what}, got {text!r}") from None
+        return lo, hi
+
+    return parse
+
+
+def _image_settings(args: argparse.Namespace) -> Any:
+    """ImageSettings from the --image-* options, or None when none is given."""
+    from framecast.quake.radio.images import ImageSettings
+
+    given = {
+        "--image-seconds": args.image_seconds,
+        "--image-freq-hz": args.image_freq_hz,
+        "--image-db": args.image_db,
+    }
+    extras = (
+        args.image_colormap,
+        args.image_time_pattern,
+        args.image_times,
+        args.image_station,
+        args.image_low_frequency,
+    )
+    if all(v is None for v in (*given.values(), *extras)):
+        return None
+    missing = [flag for flag, value in given.items() if value is None]
+    if missing:
+        raise ValueError(f"spectrogram images need {', '.join(missing)} too")
+    return ImageSettings(
+        seconds=args.image_seconds,
+        freq_hz=args.image_freq_hz,
+        db_range=args.image_db,
+        colormap=args.image_colormap,
+        low_frequency=args.image_low_frequency or "bottom",
+        time_pattern=args.image_time_pattern,
+        times_csv=args.image_times,
+        station=args.image_station,
+    )
+
+
 def _cmd_prepare(args: argparse.Namespace) -> int:
     from framecast.quake.radio.prepare import PrepareSettings, prepare_radio
     from framecast.quake.radio.spectrogram import SpectrogramSettings
@@ -24,6 +71,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
         bin_days=args.bin_days,
         slots_per_bin=args.slots_per_bin,
         statistic=args.stat,
+        images=_image_settings(args),
     )
     prepare_radio(args.source, args.out, settings, start=args.start, on_error=args.on_error)
     return 0
@@ -86,6 +134,17 @@ def add_radio_commands(qsub: Any) -> None:
     p.add_argument("--step-seconds", type=float, default=60.0, help="between segments")
     p.add_argument("--start", help="UTC start of a WAV whose name holds no time")
     p.add_argument("--on-error", choices=("skip", "raise"), default="skip")
+    g = p.add_argument_group("spectrogram images (PNG, JPEG, TIFF) instead of or beside audio")
+    g.add_argument("--image-seconds", type=float, help="time one image spans")
+    g.add_argument("--image-freq-hz", type=_pair("in Hz"), help="LOW,HIGH of the image rows")
+    g.add_argument(
+        "--image-db", type=_pair("in dB"), help="dB of pixel values 0 and 1 (--image-db=-90,-30)"
+    )
+    g.add_argument("--image-colormap", help="matplotlib colormap of colour images (viridis)")
+    g.add_argument("--image-low-frequency", choices=("bottom", "top"), help="default bottom")
+    g.add_argument("--image-time-pattern", help="strptime format in the names (%%Y%%m%%d_%%H%%M)")
+    g.add_argument("--image-times", help="sidecar CSV file,time[,station] (UTC)")
+    g.add_argument("--image-station", help="station name of the images")
     p.set_defaults(func=_cmd_prepare)
 
     p = rsub.add_parser("demo", help="synthetic receiver over ETAS: with/without/shuffled")

@@ -1,7 +1,9 @@
 """``framecast quake radio prepare``: many recordings -> one binned ``radio.h5``, resumably.
 
 Every source file is read (:mod:`.readers`), turned into a dB spectrogram
-(:mod:`.spectrogram`) and aggregated into slots (:mod:`.aggregate`); its
+(:mod:`.spectrogram`), or read as one when it is a spectrogram image and
+``images`` settings are given (:mod:`.images`), and aggregated into slots
+(:mod:`.aggregate`); its
 slots are kept in the output under ``files/<name>`` with the file's SHA-256
 and the settings' hash. A rerun skips every file already there with the
 same hash and settings, so an interrupted run continues where it stopped
@@ -27,6 +29,13 @@ import numpy as np
 
 from framecast.files import atomic_write
 from framecast.quake.radio.aggregate import EPOCH, aggregate_columns, check_statistic
+from framecast.quake.radio.images import (
+    IMAGE_SUFFIXES,
+    ImageSettings,
+    image_start,
+    read_image_times,
+    read_spectrogram_image,
+)
 from framecast.quake.radio.readers import (
     TABLE_SUFFIXES,
     WAVEFORM_SUFFIXES,
@@ -47,6 +56,8 @@ class PrepareSettings:
     bin_days: float = 1.0
     slots_per_bin: int = 24
     statistic: str = "mean"
+    images: ImageSettings | None = None
+    """How to read spectrogram images; None: image files are not sources."""
 
     @property
     def slot_seconds(self) -> float:
@@ -55,6 +66,8 @@ class PrepareSettings:
     def check(self) -> None:
         self.spectrogram.check()
         check_statistic(self.statistic)
+        if self.images is not None:
+            self.images.check()
         if not self.bin_days > 0 or self.slots_per_bin < 1:
             raise ValueError(
                 f"bin_days must be > 0 and slots_per_bin >= 1, got {self.bin_days!r} and "
@@ -62,7 +75,10 @@ class PrepareSettings:
             )
 
     def digest(self) -> str:
-        text = json.dumps(asdict(self), sort_keys=True)
+        values = asdict(self)
+        if values["images"] is None:  # the hash of files prepared before image support
+            del values["images"]
+        text = json.dumps(values, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -84,16 +100,23 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def source_files(source: Path) -> list[Path]:
-    """Supported recordings in a folder (recursively, sorted), or the one file given."""
-    suffixes = {**WAVEFORM_SUFFIXES, **TABLE_SUFFIXES}
+def source_files(source: Path, images: bool = False) -> list[Path]:
+    """Supported recordings in a folder (recursively, sorted), or the one file given.
+
+    Spectrogram images count as recordings only with ``images``.
+    """
+    suffixes = {**WAVEFORM_SUFFIXES, **TABLE_SUFFIXES, **(IMAGE_SUFFIXES if images else {})}
     if source.is_file():
         return [source]
     if not source.is_dir():
         raise FileNotFoundError(f"source not found: {str(source)!r}")
-    files = sorted(p for p in source.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
+    found = sorted(p for p in source.rglob("*") if p.is_file())
+    files = [p for p in found if p.suffix.lower() in suffixes]
     if not files:
-        raise ValueError(f"no recording in {str(source)!r} (looked for {sorted(suffixes)})")
+        hint = ""
+        if any(p.suffix.lower() in IMAGE_SUFFIXES for p in found):
+            hint = "; for spectrogram images give --image-seconds, --image-freq-hz, --image-db"
+        raise ValueError(f"no recording in {str(source)!r} (looked for {sorted(suffixes)}){hint}")
     return files
 
 
@@ -189,7 +212,9 @@ def prepare_radio(
     settings.check()
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
-    files = source_files(Path(source))
+    files = source_files(Path(source), images=settings.images is not None)
+    images = settings.images
+    times = read_image_times(images.times_csv) if images and images.times_csv else None
     kept = _read_kept(out)
     digest = settings.digest()
     report = PrepareReport([], [], {}, out)
@@ -200,12 +225,22 @@ def prepare_radio(
         key = name.replace("/", "|")
         sha = file_sha256(path)
         meta = kept.get(key, {}).get("meta", {})
-        if meta.get("source", {}).get("sha256") == sha and meta.get("settings") == digest:
-            report.skipped_same.append(name)
-            continue
         try:
-            recording = read_recording(path, start=start)
-            spec = log_spectrogram(recording, settings.spectrogram)
+            if images is not None and path.suffix.lower() in IMAGE_SUFFIXES:
+                t0, station = image_start(path, images, times)
+                identity = {"sha256": sha, "name": name, "start": str(t0)}
+            else:
+                identity = {"sha256": sha, "name": name}
+            if meta.get("source") == identity and meta.get("settings") == digest:
+                report.skipped_same.append(name)
+                continue
+            if images is not None and path.suffix.lower() in IMAGE_SUFFIXES:
+                spec = read_spectrogram_image(
+                    path, images, settings.spectrogram, start=t0, station=station
+                )
+            else:
+                recording = read_recording(path, start=start)
+                spec = log_spectrogram(recording, settings.spectrogram)
         except (RadioReadError, ValueError) as error:
             if on_error == "raise":
                 if dirty:
@@ -221,7 +256,7 @@ def prepare_radio(
                 "stations": list(spec.stations),
                 "frequencies": spec.frequencies.tolist(),
                 "settings": digest,
-                "source": {"sha256": sha, "name": name},
+                "source": identity,
             },
             "power": power,
             "coverage": coverage,
