@@ -163,6 +163,10 @@ class QuakeExperiment:
     """Seed sweep (issue 13): train the network once per seed (``train.seed``) on the same
     frames and ETAS stage and report each seed's scores and their spread
     (:mod:`framecast.quake.seed_sweep`); empty: the one network of ``network.train.seed``."""
+    aux: dict[str, Any] = field(default_factory=dict)
+    """Auxiliary radio input (issue 14), the keys of ``compare-aux``'s ``aux:`` section
+    (:class:`framecast.quake.radio.experiment.AuxSection`): the network trains with the
+    radio side image of each bin (``radio.h5``); empty: no side input."""
 
     def check(self) -> None:
         """Raise ValueError for settings that cannot work, before anything is written."""
@@ -186,6 +190,10 @@ class QuakeExperiment:
         from framecast.quake.seed_sweep import check_seeds
 
         check_seeds(self.seeds)
+        if self.aux:
+            from framecast.quake.radio.experiment import aux_section
+
+            aux_section(self)
         check_channels(self.frames.channels)
         if "count" not in self.frames.channels:
             raise ValueError(f"frames.channels must include 'count', got {self.frames.channels}")
@@ -305,6 +313,7 @@ def _claim_out_dir(experiment: QuakeExperiment, restart: bool, log: Log = print)
     if saved.is_file():
         previous = yaml.safe_load(saved.read_text()) or {}
         previous.setdefault("seeds", [])  # folders written before the seed sweep have no key
+        previous.setdefault("aux", {})  # nor before the radio input
         changed = _changed_keys(previous, current)
         changed = [k for k in changed if k != "out_dir"]
         early = [k for k in changed if k.split(".")[0] not in _LATE_SECTIONS]
@@ -448,6 +457,12 @@ def network_config(
     train["loss_channels"] = [channels.index("count")]
     train.setdefault("out_dir", str(out / "train"))
     train.setdefault("run_name", "network")
+    if experiment.aux:  # the radio side input (stage_radio wrote out / "radio.h5")
+        from framecast.quake.radio.experiment import aux_section, with_side_input
+
+        aux = aux_section(experiment)
+        if aux is not None:
+            net = with_side_input(net, experiment, aux, frames, out / "radio.h5")
     return net
 
 
@@ -527,6 +542,12 @@ def stage_network_forecast(
     from framecast.quake.network import network_forecast
 
     model, config = load(checkpoint)
+    if experiment.aux:  # the side channels come from the seismicity_radio dataset
+        from framecast.quake.radio.experiment import variant_forecast
+
+        name = f"{config.model.name} network{name_suffix}"
+        train_end = to_datetime64(experiment.periods.val_start)
+        return variant_forecast(checkpoint, frames, name, _b_value(frames, train_end))
     return network_forecast(
         model,
         frames if network_frames is None else network_frames,
@@ -848,6 +869,12 @@ def run_experiment(experiment: QuakeExperiment, *, restart: bool = False, log: L
     out = _claim_out_dir(experiment, restart, log)
     catalog = stage_catalog(experiment, out, log)
     frames = stage_frames(experiment, catalog, out, log)
+    if experiment.aux:
+        from framecast.quake.radio.experiment import aux_section, stage_radio
+
+        aux = aux_section(experiment)
+        if aux is not None:
+            stage_radio(experiment, aux, catalog, out, log)
     sections = [completeness_section(catalog, frames, experiment.periods.val_start, log)]
     baseline = None
     if experiment.etas.mode != "none":

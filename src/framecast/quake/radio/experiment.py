@@ -130,23 +130,40 @@ def stage_radio(
     return path
 
 
-def variant_config(
+def aux_section(experiment: QuakeExperiment) -> AuxSection | None:
+    """The experiment's ``aux:`` section (``framecast quake run``), checked; None when empty.
+
+    Raises
+    ------
+    KeyError, TypeError, ValueError
+        Unknown keys, wrong types, or settings that cannot work.
+    """
+    from framecast.config import build_dataclass
+
+    if not experiment.aux:
+        return None
+    aux = build_dataclass(AuxSection, experiment.aux, "aux")
+    aux.check()
+    if experiment.etas_input.residual:
+        raise ValueError(
+            "aux: the radio input does not combine with etas_input.residual yet; "
+            "use etas_input.channel alone or drop one of them"
+        )
+    return aux
+
+
+def with_side_input(
+    net: dict[str, Any],
     experiment: QuakeExperiment,
     aux: AuxSection,
     frames: SeismicityFrames,
     radio: Path,
-    out: Path,
-    variant: str,
+    shuffle_seed: int | None = None,
 ) -> dict[str, Any]:
-    """The training config of one variant: same network, seed and data, plus the side input."""
+    """``net`` (a :func:`network_config`) wrapped by ``side_input`` on ``seismicity_radio``."""
     from framecast.quake.radio.dataset import radio_side_frames
     from framecast.quake.radio.store import RadioSeries
 
-    net = network_config(experiment, frames, out)
-    net["train"]["run_name"] = variant
-    if variant == "without_radio":
-        return net
-    shuffle = aux.shuffle_seed if variant == "shuffled_radio" else None
     packed, side_shape = radio_side_frames(
         frames, RadioSeries.load(radio), train_end=experiment.periods.val_start, lag_days=0.0
     )
@@ -170,9 +187,26 @@ def variant_config(
         **data["options"],
         "radio": str(radio),
         "lag_days": aux.lag_days,
-        "shuffle_seed": shuffle,
+        "shuffle_seed": shuffle_seed,
     }
     return net
+
+
+def variant_config(
+    experiment: QuakeExperiment,
+    aux: AuxSection,
+    frames: SeismicityFrames,
+    radio: Path,
+    out: Path,
+    variant: str,
+) -> dict[str, Any]:
+    """The training config of one variant: same network, seed and data, plus the side input."""
+    net = network_config(experiment, frames, out)
+    net["train"]["run_name"] = variant
+    if variant == "without_radio":
+        return net
+    shuffle = aux.shuffle_seed if variant == "shuffled_radio" else None
+    return with_side_input(net, experiment, aux, frames, radio, shuffle)
 
 
 def train_variant(net: dict[str, Any], path: Path, log: Log) -> Path:
