@@ -11,6 +11,7 @@ TINY_MODEL_OPTIONS: dict[str, dict[str, Any]] = {
     "predrnn_pp": {"hidden_channels": 4, "num_layers": 2, "kernel_size": 3, "patch_size": 2},
     "predrnn_v2": {"hidden_channels": 4, "num_layers": 2, "kernel_size": 3, "patch_size": 2},
     "mim": {"hidden_channels": 4, "num_layers": 3, "kernel_size": 3, "patch_size": 2},
+    "e3d_lstm": {"hidden_channels": 4, "num_layers": 2, "kernel_size": 3, "patch_size": 2},
     "phydnet": {
         "downsample": 2,
         "encoder_channels": 4,

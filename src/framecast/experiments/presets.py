@@ -49,6 +49,8 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
         "num_layers": 2,
         "kernel_size": 3,
     },
+    # 3D convolutions over windows of 2 frames cost about twice a 2D cell: 2 x 16 channels
+    "e3d_lstm": {"hidden_channels": 16, "num_layers": 2, "kernel_size": 3, "patch_size": 4},
     # recurrence-free: context_frames must equal the data's n_context (compare's 10)
     "simvp": {
         "context_frames": 10,

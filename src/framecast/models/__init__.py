@@ -8,6 +8,7 @@ from typing import Any
 
 from framecast.cells import CELLS
 from framecast.models.base import ForecastModel, StepwiseForecaster
+from framecast.models.e3d_lstm import E3DLSTM
 from framecast.models.encoder_forecaster import EncoderForecaster
 from framecast.models.fc_lstm import FCLSTM
 from framecast.models.keras_convlstm import KerasConvLSTM
@@ -26,6 +27,7 @@ from framecast.models.tau import TAU
 from framecast.signature import check_options
 
 __all__ = [
+    "E3DLSTM",
     "FCLSTM",
     "MIM",
     "MODELS",
