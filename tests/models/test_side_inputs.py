@@ -113,3 +113,23 @@ def test_without_side_channels_a_learned_vector_replaces_the_encoder():
     assert model.absent.grad is not None and float(model.absent.grad.abs().sum()) > 0
     with pytest.raises(KeyError, match="unknown side encoder 'cnn'"):
         build_model("side_input", 1, {"side_channels": 0, "encoder": "cnn"})
+
+
+def test_conv_pool_pooled_input_is_cheaper_and_still_sees_the_image():
+    from framecast.models.side_inputs import ConvPoolEncoder
+
+    torch.manual_seed(0)
+    full = ConvPoolEncoder(2, 3)
+    pooled = ConvPoolEncoder(2, 3, pool_input=[1, 4])
+    pooled.load_state_dict(full.state_dict())  # same weights: only the input differs
+    images = torch.randn(5, 2, 16, 24)
+    out = pooled(images)
+    assert out.shape == (5, 3)
+    assert not torch.allclose(out, full(images))
+    # pooling averages time slots: an image constant within 4-slot blocks encodes alike
+    blocks = images[..., ::4].repeat_interleave(4, dim=-1)  # (5, 2, 16, 24)
+    assert torch.allclose(pooled(blocks), full(blocks[..., ::4]), atol=1e-6)
+    odd = ConvPoolEncoder(2, 3, pool_input=[1, 5])(images)  # 24 slots: ceil to 5 columns
+    assert odd.shape == (5, 3) and torch.isfinite(odd).all()
+    with pytest.raises(ValueError, match=r"pool_input must be two integers >= 1, got \[0, 2\]"):
+        ConvPoolEncoder(2, 3, pool_input=[0, 2])

@@ -113,12 +113,27 @@ class ConvPoolEncoder(nn.Module):
     channels : sequence of int
         Output channels of each 3x3 convolution stage; every stage but the
         last halves the image with 2x2 max pooling (when it is at least 2 wide).
+    pool_input : (int, int)
+        Average the image over blocks of (rows, columns) before the first
+        stage (e.g. ``[1, 4]``: four time slots into one). The stages' cost
+        falls by that factor; the side image is encoded once per frame of
+        every window, so this cost is paid for each of ``B x T`` images at
+        every training step.
     """
 
-    def __init__(self, in_channels: int, out_dim: int, channels: Sequence[int] = (8, 16)) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_dim: int,
+        channels: Sequence[int] = (8, 16),
+        pool_input: Sequence[int] = (1, 1),
+    ) -> None:
         super().__init__()
         if not channels:
             raise ValueError(f"channels must list at least one stage, got {channels!r}")
+        if len(pool_input) != 2 or not all(isinstance(n, int) and n >= 1 for n in pool_input):
+            raise ValueError(f"pool_input must be two integers >= 1, got {pool_input!r}")
+        self.pool_input = (int(pool_input[0]), int(pool_input[1]))
         self.stages = nn.ModuleList()
         width = in_channels
         for c in channels:
@@ -128,6 +143,8 @@ class ConvPoolEncoder(nn.Module):
 
     def forward(self, images: Tensor) -> Tensor:
         x = images  # (N, A, F, K)
+        if self.pool_input != (1, 1):
+            x = nn.functional.avg_pool2d(x, self.pool_input, ceil_mode=True)  # (N, A, F/r, K/c)
         for i, conv in enumerate(self.stages):
             x = torch.relu(conv(x))
             if i < len(self.stages) - 1 and min(x.shape[-2:]) >= 2:

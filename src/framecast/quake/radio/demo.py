@@ -9,6 +9,13 @@ without and with the radio series shuffled in time (same seed, about 2.5
 minutes each on one core), forecasts 2010-2015 one day ahead, and the
 report gives the information gain of each radio network over the one
 without, with 95 % 30-day block-bootstrap intervals.
+
+The side image of each frame (2 x 16 rows x 24 hourly slots) is averaged
+over 4-hour blocks before the encoder's convolutions and squeezed to 2
+numbers: measured on one thread (batch 32, 8 context frames), a training
+step costs about 108 ms against 73 ms without the radio input, where the
+full-resolution encoder with 4 numbers cost about 190-235 ms (the radio
+networks then got a third of the steps in the same minutes).
 """
 
 from __future__ import annotations
@@ -67,7 +74,9 @@ def radio_demo_settings(
     }
     experiment = build_dataclass(QuakeExperiment, settings)
     experiment.check()
-    aux = AuxSection(synthetic=dict(synthetic or {}))
+    aux = AuxSection(
+        synthetic=dict(synthetic or {}), encoder_options={"pool_input": [1, 4]}, side_dim=2
+    )
     aux.check()
     return experiment, aux
 
