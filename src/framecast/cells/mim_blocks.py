@@ -60,7 +60,12 @@ class MIMBlock(nn.Module):
     differences of the layer below); the spatiotemporal memory M and the
     output follow the ST-LSTM. State: ``(h, c, s)`` with ``s`` MIM-S's cell.
     Unlike OpenSTL, MIM-S's cell is not detached between steps (the paper
-    backpropagates through it).
+    backpropagates through it). As in the authors' code (and OpenSTL), the
+    temporal and spatiotemporal gates share one input convolution (the
+    paper's ``W'_x`` are the ``W_x``), and the output gate reads the
+    incoming ``M`` (``W_m * M^{l-1}``), not ``C_t`` and ``M_t``; the weights
+    are laid out as those codes are, and tests/models/test_zoo_mim_equations.py
+    checks every gate against a hand-written step.
     """
 
     def __init__(self, in_channels: int, hidden: int, kernel_size: int) -> None:
