@@ -6,8 +6,10 @@ import inspect
 from pathlib import Path
 
 from framecast.cells import CELLS
+from framecast.classify.registry import CLASSIFIERS, LABELLED_DATA
 from framecast.data import DATASETS
 from framecast.models import MODELS
+from framecast.models.side_inputs import SIDE_ENCODERS, SIDE_INPUTS
 from framecast.training.losses import LOSSES
 
 
@@ -17,16 +19,26 @@ def _summary(obj: object) -> str:
 
 
 def registry_tables() -> str:
-    """Markdown tables of registered models, cells, datasets and losses.
+    """Markdown tables of what is registered: forecasters, cells, datasets, losses,
+    side inputs, sequence classifiers and their datasets.
 
     The README embeds this text; a test keeps the two in sync.
     """
+    import framecast.classify.alarms
+    import framecast.classify.data
+    import framecast.classify.models
+    import framecast.classify.text  # noqa: F401
+
     out: list[str] = []
     for title, registry in (
         ("Models", MODELS),
         ("Cells", CELLS),
         ("Datasets", DATASETS),
         ("Losses", LOSSES),
+        ("Side-input encoders", SIDE_ENCODERS),
+        ("Side-input injections", SIDE_INPUTS),
+        ("Sequence classifiers", CLASSIFIERS),
+        ("Labelled datasets (classifiers)", LABELLED_DATA),
     ):
         out += [f"### {title}", "", "| name | description |", "|---|---|"]
         out += [f"| `{name}` | {_summary(registry.get(name))} |" for name in registry.available()]

@@ -147,7 +147,9 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from framecast.demo import run_demo
 
-    run_demo(out_dir=args.out, minutes=args.minutes, mnist_dir=args.mnist_dir)
+    if args.steps is not None and args.steps < 1:
+        raise ValueError(f"--steps must be a whole number >= 1, got {args.steps}")
+    run_demo(out_dir=args.out, minutes=args.minutes, mnist_dir=args.mnist_dir, steps=args.steps)
     return 0
 
 
@@ -333,6 +335,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="train a small PredRNN and compare it with persistence")
     p.add_argument("--out", type=Path, default=Path("runs/demo"))
     p.add_argument("--minutes", type=float, default=4.0, help="training time budget")
+    p.add_argument(
+        "--steps",
+        type=int,
+        help="train exactly this many steps instead (how the shipped checkpoint is made)",
+    )
     p.add_argument("--mnist-dir", type=Path, help="folder of the MNIST IDX files")
     p.set_defaults(func=_cmd_demo)
     return parser

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from framecast.models.patching import check_patchable, patch, unpatch
 
-OUTPUT_ACTIVATIONS = ("none", "sigmoid", "softplus", "exp")
+OUTPUT_ACTIVATIONS = ("none", "sigmoid", "clip", "softplus", "exp")
 
 
 def check_output_activation(name: str) -> None:
@@ -52,11 +52,18 @@ def check_horizon(horizon: object) -> None:
 
 
 def apply_output_activation(x: Tensor, name: str) -> Tensor:
-    """Map raw outputs to frames: identity, [0, 1] images, or positive rates."""
+    """Map raw outputs to frames: identity, [0, 1] images, or positive rates.
+
+    ``"clip"`` is min(max(x, 0), 1), PredNet's saturating ReLU (Lotter et al.
+    2017, "SatLU"): unlike a sigmoid it reaches 0 exactly, so an empty
+    background is predicted as exactly empty, which SSIM rewards.
+    """
     if name == "none":
         return x
     if name == "sigmoid":
         return torch.sigmoid(x)
+    if name == "clip":
+        return torch.clamp(x, 0.0, 1.0)
     if name == "softplus":
         return nn.functional.softplus(x)
     if name == "exp":

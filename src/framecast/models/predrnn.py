@@ -50,7 +50,7 @@ class PredRNN(StepwiseForecaster):
         Registered cell name.
     cell_options : mapping, optional
         Extra keyword options of the cell (``layer_norm``, ``peephole``, ...).
-    output_activation : {"none", "sigmoid", "softplus", "exp"}
+    output_activation : {"none", "sigmoid", "clip", "softplus", "exp"}
         Applied to each predicted frame (PredRNN: none).
     output_bias : float, optional
         Gives the output convolution a bias starting at this value (PredRNN

@@ -1,0 +1,77 @@
+"""framecast demo: the config it trains, the checkpoint it scores, the one it ships."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from framecast_testing import tiny_run_config
+
+from framecast.checkpoint import load
+from framecast.cli import main
+from framecast.config import config_from_dict
+from framecast.demo import (
+    PRETRAINED,
+    PRETRAINED_STEPS,
+    best_checkpoint,
+    demo_config,
+    export_pretrained,
+)
+from framecast.training import train
+
+
+def test_demo_config_bounds_time_or_steps(tmp_path: Path):
+    timed = demo_config(tmp_path, 4.0, None)
+    assert timed["train"]["max_minutes"] == 4.0
+    assert timed["model"]["options"]["output_activation"] == "clip"
+    fixed = demo_config(tmp_path, 4.0, None, steps=500)
+    assert fixed["train"]["max_steps"] == 500 and fixed["train"]["max_minutes"] is None
+    # the same model, data, optimiser and sampling either way
+    for section in ("model", "data", "optim", "sampling"):
+        assert timed[section] == fixed[section]
+
+
+def test_export_keeps_weights_and_config_and_drops_the_optimiser(tmp_path: Path):
+    result = train(config_from_dict(tiny_run_config(tmp_path)))
+    dest = export_pretrained(result.last_checkpoint, tmp_path / "shipped.ckpt")
+    assert dest.stat().st_size < result.last_checkpoint.stat().st_size
+    assert "optimizer_states" not in torch.load(dest, weights_only=True)
+    original, config = load(result.last_checkpoint)
+    shipped, shipped_config = load(dest)
+    assert shipped_config.to_dict() == config.to_dict()
+    for (name, a), (_, b) in zip(
+        original.state_dict().items(), shipped.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+
+
+def test_best_checkpoint_prefers_the_best_and_falls_back(tmp_path: Path):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    last = run / "checkpoints" / "last.ckpt"
+    last.write_bytes(b"x")
+    assert best_checkpoint(run, last) == last
+    best = run / "checkpoints" / "best-epoch=000.ckpt"
+    best.write_bytes(b"x")
+    assert best_checkpoint(run, last) == best
+
+
+@pytest.mark.skipif(not PRETRAINED.is_file(), reason=f"no shipped checkpoint at {PRETRAINED}")
+def test_the_shipped_checkpoint_is_the_demo_config_trained_longer(tmp_path: Path):
+    model, config = load(PRETRAINED)
+    demo = demo_config(tmp_path, 4.0, Path("mnist"), steps=PRETRAINED_STEPS)
+    assert config.model.name == demo["model"]["name"]
+    assert config.model.options == demo["model"]["options"]
+    assert config.data.name == "moving_mnist"
+    assert config.train.max_steps == PRETRAINED_STEPS
+    assert torch.load(PRETRAINED, weights_only=True)["global_step"] == PRETRAINED_STEPS
+    assert PRETRAINED.stat().st_size < 5 * 2**20  # a few MB at most
+    frames = torch.rand(2, 10, 1, 64, 64)
+    out = model(frames, 10)
+    assert out.shape == (2, 10, 1, 64, 64) and out.min() >= 0 and out.max() <= 1
+
+
+def test_demo_refuses_a_bad_step_count(capsys):
+    assert main(["demo", "--steps", "0"]) == 2
+    assert "--steps must be a whole number >= 1, got 0" in capsys.readouterr().err
