@@ -170,9 +170,10 @@ def _interval(gain: GainInterval | None) -> str:
     return f"{gain.information_gain:+.3f} [{gain.lower:+.3f}, {gain.upper:+.3f}]"
 
 
-def _spread(values: Sequence[float]) -> str:
-    values = np.asarray(values, dtype=np.float64)
-    return f"mean {values.mean():+.3f}, min {values.min():+.3f}, max {values.max():+.3f}"
+def _spread(values: Sequence[float], digits: int = 3) -> str:
+    array = np.asarray(values, dtype=np.float64)
+    mean, low, high = (f"{v:+,.{digits}f}" for v in (array.mean(), array.min(), array.max()))
+    return f"mean {mean}, min {low}, max {high}"
 
 
 def _verdicts(gains: Sequence[GainInterval]) -> str:
@@ -225,7 +226,7 @@ def seed_sweep_markdown(
     lines += [
         f"- gain over reference: {_spread([g.information_gain for g in reference_gains])}; "
         f"{_verdicts(reference_gains)}.",
-        f"- log L: {_spread([s.log_likelihood for s in scores])}.",
+        f"- log L: {_spread([s.log_likelihood for s in scores], digits=1)} nats.",
         f"- N-test passed by {sum(s.n_passed for s in scores)} of {len(scores)} seeds.",
     ]
     return "\n".join(lines)
