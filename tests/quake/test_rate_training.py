@@ -55,6 +55,17 @@ def test_demo_and_sanjacinto_configs_differ_only_in_region_periods_and_mc():
     assert sj["etas_input.residual"] is True and sj["network.model.name"] == "predrnn"
 
 
+def test_the_quake_demo_runs_the_demo_etas_residual_config(tmp_path):
+    from framecast.quake.demo import demo_experiment
+
+    config = _flat(load_experiment(CONFIGS / "demo_etas_residual.yaml").to_dict())
+    demo = _flat(demo_experiment(tmp_path, minutes=2.5).to_dict())
+    differ = sorted(k for k in set(demo) | set(config) if demo.get(k) != config.get(k))
+    # the demo: its own folder, the --minutes budget, one seed (a sweep would triple the time)
+    assert differ == ["network.train.max_minutes", "out_dir", "seeds"], differ
+    assert demo["network.train.max_minutes"] == 2.5 and demo["seeds"] == []
+
+
 @pytest.mark.parametrize(
     "name",
     [

@@ -2,15 +2,20 @@
 
 Simulate 26 years of ETAS seismicity (the default, California-fit
 parameters, after a 10-year burn-in) in a 4.8 x 4.8 degree box, grid it
-into daily 32 x 32 frames of event counts and magnitudes, train a ConvLSTM
-rate model for a few minutes on 1990-2009 (validation 2010-2011), forecast
-every day of 2012-2015 one day ahead, and score it against the
-smoothed-seismicity Poisson reference and ETAS with the parameters the
-catalog was simulated with: the simulation-based forecast (1,000 continuations
-of the catalog per day, cascades included) and the first-order one. The
-generating model is an upper reference, not a bound: scored as Poisson rates,
-another forecast may beat it on a finite catalog by chance or because the
-counts of a clustered process are not Poisson.
+into daily 32 x 32 frames (event counts, magnitude excess, activity traces
+decaying over 1, 10 and 100 days, distance to recent large events), add the
+first-order ETAS forecast of each next day as a channel, train an
+ETAS-residual ConvLSTM (log rate = log ETAS + network output, the output
+layer starting at zero: issue 13) for a few minutes on 1990-2009
+(validation 2010-2011), forecast every day of 2012-2015 one day ahead, and
+score it against the smoothed-seismicity Poisson reference and ETAS with
+the parameters the catalog was simulated with: the simulation-based
+forecast (1,000 continuations of the catalog per day, cascades included)
+and the first-order one. The generating model is an upper reference, not a
+bound: scored as Poisson rates, another forecast may beat it on a finite
+catalog by chance or because the counts of a clustered process are not
+Poisson. The settings are those of ``configs/quake/demo_etas_residual.yaml``
+with the training budget ``minutes`` (a test keeps the two in step).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from framecast.quake.experiment import QuakeExperiment, run_experiment
 
 
 def demo_experiment(out_dir: Path, minutes: float = 4.0) -> QuakeExperiment:
-    """The demo's settings (sized for 2 CPU cores and a 10-minute budget)."""
+    """The demo's settings (sized for 2 CPU cores and a 10-minute budget: 9 min 48 s measured)."""
     settings: dict[str, Any] = {
         "out_dir": str(out_dir),
         "catalog": {"simulate": True, "seed": 0, "burn_in_days": 3650.0},
@@ -35,9 +40,17 @@ def demo_experiment(out_dir: Path, minutes: float = 4.0) -> QuakeExperiment:
             "end": "2016-01-01",
             "bin_days": 1.0,
             "mc": 2.0,
-            "channels": ["count", "magnitude_excess"],
+            "channels": [
+                "count",
+                "magnitude_excess",
+                "activity_1d",
+                "activity_10d",
+                "activity_100d",
+                "large_event_distance",
+            ],
         },
         "periods": {"val_start": "2010-01-01", "test_start": "2012-01-01"},
+        "etas_input": {"channel": True, "residual": True, "forecast": "first_order"},
         "network": {
             "model": {
                 "name": "predrnn",
@@ -46,17 +59,20 @@ def demo_experiment(out_dir: Path, minutes: float = 4.0) -> QuakeExperiment:
                     "hidden_channels": 16,
                     "num_layers": 2,
                     "kernel_size": 3,
-                    "patch_size": 4,
-                    "output_activation": "exp",
+                    "patch_size": 2,
                 },
             },
-            "data": {"n_context": 16, "batch_size": 32},
-            "optim": {"lr": 5e-3, "scheduler": "none"},
+            "data": {
+                "n_context": 16,
+                "batch_size": 16,
+                "options": {"active_repeat": 4, "active_events": 5},
+            },
+            "optim": {"lr": 1e-3, "scheduler": "none"},
             "train": {
                 "max_steps": 100000,
                 "max_minutes": minutes,
                 "val_every_n_steps": 100,
-                "limit_val_batches": 0.5,
+                "early_stopping_patience": 5,
                 "log_every_n_steps": 20,
             },
         },
