@@ -73,5 +73,9 @@ def test_repo_configs_load():
             from framecast.quake.experiment import load_experiment
 
             load_experiment(path)  # raises on any unknown key or unusable setting
+        elif path.parent.name == "classify":  # sequence classifiers: their own config
+            from framecast.classify.config import load_classify_config
+
+            load_classify_config(path)
         else:
             load_config(path)  # raises on any unknown key

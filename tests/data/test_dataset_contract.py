@@ -88,6 +88,22 @@ def _kitti_hkl_options(tmp_path: Path) -> dict[str, Any]:
     return kitti_hkl_contract_options(tmp_path)
 
 
+def _seismicity_radio_options(tmp_path: Path) -> dict[str, Any]:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "quake" / "radio"))
+    from radio_testing import tiny_world
+
+    frames, radio = tiny_world(tmp_path)
+    return {
+        "path": str(frames),
+        "radio": str(radio),
+        "val_start": "2012-01-01",
+        "test_start": "2012-07-01",
+        "channels": ["count"],
+    }
+
+
 OPTIONS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "array": _array_options,
     "kitti": _kitti_cache_options,
@@ -98,6 +114,7 @@ OPTIONS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "moving_squares": lambda _: {"num_sequences": 4},
     "prepared": _prepared_options,
     "seismicity": _seismicity_options,
+    "seismicity_radio": _seismicity_radio_options,
 }
 
 
@@ -117,9 +134,13 @@ def test_contract(name: str, split: str, tmp_path: Path, monkeypatch) -> None:
     context, target = dataset[len(dataset) - 1]
     assert context.shape == (3, *shape) and target.shape == (4, *shape)
     low, high = getattr(dataset, "value_range", (0.0, 1.0))  # counts are not scaled
+    # the range holds for the frame channels; side inputs packed after them
+    # (seismicity_radio's standardised spectrograms) are not frames
+    n_frame = getattr(dataset, "frame_channels", dataset.channels)
     for frames in (context, target):
         assert frames.dtype == torch.float32
-        assert float(frames.min()) >= low and float(frames.max()) <= high
+        assert float(frames[:, :n_frame].min()) >= low
+        assert float(frames[:, :n_frame].max()) <= high
     batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=2)))
     assert batch[0].shape[1:] == (3, *shape)
 
