@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from framecast.experiments.budget import parse_budget
-from framecast.experiments.presets import data_preset, model_preset
+from framecast.experiments.presets import FIXED_CELL, NOT_COMPARED, data_preset, model_preset
 from framecast.numerics import THREADS_ENV, allowed_cores, check_jobs, default_jobs
 
 COLUMNS = (
@@ -84,9 +84,14 @@ def plan_pairs(
         if not cls.trainable:
             notes.append(f"{model}: nothing to train; it is the baseline row of the table")
             continue
+        if model.lower() in NOT_COMPARED:
+            notes.append(f"{model}: left out; {NOT_COMPARED[model.lower()]}")
+            continue
         usable = compatible_cells(model)
         if not cls.uses_cell:
             pairs.append((model, None))
+            why = FIXED_CELL.get(model.lower(), "it takes no cell")
+            notes.append(f"{model}: one row whatever the cells; {why}")
             continue
         for cell in cells:
             if cell in usable:
@@ -94,10 +99,35 @@ def plan_pairs(
             else:
                 notes.append(f"{model} with {cell}: {model} runs only {', '.join(usable)}")
     if not pairs:
+        why = f" ({'; '.join(notes)})" if notes else ""
         raise ValueError(
-            f"no (model, cell) pair to compare among models {list(models)} and cells {list(cells)}"
+            f"no (model, cell) pair to compare among models {list(models)} and cells "
+            f"{list(cells)}{why}"
         )
     return pairs, notes
+
+
+def check_model_options(options: dict[str, dict[str, Any]], n_context: int) -> None:
+    """Check each model's options before any pair trains, so a typo fails at once.
+
+    Raises
+    ------
+    TypeError
+        An option the model does not take (the message lists the accepted ones).
+    ValueError
+        ``context_frames`` (SimVP, TAU) other than ``n_context``.
+    """
+    from framecast.models import MODELS
+    from framecast.signature import check_options
+
+    for model, opts in options.items():
+        check_options(MODELS.get(model), opts, f"model {model!r}", skip=("in_channels",))
+        frames = opts.get("context_frames", n_context)
+        if frames != n_context:
+            raise ValueError(
+                f"model {model!r}: context_frames={frames!r} must equal the comparison's "
+                f"n_context={n_context} (it maps that many frames in one pass)"
+            )
 
 
 def pair_config(
@@ -291,6 +321,7 @@ def run_comparison(
     if data_options:
         data_section["options"] = {**data_section.get("options", {}), **data_options}
     options = {m: {**model_preset(m), **(model_options or {}).get(m, {})} for m, _ in pairs}
+    check_model_options(options, n_context)
     spec = ComparisonSpec(
         data=data_section,
         budget=budget,

@@ -71,6 +71,20 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
     "fc_lstm": {"frame_size": 64, "hidden_size": 256, "conditional": True},
 }
 
+#: models compared without a cell, and why no registered cell can be swapped in
+FIXED_CELL: dict[str, str] = {
+    "e3d_lstm": "its Eidetic 3D LSTM cell is the model (3D windows of frames, a recall gate "
+    "over past memories), so no registered cell can be swapped in",
+    "simvp": "no recurrent cell (a convolutional translator over all context frames)",
+    "tau": "no recurrent cell (a convolutional translator with temporal attention)",
+}
+
+#: registered models that ``framecast compare`` leaves out, and why
+NOT_COMPARED: dict[str, str] = {
+    "side_input": "a wrapper that feeds a side input (e.g. radio) to another model; "
+    "compare the model it wraps, or use `framecast quake run` with an aux: section",
+}
+
 DATA_PRESETS: dict[str, dict[str, Any]] = {
     "mmnist": {
         "name": "moving_mnist",
