@@ -12,7 +12,17 @@ from :data:`SIDE_INPUTS`:
   ``C + side_dim`` channels);
 - ``film``: feature-wise linear modulation of each input frame,
   ``x * (1 + gamma(v)) + beta(v)`` per channel (Perez et al. 2018, eq. 1),
-  starting near the identity.
+  starting near the identity;
+- ``log_rate``: the vector of the frame before each forecast shifts the
+  forecast's log rate, ``rate * exp(w . v + b)`` per frame channel, with
+  ``w`` and ``b`` starting at (almost) zero: the wrapped model is left as it
+  is (same channels, so the same initial weights as without the side
+  input), an untrained wrapper forecasts what the wrapped model forecasts,
+  and the side input can only scale the whole map up or down, as a
+  precursor that says "when" but not "where" should (the zero-initialised
+  residual branch of ReZero, Bachlechner et al. 2021, as in
+  :mod:`framecast.quake.etas_residual`). Meant for rate models
+  (``output_activation`` exp or softplus).
 
 Encoder and wrapped model train end to end.
 
@@ -30,18 +40,20 @@ References
 ----------
 E. Perez, F. Strub, H. de Vries, V. Dumoulin, A. Courville, "FiLM: Visual
 Reasoning with a General Conditioning Layer", AAAI 2018, eq. 1.
+T. Bachlechner, B. P. Majumder, H. H. Mao, G. W. Cottrell, J. McAuley,
+"ReZero is All You Need: Fast Convergence at Large Depth", UAI 2021.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from framecast.models.base import ForecastModel
+from framecast.models.base import ForecastModel, next_frame_loss
 from framecast.models.registry import MODELS
 from framecast.registry import Registry
 
@@ -154,22 +166,59 @@ class ConvPoolEncoder(nn.Module):
 
 @SIDE_ENCODERS.register("mlp")
 class MLPEncoder(nn.Module):
-    """Flatten, one hidden layer: for short series (a GNSS displacement, a few sensors)."""
+    """Flatten, one hidden layer: for short series, or a spectrogram pooled to a few numbers.
 
-    def __init__(self, in_channels: int, out_dim: int, in_features: int, hidden: int = 32) -> None:
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the side image (A).
+    out_dim : int
+        Length of the vector.
+    image_shape : (int, int)
+        ``(F, K)``: rows and columns of one side image (filled in by the wrapper).
+    hidden : int
+        Width of the hidden layer.
+    pool_input : (int, int)
+        Average the image over blocks of (rows, columns) first (as
+        :class:`ConvPoolEncoder`): ``[1, 4]`` turns 24 hourly slots into six
+        4-hour means, a quarter of the weights to learn.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_dim: int,
+        image_shape: Sequence[int],
+        hidden: int = 32,
+        pool_input: Sequence[int] = (1, 1),
+    ) -> None:
         super().__init__()
+        if len(pool_input) != 2 or not all(isinstance(n, int) and n >= 1 for n in pool_input):
+            raise ValueError(f"pool_input must be two integers >= 1, got {pool_input!r}")
+        self.pool_input = (int(pool_input[0]), int(pool_input[1]))
+        rows, cols = (int(n) for n in image_shape)
+        features = (
+            in_channels
+            * math.ceil(rows / self.pool_input[0])
+            * math.ceil(cols / self.pool_input[1])
+        )
         self.net = nn.Sequential(
-            nn.Flatten(), nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, out_dim)
+            nn.Flatten(), nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, out_dim)
         )
 
     def forward(self, images: Tensor) -> Tensor:
-        return self.net(images)  # (N, A, F, K) -> (N, out_dim)
+        x = images  # (N, A, F, K)
+        if self.pool_input != (1, 1):
+            x = nn.functional.avg_pool2d(x, self.pool_input, ceil_mode=True)  # (N, A, F/r, K/c)
+        return self.net(x)  # (N, out_dim)
 
 
 # ---------------------------------------------------------------- injections
 @SIDE_INPUTS.register("broadcast_channels")
 class BroadcastChannels(nn.Module):
     """The vector broadcast over the map as extra input channels of every frame."""
+
+    acts_on: ClassVar[str] = "input"
 
     def __init__(self, frame_channels: int, side_dim: int) -> None:
         super().__init__()
@@ -189,6 +238,8 @@ class BroadcastChannels(nn.Module):
 class FiLM(nn.Module):
     """Feature-wise linear modulation of each frame's channels (Perez et al. 2018, eq. 1)."""
 
+    acts_on: ClassVar[str] = "input"
+
     def __init__(self, frame_channels: int, side_dim: int) -> None:
         super().__init__()
         self.to_scale_shift = nn.Linear(side_dim, 2 * frame_channels)
@@ -205,6 +256,41 @@ class FiLM(nn.Module):
     def forward(self, frames: Tensor, vector: Tensor) -> Tensor:
         gamma, beta = self.to_scale_shift(vector).chunk(2, dim=-1)  # (B, T, C) each
         return frames * (1 + gamma[..., None, None]) + beta[..., None, None]  # (B, T, C, H, W)
+
+
+@SIDE_INPUTS.register("log_rate")
+class LogRateShift(nn.Module):
+    """The forecast's log rate shifted by a linear map of the side vector (module docstring).
+
+    ``forecast * exp(w . v + b)`` per frame channel, ``v`` the vector of the
+    last frame before the forecast one. ``b`` starts at zero and ``w`` at
+    1 % of PyTorch's default initialisation: the wrapper starts as the
+    wrapped model (a shift of about 0) while the encoder still gets a
+    gradient from the first step (with ``w = 0`` exactly it would get none).
+    """
+
+    acts_on: ClassVar[str] = "output"
+
+    def __init__(self, frame_channels: int, side_dim: int) -> None:
+        super().__init__()
+        self.to_shift = nn.Linear(side_dim, frame_channels)
+        with torch.no_grad():
+            self.to_shift.weight.mul_(0.01)
+        nn.init.zeros_(self.to_shift.bias)
+
+    @staticmethod
+    def inner_channels(frame_channels: int, side_dim: int) -> int:
+        """Channels of the frames the wrapped model takes (its input is left alone)."""
+        return frame_channels
+
+    def forward(self, frames: Tensor, vector: Tensor) -> Tensor:
+        """Inputs pass unchanged (the vector acts on the forecast, :meth:`modulate`)."""
+        return frames
+
+    def modulate(self, preds: Tensor, vector: Tensor) -> Tensor:
+        """``preds`` (B, n, C, H, W) times ``exp`` of the shift of ``vector`` (B, n, V)."""
+        shift = self.to_shift(vector.to(preds.dtype))  # (B, n, C)
+        return preds * torch.exp(shift)[..., None, None]  # (B, n, C, H, W)
 
 
 # ------------------------------------------------------------------- wrapper
@@ -284,7 +370,7 @@ class SideInputModel(ForecastModel):
         self.side_channels = side_channels
         self.side_dim = side_dim
         a, f, k = self.side_shape
-        extra = {"in_features": a * f * k} if encoder.lower() == "mlp" else {}
+        extra = {"image_shape": (f, k)} if encoder.lower() == "mlp" else {}
         encoder_cls = SIDE_ENCODERS.get(encoder)  # an unknown name fails even without side input
         self.encoder: nn.Module | None = None
         self.absent: nn.Parameter | None = None
@@ -309,28 +395,48 @@ class SideInputModel(ForecastModel):
             return frames, None
         return frames[:, :, :c], unpack_side(frames[:, :, c:], self.side_shape)
 
-    def inject(self, frames: Tensor, side: Tensor | None) -> Tensor:
-        """Encode the side images and inject them: frames as the wrapped model takes them."""
+    def encode(self, frames: Tensor, side: Tensor | None) -> Tensor:
+        """The side vector ``(B, T, V)`` of each frame (the learned ``absent`` one without side)."""
         b, t = frames.shape[:2]
         if self.absent is not None:  # no side input carried
-            vector = self.absent.to(frames.dtype).expand(b, t, -1)  # (B, T, V)
-        else:
-            if self.encoder is None or side is None:
-                raise ValueError("side_input built with side channels got no side image")
-            vector = self.encoder(side.flatten(0, 1).to(frames.dtype)).view(b, t, -1)  # (B, T, V)
-        return self.injection(frames, vector)  # (B, T, C', H, W)
+            return self.absent.to(frames.dtype).expand(b, t, -1)  # (B, T, V)
+        if self.encoder is None or side is None:
+            raise ValueError("side_input built with side channels got no side image")
+        return self.encoder(side.flatten(0, 1).to(frames.dtype)).view(b, t, -1)  # (B, T, V)
+
+    def inject(self, frames: Tensor, side: Tensor | None) -> Tensor:
+        """Encode the side images and inject them: frames as the wrapped model takes them."""
+        return self.injection(frames, self.encode(frames, side))  # (B, T, C', H, W)
 
     def _inner_inputs(
         self, context: Tensor, target: Tensor | None
-    ) -> tuple[Tensor, Tensor | None, Tensor]:
+    ) -> tuple[Tensor, Tensor | None, Tensor, Tensor]:
+        """Inner context, inner target, packed side channels and side vectors of all frames."""
         self.check_frames(context, "context")
         tc = context.shape[1]
         frames = context if target is None else torch.cat([context, target], dim=1)
         plain, side = self.split(frames)
-        inner = self.inject(plain, side)  # (B, T, C', H, W)
+        vectors = self.encode(plain, side)  # (B, T, V)
+        inner = self.injection(plain, vectors)  # (B, T, C', H, W)
         side_frames = frames[:, :, self.frame_channels :]  # (B, T, P, H, W)
         inner_target = inner[:, tc:] if target is not None else None
-        return inner[:, :tc], inner_target, side_frames
+        return inner[:, :tc], inner_target, side_frames, vectors
+
+    def _modulated(self, preds: Tensor, vectors: Tensor, total: int) -> Tensor:
+        """Output injections: each forecast scaled by the vector of the frame before it.
+
+        ``preds`` (B, n, C, H, W) are the forecasts of frames ``total - n ..
+        total - 1`` (aligned at the end); the forecast of frame ``f`` uses the
+        side vector of frame ``f - 1``, or of the last frame whose side is
+        known (a future bin's side is not known when forecasting).
+        """
+        if getattr(self.injection, "acts_on", "input") != "output":
+            return preds
+        n = preds.shape[1]
+        index = (torch.arange(total - n, total, device=preds.device) - 1).clamp(
+            0, vectors.shape[1] - 1
+        )
+        return self.injection.modulate(preds, vectors[:, index])  # type: ignore[operator]
 
     def _with_side(self, preds: Tensor, side_frames: Tensor, total: int) -> Tensor:
         """Predicted frame channels plus the known side of each predicted frame."""
@@ -357,9 +463,11 @@ class SideInputModel(ForecastModel):
         """
         if target is not None:
             self.check_frames(target, "target")
-        inner_context, inner_target, side_frames = self._inner_inputs(context, target)
+        inner_context, inner_target, side_frames, vectors = self._inner_inputs(context, target)
+        total = context.shape[1] + horizon
         preds = self.inner.rollout(inner_context, horizon, inner_target, true_mask)
-        return self._with_side(preds, side_frames, context.shape[1] + horizon)
+        preds = self._modulated(preds[:, :, : self.frame_channels], vectors, total)
+        return self._with_side(preds, side_frames, total)
 
     def training_loss(
         self,
@@ -369,9 +477,15 @@ class SideInputModel(ForecastModel):
         true_mask: Tensor | None = None,
         future_only: bool = False,
     ) -> Tensor:
-        """The wrapped model's own objective, scored on the frame channels only."""
+        """The wrapped model's own objective, scored on the frame channels only.
+
+        With an output injection (``log_rate``) the scaled forecasts are what
+        is scored: ``loss_fn`` on every next-frame forecast of :meth:`rollout`
+        (:func:`~framecast.models.base.next_frame_loss`, as PredRNN trains);
+        the wrapped model's extra terms (PredNet's error units, PhyDNet's
+        moment loss, ...) are not added then.
+        """
         self.check_frames(target, "target")
-        inner_context, inner_target, _ = self._inner_inputs(context, target)
         c, p = self.frame_channels, self.side_channels
 
         def frame_loss(pred: Tensor, truth: Tensor) -> Tensor:
@@ -382,6 +496,10 @@ class SideInputModel(ForecastModel):
                 torch.cat([truth[:, :, :c], zeros], dim=2),
             )
 
+        if getattr(self.injection, "acts_on", "input") == "output":
+            preds = self.rollout(context, target.shape[1], target=target, true_mask=true_mask)
+            return next_frame_loss(preds, context, target, frame_loss, future_only)
+        inner_context, inner_target, _, _ = self._inner_inputs(context, target)
         return self.inner.training_loss(
             inner_context,
             target if inner_target is None else inner_target,

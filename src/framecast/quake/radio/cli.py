@@ -78,13 +78,14 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from framecast.quake.radio.demo import run_radio_demo
+    from framecast.quake.radio.demo import DEMO_STEPS, run_radio_demo
 
     synthetic: dict[str, Any] = {}
     for key in ("lead_days", "probability", "amplitude_db", "min_magnitude"):
         if getattr(args, key) is not None:
             synthetic[key] = getattr(args, key)
-    run_radio_demo(args.out, args.minutes, synthetic, restart=args.restart)
+    steps = DEMO_STEPS if args.steps is None else args.steps
+    run_radio_demo(args.out, steps, synthetic, seed=args.seed, restart=args.restart)
     return 0
 
 
@@ -149,7 +150,10 @@ def add_radio_commands(qsub: Any) -> None:
 
     p = rsub.add_parser("demo", help="synthetic receiver over ETAS: with/without/shuffled")
     p.add_argument("--out", type=Path, default=Path("runs/radio-demo"))
-    p.add_argument("--minutes", type=float, default=2.5, help="training budget per network")
+    p.add_argument("--steps", type=int, help="training steps of each network, equal (default 1000)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="catalog, receiver, networks and shuffle (default 0)"
+    )
     p.add_argument("--lead-days", type=float)
     p.add_argument("--probability", type=float)
     p.add_argument("--amplitude-db", type=float)

@@ -8,6 +8,15 @@ random length remove whole slots (NaN, coverage 0). Before a share
 power in the band ``band_hz`` rises by ``amplitude_db`` for the
 ``lead_days`` before the event (a band-limited anomaly; overlapping ones
 add up to one). ``false_alarms_per_year`` anomalies follow no event.
+The defaults (M >= 3, mc + 1 of the demo's frames; 80 %; 1 day; 12 dB)
+put a precursor before 80 % of the events of M >= 3 (about 9 % of the
+demo's events of M >= 2); only the bins after an anomaly can gain
+information from the radio input, and a one-day lead tells which daily bin
+the event falls in. On the demo's catalog, an oracle that knows
+which bins follow an anomaly and scales the plain network's forecast by the
+best constant per kind of bin gains about +0.10 nats/eq
+[+0.07, +0.13] (30-day blocks); with the earlier defaults (M >= 3.5, 2 days
+ahead) only +0.04 [+0.02, +0.07], too little for a trained network to show.
 
 This is a hypothesis made true by construction: it shows that the
 pipeline can find a precursor where there is one, not that there is one
@@ -28,9 +37,9 @@ from framecast.quake.radio.store import RadioSeries
 class SyntheticReceiver:
     """Settings of :func:`synthetic_radio` (``framecast quake radio demo`` options)."""
 
-    min_magnitude: float = 3.5
+    min_magnitude: float = 3.0
     probability: float = 0.8
-    lead_days: float = 2.0
+    lead_days: float = 1.0
     amplitude_db: float = 12.0
     band_hz: tuple[float, float] = (8000.0, 14000.0)
     false_alarms_per_year: float = 0.0
