@@ -98,6 +98,7 @@ def test_compare_of_three_zoo_models_has_a_row_per_compatible_pair(tmp_path: Pat
     with (out / "comparison.csv").open() as fh:
         for row in csv.DictReader(fh):
             assert int(row["params"]) > 0 and float(row["mse_ratio_to_persistence"]) > 0
+            assert int(row["steps"]) == 2  # the budget, read back from the pair's checkpoint
 
 
 @pytest.mark.slow

@@ -39,6 +39,7 @@ COLUMNS = (
     "model",
     "cell",
     "params",
+    "steps",
     "s_per_100_batches",
     "peak_memory_mb",
     "mse_per_frame_sum",
@@ -198,10 +199,12 @@ def run_pair(
         title=pair_name(model, cell),
     )
     per_batch = timer.seconds_per_batch
+    ckpt = torch.load(result.last_checkpoint, map_location="cpu", weights_only=True)
     out = {
         "model": model,
         "cell": cell,
         "params": sum(p.numel() for p in trained.parameters() if p.requires_grad),
+        "steps": int(ckpt["global_step"]),  # optimiser steps the budget allowed
         "s_per_100_batches": None if per_batch is None else 100 * per_batch,
         "batches_timed": len(timer.durations),
         "resumed": resume is not None,
@@ -216,10 +219,13 @@ def run_pair(
 
 def _row(res: dict[str, Any]) -> dict[str, Any]:
     m, p = res["metrics"], res["persistence"]
+    # results written before "steps" was recorded: every batch of an unresumed run was timed
+    steps = res.get("steps", None if res.get("resumed") else res.get("batches_timed"))
     return {
         "model": res["model"],
         "cell": res["cell"] or "-",
         "params": res["params"],
+        "steps": steps,
         "s_per_100_batches": res["s_per_100_batches"],
         "peak_memory_mb": res["peak_memory_mb"],
         "mse_per_frame_sum": m["mse_per_frame_sum"]["mean"],
@@ -266,7 +272,7 @@ def write_outputs(
     ]
     lines += ["| " + " | ".join(_fmt(r[c]) for c in COLUMNS) + " |" for r in rows]
     lines.append(
-        f"| persistence | - | 0 | - | - | {_fmt(persistence['mse_per_frame_sum']['mean'])} "
+        f"| persistence | - | 0 | - | - | - | {_fmt(persistence['mse_per_frame_sum']['mean'])} "
         f"| {_fmt(persistence['mse_per_pixel']['mean'])} | {_fmt(persistence['ssim']['mean'])} "
         f"| {_fmt(persistence['psnr']['mean'])} | 1 |"
     )
