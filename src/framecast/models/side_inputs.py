@@ -327,7 +327,9 @@ class SideInputModel(ForecastModel):
         A name in :data:`SIDE_ENCODERS`.
     encoder_options : mapping, optional
     injection : str
-        A name in :data:`SIDE_INPUTS`.
+        A name in :data:`SIDE_INPUTS`: ``broadcast_channels`` and ``film``
+        act on the wrapped model's input frames, ``log_rate`` on its
+        forecasts (the wrapped model then takes the plain frames).
     side_dim : int
         Length of the encoded vector.
 

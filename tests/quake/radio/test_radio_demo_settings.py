@@ -81,3 +81,19 @@ def test_gain_section_reports_the_three_pairs_and_reads_them(tmp_path):
     assert verdict["radio_helps"] and verdict["radio_beats_control"]
     assert verdict["control_clean"] == (not summary["shuffled_radio"]["significant"])
     assert "it does" in section and f"({int(counts.sum()):,} observed)" in section
+
+
+def test_radio_synthetic_yaml_is_the_demo():
+    import dataclasses
+    from pathlib import Path
+
+    from framecast.quake.radio.cli import load_comparison
+    from framecast.quake.radio.experiment import receiver_from
+
+    root = Path(__file__).parents[3]
+    experiment, aux = load_comparison(root / "configs/quake/radio_synthetic.yaml", [])
+    demo, demo_aux = radio_demo_settings(Path(experiment.out_dir))
+    assert experiment.to_dict() == demo.to_dict()
+    # the same receiver (the file spells out the defaults the demo takes)
+    assert receiver_from(aux.synthetic) == receiver_from(demo_aux.synthetic)
+    assert dataclasses.replace(aux, synthetic={}) == dataclasses.replace(demo_aux, synthetic={})
