@@ -315,7 +315,12 @@ def gain_section(
         "radio_beats_control": summary["with_radio_over_shuffled_radio"]["lower"] > 0,
     }
     summary["verdict"] = verdict
-    control = "it does not" if verdict["control_clean"] else "IT DOES: suspect leakage or scale"
+    if verdict["control_clean"]:
+        control = "it does not"
+    elif summary["shuffled_radio"]["lower"] > 0:
+        control = "IT GAINS: suspect leakage or a scale effect"
+    else:
+        control = "it loses: the network fits noise in the shuffled series"
     lines += [
         "",
         "Reading: the radio input helps if `with_radio` gains significantly over `without_radio` "
