@@ -25,6 +25,7 @@ def test_demo_config_bounds_time_or_steps(tmp_path: Path):
     timed = demo_config(tmp_path, 4.0, None)
     assert timed["train"]["max_minutes"] == 4.0
     assert timed["model"]["options"]["output_activation"] == "clip"
+    assert timed["train"]["loss"] == "l1+l2"
     fixed = demo_config(tmp_path, 4.0, None, steps=500)
     assert fixed["train"]["max_steps"] == 500 and fixed["train"]["max_minutes"] is None
     # the same model, data, optimiser and sampling either way
@@ -64,6 +65,7 @@ def test_the_shipped_checkpoint_is_the_demo_config_trained_longer(tmp_path: Path
     assert config.model.name == demo["model"]["name"]
     assert config.model.options == demo["model"]["options"]
     assert config.data.name == "moving_mnist"
+    assert config.train.loss == demo["train"]["loss"]
     assert config.train.max_steps == PRETRAINED_STEPS
     assert torch.load(PRETRAINED, weights_only=True)["global_step"] == PRETRAINED_STEPS
     assert PRETRAINED.stat().st_size < 5 * 2**20  # a few MB at most
