@@ -24,7 +24,8 @@ from framecast.training.loaders import make_dataset, make_loader
 from framecast.viz import plot_loss_history, save_prediction_strip
 
 PRETRAINED = Path(__file__).parent / "pretrained" / "demo_predrnn_mmnist.ckpt"
-"""The demo's config trained longer (:data:`PRETRAINED_STEPS` steps), weights and config only."""
+"""The demo's config trained longer: the best checkpoint by validation of a
+:data:`PRETRAINED_STEPS`-step run (:data:`PRETRAINED_COMMAND`), weights and config only."""
 PRETRAINED_STEPS = 300
 PRETRAINED_COMMAND = f"framecast demo --steps {PRETRAINED_STEPS} --out runs/demo_pretrained"
 
@@ -112,6 +113,13 @@ def best_checkpoint(run_dir: Path, fallback: Path) -> Path:
     return best[-1] if best else fallback
 
 
+def checkpoint_step(path: Path) -> int:
+    """The optimiser step a checkpoint was saved at."""
+    from framecast.checkpoint import read_checkpoint
+
+    return int(read_checkpoint(path).get("global_step", -1))
+
+
 def export_pretrained(checkpoint: Path, dest: Path = PRETRAINED) -> Path:
     """Write ``checkpoint``'s weights and config (no optimiser state) to ``dest``.
 
@@ -183,12 +191,14 @@ def run_demo(
     result = train(config)
     checkpoint = best_checkpoint(result.run_dir, result.last_checkpoint)
     model, config = load(checkpoint)
-    trained = f"predrnn ({result.module.global_step} steps, this run)"
+    step = checkpoint_step(checkpoint)
+    trained = f"predrnn (this run, best of {result.module.global_step} steps: step {step})"
     models = {trained: model, "persistence": Persistence(model.in_channels)}
     shipped = None
     if config.data.name == "moving_mnist" and PRETRAINED.is_file() and steps is None:
         pretrained, _ = load(PRETRAINED)
-        shipped = f"predrnn ({PRETRAINED_STEPS} steps, shipped checkpoint)"
+        shipped_step = checkpoint_step(PRETRAINED)
+        shipped = f"predrnn (shipped, best of {PRETRAINED_STEPS} steps: step {shipped_step})"
         models = {trained: model, shipped: pretrained, "persistence": models["persistence"]}
 
     test = make_dataset(config.data, "test")
@@ -218,7 +228,7 @@ def run_demo(
         print()
         print(
             f"The shipped checkpoint is this demo's config trained for {PRETRAINED_STEPS} steps "
-            f"({PRETRAINED_COMMAND}), not this run:"
+            f"({PRETRAINED_COMMAND}; its best checkpoint by validation), not this run:"
         )
         for line in _verdicts(evaluation.results, shipped):
             print(line)
