@@ -24,10 +24,13 @@ def registry_tables() -> str:
 
     The README embeds this text; a test keeps the two in sync.
     """
+    # import every module that registers something, so the tables do not
+    # depend on what happens to be imported already
     import framecast.classify.alarms
     import framecast.classify.data
     import framecast.classify.models
-    import framecast.classify.text  # noqa: F401
+    import framecast.classify.text
+    import framecast.quake.etas_residual  # noqa: F401
 
     out: list[str] = []
     for title, registry in (

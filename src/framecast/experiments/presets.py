@@ -86,6 +86,8 @@ FIXED_CELL: dict[str, str] = {
 NOT_COMPARED: dict[str, str] = {
     "side_input": "a wrapper that feeds a side input (e.g. radio) to another model; "
     "compare the model it wraps, or use `framecast quake run` with an aux: section",
+    "etas_residual": "a wrapper that corrects an ETAS rate forecast, for seismicity frames "
+    "with an etas channel; use `framecast quake run` with an etas_input: section",
 }
 
 DATA_PRESETS: dict[str, dict[str, Any]] = {
