@@ -113,10 +113,11 @@ def default_jobs(pending: int) -> int:
 
     ``$FRAMECAST_THREADS``, else ``$OMP_NUM_THREADS``, caps the total (the
     same order as :func:`choose_threads`); each job then gets one torch
-    thread. Measured on a 2-core EPYC (``benchmarks/parallel_jobs.py``): two
-    one-thread training processes of the quick PredRNN make more steps per
-    second together than one process with two threads, idle and beside a
-    busy process, since a one-thread job has no thread to wait for.
+    thread. Measured on a 2-core EPYC (``benchmarks/parallel_jobs.py``,
+    medians of 2 alternating rounds): two one-thread training processes of
+    the quick PredRNN made 0.613 steps/s together against 0.473 for one
+    process with two threads idle (1.30x), and 0.377 against 0.296 beside a
+    busy process (1.27x): a one-thread job has no thread to wait for.
     """
     for variable in (THREADS_ENV, "OMP_NUM_THREADS"):
         raw = os.environ.get(variable, "").strip()
