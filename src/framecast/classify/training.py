@@ -9,7 +9,6 @@ one console line per validation, CSV and TensorBoard logs.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
-from lightning.pytorch.loggers import TensorBoardLogger
 
 from framecast.classify.config import ClassifyConfig
 from framecast.classify.data import build_labelled_dataset, make_labelled_loader
@@ -27,15 +25,15 @@ from framecast.files import atomic_write
 from framecast.numerics import configure_torch
 from framecast.training.callbacks import ConsoleReport, StopRequest, stop_on_interrupt
 from framecast.training.checkpointing import (
-    AtomicCheckpointIO,
     LastCheckpoint,
     remove_partial_files,
 )
-from framecast.training.csv_log import METRICS_FILE, ResumableCSVLogger, keep_rows_before
+from framecast.training.csv_log import METRICS_FILE, keep_rows_before
 from framecast.training.run import (
     check_new_run_dir,
     check_resumable,
     checkpoint_to_resume,
+    make_trainer,
     quiet_lightning,
 )
 
@@ -159,31 +157,7 @@ def train_classifier(
 
     report = [ConsoleReport(best=best_score)] if verbose else []
     cbs.extend([stop, *report, best, last])  # checkpoint callbacks last, as in train()
-    trainer_kwargs: dict[str, Any] = {}
-    if t.max_minutes is not None:
-        trainer_kwargs["max_time"] = {"minutes": t.max_minutes}
-    with quiet_lightning():
-        trainer = L.Trainer(
-            default_root_dir=run_dir,
-            accelerator=t.accelerator,
-            devices=t.devices,
-            max_steps=t.max_steps,
-            max_epochs=t.max_epochs if t.max_epochs is not None else -1,
-            limit_val_batches=t.limit_val_batches,
-            val_check_interval=t.val_every_n_steps,
-            check_val_every_n_epoch=None if t.val_every_n_steps is not None else 1,
-            gradient_clip_val=t.grad_clip,
-            log_every_n_steps=t.log_every_n_steps,
-            logger=[
-                ResumableCSVLogger(run_dir, name="logs", version=""),
-                TensorBoardLogger(run_dir, name="tensorboard", version=""),
-            ],
-            callbacks=cbs,
-            plugins=[AtomicCheckpointIO()],
-            enable_progress_bar=t.progress_bar and sys.stdout.isatty(),
-            enable_model_summary=False,
-            **trainer_kwargs,
-        )
+    trainer = make_trainer(run_dir, t, cbs, grad_clip=t.grad_clip)
 
     run_dir.mkdir(parents=True, exist_ok=True)  # the run is valid: only now write its folder
     remove_partial_files(run_dir)

@@ -218,6 +218,48 @@ def _best_score(checkpoint: ModelCheckpoint) -> float | None:
     return None if score is None else float(score)
 
 
+def make_trainer(
+    run_dir: Path,
+    t: Any,
+    callbacks: list[Any],
+    *,
+    grad_clip: float | None,
+    **extra: Any,
+) -> L.Trainer:
+    """The Lightning Trainer of a framecast run, forecaster or classifier.
+
+    ``t`` is the config's ``train`` section (step, time, validation, logging
+    and device settings); ``extra`` adds Trainer arguments (strategy,
+    precision, ...). Logs go to ``<run_dir>/logs/metrics.csv`` (kept across
+    resumes) and ``<run_dir>/tensorboard``; checkpoints are written atomically.
+    """
+    if t.max_minutes is not None:
+        extra["max_time"] = {"minutes": t.max_minutes}
+    with quiet_lightning():
+        return L.Trainer(
+            default_root_dir=run_dir,
+            accelerator=t.accelerator,
+            devices=t.devices,
+            max_steps=t.max_steps,
+            max_epochs=t.max_epochs if t.max_epochs is not None else -1,
+            limit_val_batches=t.limit_val_batches,
+            val_check_interval=t.val_every_n_steps,
+            # count val_every_n_steps in global steps, so it may exceed an epoch's batches
+            check_val_every_n_epoch=None if t.val_every_n_steps is not None else 1,
+            gradient_clip_val=grad_clip,
+            log_every_n_steps=t.log_every_n_steps,
+            logger=[
+                ResumableCSVLogger(run_dir, name="logs", version=""),
+                TensorBoardLogger(run_dir, name="tensorboard", version=""),
+            ],
+            callbacks=callbacks,
+            plugins=[AtomicCheckpointIO()],
+            enable_progress_bar=t.progress_bar and sys.stdout.isatty(),
+            enable_model_summary=False,
+            **extra,
+        )
+
+
 def train(
     config: Config,
     *,
@@ -301,36 +343,16 @@ def train(
     report = [ConsoleReport(best=lambda: _best_score(best))] if verbose else []
     cbs.extend([stop, *report, best, last])
 
-    trainer_kwargs: dict[str, Any] = {}
-    if t.max_minutes is not None:
-        trainer_kwargs["max_time"] = {"minutes": t.max_minutes}
-    with quiet_lightning():
-        trainer = L.Trainer(
-            default_root_dir=run_dir,
-            accelerator=t.accelerator,
-            devices=t.devices,
-            strategy=t.strategy,
-            precision=resolve_precision(t.precision, t.accelerator),  # type: ignore[arg-type]
-            max_steps=t.max_steps,
-            max_epochs=t.max_epochs if t.max_epochs is not None else -1,
-            limit_val_batches=t.limit_val_batches,
-            val_check_interval=t.val_every_n_steps,
-            # count val_every_n_steps in global steps, so it may exceed an epoch's batches
-            check_val_every_n_epoch=None if t.val_every_n_steps is not None else 1,
-            # with train.reverse_input the module steps (and clips) by hand
-            gradient_clip_val=None if t.reverse_input else config.optim.grad_clip,
-            log_every_n_steps=t.log_every_n_steps,
-            logger=[
-                ResumableCSVLogger(run_dir, name="logs", version=""),
-                TensorBoardLogger(run_dir, name="tensorboard", version=""),
-            ],
-            callbacks=cbs,
-            plugins=[AtomicCheckpointIO()],
-            enable_progress_bar=t.progress_bar and sys.stdout.isatty(),
-            enable_model_summary=False,
-            deterministic=False,
-            **trainer_kwargs,
-        )
+    trainer = make_trainer(
+        run_dir,
+        t,
+        cbs,
+        # with train.reverse_input the module steps (and clips) by hand
+        grad_clip=None if t.reverse_input else config.optim.grad_clip,
+        strategy=t.strategy,
+        precision=resolve_precision(t.precision, t.accelerator),
+        deterministic=False,
+    )
 
     # the run is valid: only now create and write its folder
     run_dir.mkdir(parents=True, exist_ok=True)
