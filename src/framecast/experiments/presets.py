@@ -49,11 +49,12 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
         "num_layers": 2,
         "kernel_size": 3,
     },
-    # 2 x 16 channels over windows of 2 frames. Not cheap for all that: the recall gate attends
-    # from every position of the window to every position of all past memories (512 x up to
-    # 9,728 at 16x16), so a training step costs ~8x predrnn_v2's at its preset (batch 2,
-    # 20 frames of 64x64, one thread: 25 s vs 3.3 s, 75 % of it in bmm and softmax)
-    "e3d_lstm": {"hidden_channels": 16, "num_layers": 2, "kernel_size": 3, "patch_size": 4},
+    # 2 x 16 channels over windows of 2 frames, on 8x8 patches. The recall gate attends from
+    # every position of the window to every position of all past memories, so its cost grows
+    # with the map area squared: at patch 4 (16x16 maps, 512 x up to 9,728 positions) a
+    # training step of batch 16, 20 frames of 64x64, one thread, took 54-58 s, 75 % of it in
+    # bmm and softmax; at patch 8 (8x8 maps) 3.4-3.5 s (one run each, 2-core EPYC).
+    "e3d_lstm": {"hidden_channels": 16, "num_layers": 2, "kernel_size": 3, "patch_size": 8},
     # recurrence-free: context_frames must equal the data's n_context (compare's 10)
     "simvp": {
         "context_frames": 10,
