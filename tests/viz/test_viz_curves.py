@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from framecast.viz import plot_loss_history, plot_metric_curves, read_loss_columns
+from framecast.viz.curves import LEGEND_INSIDE_MAX, line_looks
 
 # the shape of a Lightning CSVLogger file: sparse rows, empty where not logged
 LIGHTNING_CSV = """epoch,step,train_loss_step,val_loss,train_loss_epoch,lr
@@ -90,3 +91,27 @@ def test_loss_history_errors(tmp_path) -> None:
         plot_loss_history(tmp_path / "loss.png", no_step)
     with pytest.raises(FileNotFoundError, match="not found"):
         plot_loss_history(tmp_path / "loss.png", tmp_path / "missing.csv")
+
+
+def test_many_curves_get_a_wider_figure_with_the_legend_outside(tmp_path) -> None:
+    curves = {f"model{k}-cell": [float(k), float(k + 1)] for k in range(LEGEND_INSIDE_MAX + 1)}
+    out = plot_metric_curves(tmp_path / "m.png", curves, metric="MSE per frame", unit="sum")
+    with Image.open(out) as image:
+        assert image.size == (900, 450)
+    few = dict(list(curves.items())[:LEGEND_INSIDE_MAX])
+    with Image.open(plot_metric_curves(tmp_path / "f.png", few, metric="m", unit="u")) as image:
+        assert image.size == (600, 400)
+
+
+def test_line_looks_are_distinct_and_baselines_are_black_dashed() -> None:
+    names = [f"pair{k}" for k in range(25)] + ["persistence"]
+    looks = line_looks(names)
+    assert looks["persistence"] == ("black", "--")
+    others = [looks[n] for n in names[:-1]]
+    assert len(set(others)) == 25  # tab20 colours, then the next line style
+    assert looks["pair0"][1] == "-" and looks["pair20"][1] == "--"
+    assert looks["pair0"][0] == looks["pair20"][0]  # the palette repeats with a new style
+    assert "black" not in {color for color, _ in others}
+    # ten or fewer series: tab10, solid
+    small = line_looks(["a", "b"], baselines=())
+    assert small["a"] != small["b"] and {s for _, s in small.values()} == {"-"}

@@ -8,15 +8,37 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from framecast.viz.frames import output_path, save_figure
+
+#: the most series whose legend is drawn inside the axes
+LEGEND_INSIDE_MAX = 6
 
 
 def _check_label(value: object, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{name} must be a non-empty string, got {value!r}")
     return value
+
+
+def line_looks(
+    names: Sequence[str], baselines: Sequence[str] = ("persistence",)
+) -> dict[str, tuple[object, str]]:
+    """A (colour, line style) per series name, distinct for up to 80 series.
+
+    Baselines are black and dashed; the others take tab10 (up to ten) or
+    tab20 colours in order, and the next line style each time the palette
+    repeats.
+    """
+    others = [name for name in names if name not in baselines]
+    palette = colormaps["tab10" if len(others) <= 10 else "tab20"]
+    styles = ("-", "--", ":", "-.")
+    looks: dict[str, tuple[object, str]] = dict.fromkeys(names, ("black", "--"))
+    for k, name in enumerate(others):
+        looks[name] = (palette(k % palette.N), styles[(k // palette.N) % len(styles)])
+    return looks
 
 
 def plot_metric_curves(
@@ -26,8 +48,15 @@ def plot_metric_curves(
     metric: str,
     unit: str,
     title: str | None = None,
+    baselines: Sequence[str] = ("persistence",),
 ) -> Path:
     """Plot a metric against lead time, one line per series.
+
+    Every series gets its own colour and line style (tab10, or tab20 past
+    ten series, with the line style changing each time the palette
+    repeats); the series named in ``baselines`` are drawn dashed in black.
+    Past :data:`LEGEND_INSIDE_MAX` series the legend moves to the right of
+    the axes, so that a comparison of many pairs stays readable.
 
     Parameters
     ----------
@@ -42,6 +71,9 @@ def plot_metric_curves(
         Unit of the metric, for the y axis (e.g. ``"dB"``).
     title : str, optional
         Figure title.
+    baselines : sequence of str
+        Names of reference series (drawn black, dashed); names that are not
+        in ``curves`` are ignored.
 
     Returns
     -------
@@ -74,20 +106,27 @@ def plot_metric_curves(
             raise TypeError(f"curve {name!r} must hold numbers, got {list(values)!r}") from error
     out = output_path(path, ".png")
 
-    figure = Figure(figsize=(6.0, 4.0))
+    outside = len(series) > LEGEND_INSIDE_MAX
+    # constrained layout keeps a legend placed outside the axes inside the figure
+    figure = Figure(figsize=(9.0, 4.5) if outside else (6.0, 4.0), layout="constrained")
     ax = figure.subplots()
     longest = max(len(values) for values in series.values())
+    looks = line_looks(list(series), baselines)
     for name, values in series.items():
-        ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=name)
+        color, style = looks[name]
+        x = range(1, len(values) + 1)
+        ax.plot(x, values, marker="o", markersize=3, color=color, linestyle=style, label=name)
     ax.set_xlabel("lead time (frames ahead)")
-    ax.set_ylabel(f"{metric} ({unit})")
+    ax.set_ylabel(f"{metric} ({unit})", wrap=True)
     if longest <= 20:
         ax.set_xticks(range(1, longest + 1))
     ax.grid(alpha=0.3)
-    ax.legend()
+    if outside:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small", frameon=False)
+    else:
+        ax.legend()
     if title:
         ax.set_title(title)
-    figure.tight_layout()
     save_figure(figure, out)
     return out
 
