@@ -55,9 +55,6 @@ def _authors_model(root: Path, layer_norm: bool):
         total_length=20,
         input_length=10,
         reverse_scheduled_sampling=0,  # read by later versions of the authors' forward
-        decouple_beta=0.1,
-        visual=0,
-        visual_path="",
     )
     return RNN(PAPER["layers"], [PAPER["hidden"]] * PAPER["layers"], configs)
 

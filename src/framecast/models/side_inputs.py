@@ -214,11 +214,25 @@ class MLPEncoder(nn.Module):
 
 
 # ---------------------------------------------------------------- injections
-@SIDE_INPUTS.register("broadcast_channels")
-class BroadcastChannels(nn.Module):
-    """The vector broadcast over the map as extra input channels of every frame."""
+class Injection(nn.Module):
+    """What every injection shares: where it acts, and the wrapped model's input channels.
+
+    ``acts_on`` is ``"input"`` (``forward`` changes the frames the wrapped
+    model sees) or ``"output"`` (``modulate`` changes its forecast). By
+    default the wrapped model takes frames of ``frame_channels`` channels.
+    """
 
     acts_on: ClassVar[str] = "input"
+
+    @staticmethod
+    def inner_channels(frame_channels: int, side_dim: int) -> int:
+        """Channels of the frames the wrapped model takes."""
+        return frame_channels
+
+
+@SIDE_INPUTS.register("broadcast_channels")
+class BroadcastChannels(Injection):
+    """The vector broadcast over the map as extra input channels of every frame."""
 
     def __init__(self, frame_channels: int, side_dim: int) -> None:
         super().__init__()
@@ -235,10 +249,8 @@ class BroadcastChannels(nn.Module):
 
 
 @SIDE_INPUTS.register("film")
-class FiLM(nn.Module):
+class FiLM(Injection):
     """Feature-wise linear modulation of each frame's channels (Perez et al. 2018, eq. 1)."""
-
-    acts_on: ClassVar[str] = "input"
 
     def __init__(self, frame_channels: int, side_dim: int) -> None:
         super().__init__()
@@ -248,18 +260,13 @@ class FiLM(nn.Module):
             self.to_scale_shift.weight.mul_(0.1)
         nn.init.zeros_(self.to_scale_shift.bias)
 
-    @staticmethod
-    def inner_channels(frame_channels: int, side_dim: int) -> int:
-        """Channels of the frames the wrapped model takes."""
-        return frame_channels
-
     def forward(self, frames: Tensor, vector: Tensor) -> Tensor:
         gamma, beta = self.to_scale_shift(vector).chunk(2, dim=-1)  # (B, T, C) each
         return frames * (1 + gamma[..., None, None]) + beta[..., None, None]  # (B, T, C, H, W)
 
 
 @SIDE_INPUTS.register("log_rate")
-class LogRateShift(nn.Module):
+class LogRateShift(Injection):
     """The forecast's log rate shifted by a linear map of the side vector (module docstring).
 
     ``forecast * exp(w . v + b)`` per frame channel, ``v`` the vector of the
@@ -277,11 +284,6 @@ class LogRateShift(nn.Module):
         with torch.no_grad():
             self.to_shift.weight.mul_(0.01)
         nn.init.zeros_(self.to_shift.bias)
-
-    @staticmethod
-    def inner_channels(frame_channels: int, side_dim: int) -> int:
-        """Channels of the frames the wrapped model takes (its input is left alone)."""
-        return frame_channels
 
     def forward(self, frames: Tensor, vector: Tensor) -> Tensor:
         """Inputs pass unchanged (the vector acts on the forecast, :meth:`modulate`)."""
