@@ -43,6 +43,7 @@ from scipy.optimize import minimize
 
 from framecast.quake.catalog.events import Catalog
 from framecast.quake.catalog.magnitudes import aki_b_value
+from framecast.quake.etas.background import BackgroundMap
 from framecast.quake.etas.likelihood import (
     DEFAULT_CUTOFFS,
     ETASData,
@@ -318,6 +319,7 @@ def fit_etas(
     max_branching_ratio: float | None = None,
     cutoffs: PairCutoffs = DEFAULT_CUTOFFS,
     progress: Callable[[str], None] | None = None,
+    background: BackgroundMap | None = None,
 ) -> ETASFit:
     """Fit ETAS by maximum likelihood to the events of ``catalog``.
 
@@ -359,6 +361,9 @@ def fit_etas(
     progress : callable, optional
         Called with one line of text with the numbers of targets, sources and
         pairs, then one line per iteration (iteration, LL, η, parameters).
+    background : BackgroundMap, optional
+        The shape of a spatially variable background (μ stays its mean over the
+        region); default uniform. :func:`fit_etas_declustered` estimates one.
 
     Returns
     -------
@@ -386,7 +391,13 @@ def fit_etas(
     ):
         raise ValueError(f"max_branching_ratio must be > 0, got {max_branching_ratio!r}")
     data = prepare_data(
-        catalog, region=region, mc=mc, start=start, end=end, auxiliary_start=auxiliary_start
+        catalog,
+        region=region,
+        mc=mc,
+        start=start,
+        end=end,
+        auxiliary_start=auxiliary_start,
+        background=background,
     )
     if b_value is None:
         b_value = aki_b_value(data.magnitude_excess[data.target_rows] + mc, mc)

@@ -47,6 +47,7 @@ import numpy as np
 import torch
 
 from framecast.quake.catalog.events import Catalog, timedelta_to_days, to_datetime64
+from framecast.quake.etas.background import BackgroundMap
 from framecast.quake.etas.parameters import FREE_PARAMETERS, ETASParameters
 from framecast.quake.etas.region import StudyRegion, as_region
 from framecast.quake.grid import Grid
@@ -83,6 +84,10 @@ class ETASData:
     mc : float
     description : str
         The region and period, for messages.
+    background_weight : numpy.ndarray, optional
+        float64 ``[J]``: ``A · u(x_j)`` of a spatially variable background
+        (:mod:`~framecast.quake.etas.background`) at the targets, so that the
+        background intensity there is ``μ · background_weight``; None: uniform (1).
     """
 
     time_days: np.ndarray
@@ -94,6 +99,7 @@ class ETASData:
     area_km2: float
     mc: float
     description: str
+    background_weight: np.ndarray | None = None
 
     @property
     def n_sources(self) -> int:
@@ -112,12 +118,15 @@ def prepare_data(
     start: object,
     end: object,
     auxiliary_start: object | None = None,
+    background: BackgroundMap | None = None,
 ) -> ETASData:
     """Select the sources and targets of an ETAS likelihood.
 
     Sources: events with M >= mc inside the region in ``[auxiliary_start, end)``;
     targets: those of them in ``[start, end)``. Events outside the region are
     ignored altogether (neither targets nor sources), as in the simulation.
+    With ``background``, the targets carry the map's density ratio
+    (:attr:`ETASData.background_weight`); the map's region must be ``region``.
 
     Raises
     ------
@@ -142,6 +151,15 @@ def prepare_data(
     if not len(target_rows):
         raise ValueError(f"no events with M >= {mc:g} in {description}")
     x, y = area.project(events.latitude, events.longitude)
+    weight = None
+    if background is not None:
+        targets = events.select(time_days >= 0)
+        weight = background.density_ratio(targets.latitude, targets.longitude)  # [J]
+        if not (weight > 0).all():
+            raise ValueError(
+                f"the background map is zero at {int((weight <= 0).sum())} target events: "
+                "it must cover the region (mix in a floor of the uniform map)"
+            )
     return ETASData(
         time_days=time_days,
         x_km=x,
@@ -152,6 +170,7 @@ def prepare_data(
         area_km2=area.area_km2,
         mc=float(mc),
         description=description,
+        background_weight=weight,
     )
 
 
@@ -222,6 +241,8 @@ class _PairChunk:
     dt: torch.Tensor  # float64 [P]: t_j - t_i > 0, days
     r2: torch.Tensor  # float64 [P]: squared distance, km²
     n_targets: int
+    first_target: int  # index (into data.target_rows) of the chunk's first target
+    background_weight: torch.Tensor  # float64 [J']: A·u at the chunk's targets (ones: uniform)
 
 
 def triggering_pairs(
@@ -283,6 +304,9 @@ def _pair_chunks(data: ETASData, chunk_pairs: int, cutoffs: PairCutoffs) -> list
     target, source, dt, r2 = triggering_pairs(data, cutoffs)
     # pairs per target -> chunk boundaries at whole targets
     ends = np.cumsum(np.bincount(target, minlength=data.n_targets))  # [J]
+    weight = (
+        np.ones(data.n_targets) if data.background_weight is None else data.background_weight
+    )  # [J]
     chunks: list[_PairChunk] = []
     first = 0
     while first < data.n_targets:
@@ -297,6 +321,8 @@ def _pair_chunks(data: ETASData, chunk_pairs: int, cutoffs: PairCutoffs) -> list
                 dt=torch.from_numpy(dt[rows]),
                 r2=torch.from_numpy(r2[rows]),
                 n_targets=last - first,
+                first_target=first,
+                background_weight=torch.from_numpy(np.ascontiguousarray(weight[first:last])),
             )
         )
         first = last
@@ -413,8 +439,10 @@ class ETASLikelihood:
         background = p["mu"] * self.data.area_km2 * self.data.duration_days
         return background + (total_productivity * time_part).sum()
 
-    def _chunk_log_intensity(self, theta: torch.Tensor, chunk: _PairChunk) -> torch.Tensor:
-        """Σ_j log λ(t_j, x_j, y_j) over the targets of one chunk."""
+    def _chunk_parts(
+        self, theta: torch.Tensor, chunk: _PairChunk
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(background, triggered) intensity ``[J']`` at the targets of one chunk."""
         p = _unpack(theta)
         log_k = torch.log(p["k0"]) + p["a"] * self._excess  # [S]
         spatial_scale = p["d"] * torch.exp(p["gamma"] * self._excess)  # [S]
@@ -427,7 +455,12 @@ class ETASLikelihood:
         triggered = torch.zeros(chunk.n_targets, dtype=DTYPE).index_add(
             0, chunk.target, torch.exp(log_g)
         )  # [J']
-        return torch.log(p["mu"] + triggered).sum()
+        return p["mu"] * chunk.background_weight, triggered
+
+    def _chunk_log_intensity(self, theta: torch.Tensor, chunk: _PairChunk) -> torch.Tensor:
+        """Σ_j log λ(t_j, x_j, y_j) over the targets of one chunk."""
+        background, triggered = self._chunk_parts(theta, chunk)
+        return torch.log(background + triggered).sum()
 
     # public -----------------------------------------------------------------
     def log_likelihood(self, theta: np.ndarray) -> float:
@@ -438,6 +471,20 @@ class ETASLikelihood:
             for chunk in self._chunks:
                 total = total + self._chunk_log_intensity(theta_t, chunk)
         return float(total)
+
+    def background_probabilities(self, theta: np.ndarray) -> np.ndarray:
+        """float64 ``[J]``: φ_j = μ(x_j) / λ(t_j, x_j), the probability that target j is a
+        background event (Zhuang, Ogata & Vere-Jones 2002, eq. 9)."""
+        phi = np.empty(self.data.n_targets)
+        with torch.no_grad():
+            theta_t = torch.as_tensor(theta, dtype=DTYPE)
+            for chunk in self._chunks:
+                background, triggered = self._chunk_parts(theta_t, chunk)
+                first = chunk.first_target
+                phi[first : first + chunk.n_targets] = (
+                    background / (background + triggered)
+                ).numpy()
+        return phi
 
     def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """(-LL, its gradient ``[9]``) at ``theta``: one backward pass per chunk."""
@@ -472,6 +519,7 @@ def log_likelihood(
     end: object,
     auxiliary_start: object | None = None,
     cutoffs: PairCutoffs = DEFAULT_CUTOFFS,
+    background: BackgroundMap | None = None,
 ) -> float:
     """ETAS log-likelihood of the catalog's events in ``[start, end)`` (M >= ``params.mc``).
 
@@ -486,6 +534,8 @@ def log_likelihood(
         Earlier events from here on trigger but are not scored (default ``start``).
     cutoffs : PairCutoffs
         Pairs in λ (:data:`NO_CUTOFFS` for the exact sum over all earlier events).
+    background : BackgroundMap, optional
+        A spatially variable background (default uniform in the region).
 
     Returns
     -------
@@ -498,7 +548,13 @@ def log_likelihood(
         No events with M >= mc in the region and period.
     """
     data = prepare_data(
-        catalog, region=region, mc=params.mc, start=start, end=end, auxiliary_start=auxiliary_start
+        catalog,
+        region=region,
+        mc=params.mc,
+        start=start,
+        end=end,
+        auxiliary_start=auxiliary_start,
+        background=background,
     )
     return ETASLikelihood(data, cutoffs=cutoffs).log_likelihood(params.free_vector())
 

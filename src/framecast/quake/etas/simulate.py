@@ -36,6 +36,7 @@ from framecast.quake.catalog.events import (
     timedelta_to_days,
     to_datetime64,
 )
+from framecast.quake.etas.background import BackgroundMap, check_same_region
 from framecast.quake.etas.parameters import (
     ETASParameters,
     expected_aftershocks,
@@ -156,6 +157,7 @@ def simulate_etas_events(
     max_magnitude: float | None = 8.0,
     rng: np.random.Generator,
     allow_supercritical: bool = False,
+    background: BackgroundMap | None = None,
 ) -> SimulatedEvents:
     """Simulate ETAS events in ``[0, duration_days)`` in the region (no history before 0).
 
@@ -169,6 +171,9 @@ def simulate_etas_events(
     rng : numpy.random.Generator
     allow_supercritical : bool
         Simulate even when the branching ratio is >= 1.
+    background : BackgroundMap, optional
+        Where background events fall (default uniform in the region); its
+        region must be ``region``.
 
     Returns
     -------
@@ -184,6 +189,7 @@ def simulate_etas_events(
         More than :data:`MAX_EVENTS` events.
     """
     area = as_region(region)
+    check_same_region(background, area)
     if not duration_days > 0:
         raise ValueError(f"duration_days must be > 0, got {duration_days!r}")
     if max_magnitude is not None and not max_magnitude > params.mc:
@@ -198,7 +204,10 @@ def simulate_etas_events(
             f"limit of {MAX_EVENTS:,}; check mu ({params.mu:.3g} per km² per day), the "
             "region and the duration"
         )
-    x, y = area.sample_uniform(n_background, rng)
+    if background is None:
+        x, y = area.sample_uniform(n_background, rng)
+    else:
+        x, y = background.sample_xy(n_background, rng)
     t = rng.uniform(0.0, duration_days, n_background)
     m = sample_magnitudes(n_background, params.mc, params.beta, max_magnitude, rng)
     chunks = [(t, x, y, m, np.full(n_background, -1), np.zeros(n_background, np.int64))]
@@ -245,6 +254,7 @@ def simulate_etas(
     depth_km: tuple[float, float] = (0.0, 20.0),
     include_burn_in: bool = False,
     allow_supercritical: bool = False,
+    background: BackgroundMap | None = None,
 ) -> Catalog:
     """Simulate an ETAS catalog in ``[start, end)`` over a region.
 
@@ -270,6 +280,8 @@ def simulate_etas(
         Return the events of ``[start - burn_in_days, end)`` instead of ``[start, end)``.
     allow_supercritical : bool
         Simulate even when the branching ratio (for the truncated GR) is >= 1.
+    background : BackgroundMap, optional
+        Where background events fall (default uniform in the region).
 
     Returns
     -------
@@ -299,6 +311,7 @@ def simulate_etas(
         max_magnitude=max_magnitude,
         rng=rng,
         allow_supercritical=allow_supercritical,
+        background=background,
     )
     order = np.argsort(events.time_days, kind="stable")  # [N]
     origin = start64 - days_to_timedelta(burn_in_days)
