@@ -24,11 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
-from scipy.special import ndtr
 
 from framecast.quake.catalog.events import Catalog, timedelta_to_days, to_datetime64
 from framecast.quake.grid import Grid
+from framecast.quake.kernels import cell_edges_km, gaussian_cell_mass, neighbour_distances_km
 from framecast.quake.rates import RateForecast
 
 BANDWIDTHS_KM: tuple[float, ...] = (1.0, 2.5, 5.0, 10.0, 20.0, 50.0)
@@ -41,17 +40,6 @@ ADAPTIVE_KERNELS = ("powerlaw", "gaussian")
 _CHUNK_VALUES = 4_000_000  # corner values per chunk of events in the power-law integral
 
 
-def _cell_edges_km(grid: Grid) -> tuple[np.ndarray, np.ndarray]:
-    """(y edges [H+1], x edges [W+1]) in the grid's local km projection."""
-    y_edges, x_edges = grid.edges()
-    if grid.unit == "km":
-        return y_edges, x_edges
-    lat0, lon0 = grid.center
-    x, _ = grid.project(np.full_like(x_edges, lat0), x_edges)
-    _, y = grid.project(y_edges, np.full_like(y_edges, lon0))
-    return y, x
-
-
 def _normalised(density: np.ndarray) -> np.ndarray:
     total = density.sum()
     if not total > 0:
@@ -60,17 +48,9 @@ def _normalised(density: np.ndarray) -> np.ndarray:
 
 
 def _gaussian_mass(events: Catalog, grid: Grid, widths_km: np.ndarray) -> np.ndarray:
-    """float64 ``[H, W]``: mass of each event's Gaussian (sd ``widths_km[i]``) in each cell.
-
-    Exact cell integrals: products of normal CDFs, since cells are rectangles
-    in the local projection.
-    """
-    y_edges, x_edges = _cell_edges_km(grid)
+    """float64 ``[H, W]``: mass of each event's Gaussian (sd ``widths_km[i]``) in each cell."""
     x_km, y_km = grid.project(events.latitude, events.longitude)  # [N], [N]
-    width = np.asarray(widths_km, np.float64)[:, None]  # [N, 1]
-    ay = np.diff(ndtr((y_edges[None, :] - y_km[:, None]) / width), axis=1)  # [N, H]
-    ax = np.diff(ndtr((x_edges[None, :] - x_km[:, None]) / width), axis=1)  # [N, W]
-    return ay.T @ ax  # [H, W]
+    return gaussian_cell_mass(grid, x_km, y_km, widths_km)
 
 
 def _powerlaw_mass(events: Catalog, grid: Grid, widths_km: np.ndarray) -> np.ndarray:
@@ -83,7 +63,7 @@ def _powerlaw_mass(events: Catalog, grid: Grid, widths_km: np.ndarray) -> np.nda
     cell's mass is exact from its four corners (written out here: no SciPy or
     pyCSEP routine integrates this kernel over rectangles).
     """
-    y_edges, x_edges = _cell_edges_km(grid)
+    y_edges, x_edges = cell_edges_km(grid)
     x_km, y_km = grid.project(events.latitude, events.longitude)  # [N], [N]
     widths = np.asarray(widths_km, np.float64)
     mass = np.zeros((len(y_edges) - 1, len(x_edges) - 1))  # [H, W]
@@ -132,9 +112,8 @@ def adaptive_widths_km(
         )
     if not min_width_km > 0:
         raise ValueError(f"min_width_km must be > 0, got {min_width_km!r}")
-    points = np.column_stack(grid.project(events.latitude, events.longitude))  # [N, 2]
-    distance, _ = cKDTree(points).query(points, k=neighbours + 1)  # [N, k+1], self first
-    return np.maximum(distance[:, neighbours], min_width_km)
+    x_km, y_km = grid.project(events.latitude, events.longitude)  # [N], [N]
+    return neighbour_distances_km(x_km, y_km, neighbours, min_width_km)
 
 
 def adaptive_density(

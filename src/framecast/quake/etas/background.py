@@ -23,7 +23,7 @@ probability ``φ_j = μ(x_j) / λ(t_j, x_j)``; the background density is the
 
 with ``r_j(k)`` the distance from event ``j`` to its ``k``-th nearest
 neighbour (their variable bandwidth), integrated exactly over each cell
-(the Gaussian factorises over a cell's east and north sides). A floor
+(:func:`~framecast.quake.kernels.gaussian_cell_mass`). A floor
 ``ε`` of the uniform map keeps every cell's probability above zero:
 ``p = (1 - ε) p_kernel + ε p_uniform``. ``k`` and ``ε`` are chosen on the
 fit's own events (:func:`choose_smoothing`): the map of the earlier half of
@@ -31,8 +31,8 @@ the targets scores the φ-weighted log density of the later half. The fit
 and the map are then iterated (:func:`~framecast.quake.etas.fit.fit_etas_declustered`).
 
 No library computes this (pySTEPS, pyCSEP and the ``etas`` package have a
-uniform background or a fixed input map); scipy's KD-tree gives the
-neighbour distances and its normal CDF the cell integrals.
+uniform background or a fixed input map); the kernels are those of the
+smoothed-seismicity reference (:mod:`framecast.quake.kernels`).
 """
 
 from __future__ import annotations
@@ -41,17 +41,16 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
-from scipy.special import ndtr
 
 from framecast.quake.etas.region import StudyRegion, as_region
 from framecast.quake.grid import Grid
+from framecast.quake.kernels import gaussian_cell_mass, neighbour_distances_km
 
 SUBSAMPLES = 8
 """Points per cell side used to measure the part of each cell inside the region."""
 NEIGHBOURS = (1, 2, 3, 5, 10, 20, 50)
 """Candidate ``k`` of the adaptive bandwidth (Zhuang et al. 2002 use 10-100 for Japan)."""
-FLOORS = (0.001, 0.01, 0.05, 0.2)
+FLOORS = (0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5)
 """Candidate shares ``ε`` of the uniform map."""
 MIN_BANDWIDTH_KM = 0.5
 """The smallest bandwidth ``h_min``: below a tenth of a typical cell it changes no cell's mass."""
@@ -230,33 +229,6 @@ def check_same_region(background: BackgroundMap | None, region: StudyRegion) -> 
 
 
 # ------------------------------------------------------------------ smoothing
-def adaptive_bandwidths(
-    x: np.ndarray, y: np.ndarray, neighbours: int, min_km: float = MIN_BANDWIDTH_KM
-) -> np.ndarray:
-    """float64 ``[N]``: ``max(min_km, distance to the k-th nearest other point)`` (Zhuang 2002)."""
-    if len(x) < 2:
-        return np.full(len(x), float(min_km))
-    k = min(int(neighbours), len(x) - 1)
-    distance, _ = cKDTree(np.column_stack([x, y])).query(np.column_stack([x, y]), k=k + 1)
-    return np.maximum(np.asarray(distance)[:, k], min_km)
-
-
-def _cell_mass(
-    grid: Grid, x: np.ndarray, y: np.ndarray, weight: np.ndarray, bandwidth: np.ndarray
-) -> np.ndarray:
-    """float64 ``[H, X]``: Σ_j weight_j ∫_cell N₂(x_j, h_j² I), in the grid's km projection."""
-    y_edges, x_edges = grid.edges()
-    if grid.unit == "deg":  # equirectangular: a degree cell is a km rectangle
-        lat0, lon0 = grid.center
-        x_km, _ = grid.project(np.full(len(x_edges), lat0), x_edges)
-        _, y_km = grid.project(y_edges, np.full(len(y_edges), lon0))
-    else:
-        x_km, y_km = x_edges, y_edges
-    fx = np.diff(ndtr((x_km[None, :] - x[:, None]) / bandwidth[:, None]), axis=1)  # [N, X]
-    fy = np.diff(ndtr((y_km[None, :] - y[:, None]) / bandwidth[:, None]), axis=1)  # [N, H]
-    return (fy * weight[:, None]).T @ fx  # [H, X]
-
-
 def smoothed_map(
     latitude: np.ndarray,
     longitude: np.ndarray,
@@ -297,8 +269,11 @@ def smoothed_map(
         )
     grid = uniform.grid
     x, y = grid.project(latitude, longitude)
-    bandwidth = adaptive_bandwidths(x, y, neighbours, min_km)
-    mass = _cell_mass(grid, x, y, weight, bandwidth) * uniform.inside  # [H, X]
+    if len(x) > 1:
+        bandwidth = neighbour_distances_km(x, y, min(int(neighbours), len(x) - 1), min_km)
+    else:
+        bandwidth = np.full(len(x), float(min_km))
+    mass = gaussian_cell_mass(grid, x, y, bandwidth, weight) * uniform.inside  # [H, X]
     if not mass.sum() > 0:
         raise ValueError("the smoothed background has no weight inside the region")
     probability = (1.0 - floor) * mass / mass.sum() + floor * uniform.probability

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from framecast.quake.catalog.events import TIME_UNIT, Catalog, timedelta_to_days
+from framecast.quake.etas.background import BackgroundMap
 from framecast.quake.etas.parameters import (
     ETASParameters,
     productivity,
@@ -213,6 +214,9 @@ def spatial_fractions(
         Directions of the angular rule for the 3 x 3 block of cells around each source.
     gauss_order : int
         Gauss-Legendre nodes per axis for the other cells.
+    background : BackgroundMap, optional
+        The background's cells: ``μ · A · Δ · p_c`` (:mod:`~framecast.quake.etas.background`),
+        zero outside its region; default ``μ · cell area · Δ`` in every cell of the grid.
 
     Returns
     -------
@@ -290,6 +294,7 @@ def etas_rate_forecast(
     name: str = "ETAS",
     rays: int = RAYS,
     gauss_order: int = GAUSS_ORDER,
+    background: BackgroundMap | None = None,
 ) -> RateForecast:
     """First-order ETAS forecast of the expected M >= mc counts per window and cell.
 
@@ -331,8 +336,15 @@ def etas_rate_forecast(
         raise ValueError(f"window_days must be > 0, got {window_days!r}")
     starts, origin = _window_origin(window_start)
     ny, nx = grid.shape
-    background = params.mu * grid.cell_areas_km2() * window_days  # [H, X]
-    rates = np.broadcast_to(background.ravel(), (len(starts), ny * nx)).copy()  # [W, H·X]
+    if background is None:
+        cells = params.mu * grid.cell_areas_km2() * window_days  # [H, X]
+    elif background.grid != grid:
+        raise ValueError(
+            f"the background map's grid {background.grid} is not the forecast's {grid}"
+        )
+    else:
+        cells = background.expected_counts(params.mu * background.region.area_km2 * window_days)
+    rates = np.broadcast_to(cells.ravel(), (len(starts), ny * nx)).copy()  # [W, H·X]
     sources = _sources(params, history, starts.max())
     start_days = timedelta_to_days(starts - origin)  # [W]
     source_days = sources.days_since(origin)  # [N]

@@ -48,6 +48,7 @@ import numpy as np
 from framecast.errors import RunawaySimulationError
 from framecast.quake.catalog.events import TIME_UNIT, Catalog, timedelta_to_days
 from framecast.quake.catalog_forecast import CatalogForecast
+from framecast.quake.etas.background import BackgroundMap, check_same_region
 from framecast.quake.etas.forecast import window_time_weights
 from framecast.quake.etas.parameters import (
     ETASParameters,
@@ -130,6 +131,7 @@ class _Simulator:
     max_magnitude: float | None
     max_events: int
     sampler: _IntervalDelaySampler
+    background: BackgroundMap | None = None
 
     def _children_of_history(
         self,
@@ -179,7 +181,10 @@ class _Simulator:
         if total > self.max_events:
             raise _TooManyEventsError(total, 0)
         task = np.repeat(np.arange(len(tasks)), n_background)
-        x, y = _uniform_points(self.area, len(task), rng)
+        if self.background is None:
+            x, y = _uniform_points(self.area, len(task), rng)
+        else:
+            x, y = self.background.sample_xy(len(task), rng)
         t = rng.uniform(0.0, span, len(task))
         h_task, h_t, h_x, h_y = self._children_of_history(
             tasks, sources, start_days, expected, n_history, rng
@@ -278,6 +283,7 @@ def simulated_etas_forecast(
     allow_supercritical: bool = False,
     progress: Callable[[str], None] | None = None,
     name: str = "ETAS (simulated)",
+    background: BackgroundMap | None = None,
 ) -> CatalogForecast:
     """Catalog-based ETAS forecast: ``num_simulations`` simulated catalogs per window.
 
@@ -319,6 +325,9 @@ def simulated_etas_forecast(
         simulated, elapsed seconds) every :data:`PROGRESS_EVERY_WINDOWS`
         windows and at the end.
     name : str
+    background : BackgroundMap, optional
+        Where background events fall (default uniform in the region); its
+        region must be the ``region`` argument's.
 
     Returns
     -------
@@ -367,11 +376,18 @@ def simulated_etas_forecast(
     window_days = float(window_days)
     rng = np.random.default_rng(seed)
     area = as_region(grid if region is None else region)
+    check_same_region(background, area)
     origin = starts.min()
     start_days = timedelta_to_days(starts - origin)  # [W]
     sources = _history_sources(params, history, area, before=starts.max(), origin=origin)
     simulator = _Simulator(
-        params, area, window_days, max_magnitude, int(max_events), _IntervalDelaySampler(params)
+        params,
+        area,
+        window_days,
+        max_magnitude,
+        int(max_events),
+        _IntervalDelaySampler(params),
+        background,
     )
     background = params.mu * area.area_km2 * window_days
     budget = _BATCH_SHARE * max_events
