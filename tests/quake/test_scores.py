@@ -313,7 +313,11 @@ def test_score_forecasts_builds_a_table_with_markdown_and_json() -> None:
 
     markdown = table.to_markdown()
     assert "| model | reference | 0.813 |" in markdown.replace(" *", "")
-    assert "| Forecast | over | gain | T-test | W-test" in markdown
+    assert (
+        "| Forecast | over | gain | T-test (assumes independent events) | "
+        "W-test p (median gain; assumes independent events)"
+    ) in markdown
+    assert "The T- and W-tests assume independent events" in markdown
     assert "rests on the 30-day blocks interval" in markdown
     assert "nats" in markdown and "ROC AUC" in markdown and "Molchan" in markdown
     assert markdown.count("| model | 42.0 |") == 1  # one row in the forecast table

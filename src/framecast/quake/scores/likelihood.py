@@ -16,7 +16,9 @@ and the Wilcoxon signed-rank W-test of the same per-event differences
 (Rhoades et al. 2011, section 3.2; pyCSEP's ``w_test``).
 
 Both treat the target events as independent draws; for events clustered in
-time see :mod:`framecast.quake.scores.bootstrap`.
+time see :mod:`framecast.quake.scores.bootstrap`,
+:mod:`framecast.quake.scores.moving_blocks` and
+:mod:`framecast.quake.scores.diebold_mariano`.
 """
 
 from __future__ import annotations

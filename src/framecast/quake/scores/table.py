@@ -9,6 +9,14 @@ The pieces live in small modules, all re-exported here:
   et al. 2011);
 * :mod:`~framecast.quake.scores.bootstrap`: block-bootstrap intervals of the
   information gain for events clustered in time;
+* :mod:`~framecast.quake.scores.moving_blocks`,
+  :mod:`~framecast.quake.scores.seed_pooling`: moving- and circular-block
+  bootstrap intervals, their block-length sensitivity, and intervals that also
+  draw training seeds and baseline replicates;
+* :mod:`~framecast.quake.scores.diebold_mariano`: the Diebold-Mariano test of
+  the daily log-likelihood differences with a Newey-West variance;
+* :mod:`~framecast.quake.scores.busiest_month`: the gain without the month
+  holding the most events;
 * :mod:`~framecast.quake.scores.consistency`: the CSEP N-, M-, S- and L-tests
   (Zechar et al. 2010) as pyCSEP computes them, a space-time S-test and the
   N-test of every window;
@@ -51,6 +59,11 @@ from framecast.quake.scores.bootstrap import (
     block_bootstrap,
     bootstrap_information_gain,
 )
+from framecast.quake.scores.busiest_month import (
+    BusiestBlockRemoved,
+    gain_without_busiest_block,
+    information_gain_without_busiest_month,
+)
 from framecast.quake.scores.consistency import (
     ConsistencyTest,
     WindowTests,
@@ -61,6 +74,13 @@ from framecast.quake.scores.consistency import (
     n_test_per_window,
     s_test,
     space_time_test,
+)
+from framecast.quake.scores.diebold_mariano import (
+    DieboldMarianoTest,
+    default_lag,
+    diebold_mariano_information_gain,
+    diebold_mariano_test,
+    newey_west_variance,
 )
 from framecast.quake.scores.likelihood import (
     MAX_MAGNITUDE,
@@ -74,6 +94,14 @@ from framecast.quake.scores.likelihood import (
     w_test,
     w_test_from_rates,
     window_information_gain,
+)
+from framecast.quake.scores.moving_blocks import (
+    BLOCK_METHODS,
+    SENSITIVITY_BLOCK_LENGTHS,
+    BlockBootstrapInterval,
+    block_length_sensitivity,
+    moving_block_bootstrap,
+    moving_block_information_gain,
 )
 from framecast.quake.scores.observed import (
     ObservedEvents,
@@ -89,13 +117,19 @@ from framecast.quake.scores.registry import (
     forecast_score,
     pair_score,
 )
+from framecast.quake.scores.seed_pooling import pooled_block_bootstrap, window_differences
 
 __all__ = [
+    "BLOCK_METHODS",
     "FORECAST_SCORES",
     "PAIR_SCORES",
+    "SENSITIVITY_BLOCK_LENGTHS",
     "BinarySkill",
+    "BlockBootstrapInterval",
     "BootstrapInterval",
+    "BusiestBlockRemoved",
     "ConsistencyTest",
+    "DieboldMarianoTest",
     "ForecastScore",
     "MolchanCurve",
     "ObservedEvents",
@@ -109,23 +143,33 @@ __all__ = [
     "WindowTests",
     "binary_skill",
     "block_bootstrap",
+    "block_length_sensitivity",
     "bootstrap_information_gain",
     "check_compatible",
     "cumulative_information_gain",
+    "default_lag",
+    "diebold_mariano_information_gain",
+    "diebold_mariano_test",
     "event_probability",
     "forecast_score",
+    "gain_without_busiest_block",
     "information_gain",
+    "information_gain_without_busiest_month",
     "l_test",
     "likelihood_quantile",
     "log_likelihood",
     "m_test",
     "molchan_curve",
     "molchan_diagram",
+    "moving_block_bootstrap",
+    "moving_block_information_gain",
     "n_test",
     "n_test_per_window",
+    "newey_west_variance",
     "observed_from_catalog",
     "pair_score",
     "paired_t_test_from_rates",
+    "pooled_block_bootstrap",
     "roc_curve",
     "s_test",
     "score_forecasts",
@@ -133,6 +177,7 @@ __all__ = [
     "target_event_rates",
     "w_test",
     "w_test_from_rates",
+    "window_differences",
     "window_information_gain",
 ]
 
@@ -406,7 +451,8 @@ def _markdown_lines(table: ScoreTable) -> list[str]:
             "",
             "Information gain per earthquake (nats/event) of each forecast over each baseline, "
             f"with its {100 * (1 - table.alpha):g}% intervals (width in brackets); * marks a gain "
-            f"whose {decisive} interval excludes 0.",
+            f"whose {decisive} interval excludes 0. The T- and W-tests assume independent "
+            "events; the block intervals allow for events clustered in time.",
             "",
             "| Forecast | over | gain | " + " | ".join(pair_headers) + " |",
             "|---|---|---:|" + "---:|" * len(pair_headers),
@@ -586,7 +632,7 @@ def _binary(
 
 @pair_score(
     "t_test",
-    headers=("T-test",),
+    headers=("T-test (assumes independent events)",),
     cells=_interval,
     legend=lambda table: (
         "- **Information gain per earthquake** (Rhoades et al. 2011, eq. 17): "
@@ -612,7 +658,7 @@ def _t_test(
 
 @pair_score(
     "w_test",
-    headers=("W-test p (median gain)",),
+    headers=("W-test p (median gain; assumes independent events)",),
     cells=lambda test: (f"{_number(test.p_value)} ({_number(test.median_gain)})",),
     legend=lambda table: (
         "- **W-test** (Rhoades et al. 2011; pyCSEP's w_test): Wilcoxon "
