@@ -20,6 +20,7 @@ misses are left for the network to learn.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,7 +28,12 @@ from framecast.quake.catalog.events import Catalog, days_to_timedelta
 from framecast.quake.frames import SeismicityFrames
 from framecast.quake.rates import RateForecast
 
+if TYPE_CHECKING:
+    from framecast.quake.etas.background import BackgroundMap
+
 ETAS_CHANNEL = "etas"
+CHANNEL_FLOOR = 1e-10
+"""Smallest expected count of the channel in a cell (the residual network reads its log)."""
 ETAS_INPUT_FORECASTS = ("first_order",)
 
 
@@ -37,7 +43,10 @@ def etas_channel_windows(frames: SeismicityFrames) -> np.ndarray:
 
 
 def etas_channel_forecast(
-    params: object, history: Catalog, frames: SeismicityFrames
+    params: object,
+    history: Catalog,
+    frames: SeismicityFrames,
+    background: BackgroundMap | None = None,
 ) -> RateForecast:
     """First-order ETAS forecasts of windows 1..T (the next bin of each frame).
 
@@ -49,6 +58,10 @@ def etas_channel_forecast(
     history : Catalog
         Events M >= mc; for each window only those before its start are used.
     frames : SeismicityFrames
+    background : BackgroundMap, optional
+        The fit's background map (default uniform over the grid). Cells it
+        leaves at zero (outside the testing region, far from any source) get
+        :data:`CHANNEL_FLOOR`, so that the log of the channel stays finite.
 
     Returns
     -------
@@ -64,9 +77,12 @@ def etas_channel_forecast(
         etas_channel_windows(frames),
         frames.bin_days,
         name="ETAS first order (input channel)",
+        background=background,
     )
     return dataclasses.replace(
-        forecast, details="first-order ETAS of the next bin, events before its start"
+        forecast,
+        rates=np.maximum(forecast.rates, CHANNEL_FLOOR),
+        details="first-order ETAS of the next bin, events before its start",
     )
 
 

@@ -27,7 +27,7 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -39,11 +39,17 @@ from framecast.quake.catalog.magnitudes import aki_b_value
 from framecast.quake.catalog_forecast import CatalogForecast
 from framecast.quake.etas_channel import ETAS_CHANNEL
 from framecast.quake.frames import SeismicityFrames, check_channels, grid_catalog
-from framecast.quake.grid import Grid
+from framecast.quake.grid import KM_PER_DEGREE, Grid
 from framecast.quake.rates import RateForecast
+
+if TYPE_CHECKING:
+    from framecast.quake.etas.background import BackgroundMap
+    from framecast.quake.etas.region import StudyRegion
 
 Log = Callable[[str], None]
 ETAS_MODES = ("fit", "simulation", "none")
+ETAS_BACKGROUNDS = ("uniform", "declustered")
+ETAS_FIT_ENDS = ("test_start", "val_start")
 ETAS_FORECASTS = ("simulated", "first_order")
 
 
@@ -71,6 +77,11 @@ class FramesSection:
     bin_days: float = 1.0
     mc: float = 2.0
     channels: list[str] = field(default_factory=lambda: ["count"])
+    polygon: str | list[list[float]] | None = None
+    """The testing region (:mod:`framecast.quake.catalog.polygon`): ``[lat, lon]`` vertices,
+    or a ``.npy``, GeoJSON or WKT file. Events outside it are dropped; cells whose centres lie
+    outside it are masked in every forecast and score, and the ETAS fit's region is the
+    polygon. None: the grid's whole box."""
 
 
 @dataclass
@@ -96,6 +107,13 @@ class EtasSection:
     ``pair_cutoff`` rupture lengths (Wells & Coppersmith 1994; the cut-off of
     Mizrahi's ``etas`` package, null for none) and ``max_pair_days`` days.
 
+    ``background``: "uniform" in the region, or "declustered": a map estimated by
+    stochastic declustering iterated with the fit (Zhuang et al. 2002;
+    :mod:`framecast.quake.etas.declustered`), as ETAS is run operationally.
+    ``fit_end``: the fit's targets end at ``periods.test_start`` (all the data
+    before the test period, as the network sees training and validation) or
+    ``periods.val_start`` (the training period only).
+
     ``forecast``: "simulated" (the CSEP standard: ``num_simulations``
     continuations of the catalog per window, cascades inside the window
     included; the report also shows the first-order forecast beside it) or
@@ -110,6 +128,8 @@ class EtasSection:
     max_branching_ratio: float | None = None
     pair_cutoff: float | None = 100.0
     max_pair_days: float | None = None
+    background: str = "uniform"
+    fit_end: str = "test_start"
     forecast: str = "simulated"
     num_simulations: int = 1000
     seed: int = 0
@@ -178,6 +198,14 @@ class QuakeExperiment:
             raise ValueError(
                 f"etas.forecast must be one of {ETAS_FORECASTS}, got {self.etas.forecast!r}"
             )
+        if self.etas.background not in ETAS_BACKGROUNDS:
+            raise ValueError(
+                f"etas.background must be one of {ETAS_BACKGROUNDS}, got {self.etas.background!r}"
+            )
+        if self.etas.fit_end not in ETAS_FIT_ENDS:
+            raise ValueError(
+                f"etas.fit_end must be one of {ETAS_FIT_ENDS}, got {self.etas.fit_end!r}"
+            )
         if self.etas.num_simulations < 1:
             raise ValueError(
                 f"etas.num_simulations must be >= 1, got {self.etas.num_simulations!r}"
@@ -209,7 +237,7 @@ class QuakeExperiment:
                 "need frames.start < periods.val_start < periods.test_start < frames.end; "
                 f"got {dates}"
             )
-        self.grid()
+        self.cell_mask()
 
     def _check_etas_input(self) -> None:
         from framecast.quake.etas_channel import ETAS_INPUT_FORECASTS
@@ -229,6 +257,37 @@ class QuakeExperiment:
 
     def grid(self) -> Grid:
         return Grid.from_region(self.frames.region, self.frames.cell, self.frames.unit)
+
+    def polygon(self) -> np.ndarray | None:
+        """float64 ``[V, 2]`` (lat, lon) vertices of ``frames.polygon``, or None."""
+        if self.frames.polygon is None:
+            return None
+        from framecast.quake.catalog.polygon import read_polygon
+
+        return read_polygon(self.frames.polygon)
+
+    def testing_region(self) -> StudyRegion:
+        """The polygon, or the grid's box: the region of the ETAS model and the events kept."""
+        from framecast.quake.etas.region import as_region
+
+        vertices = self.polygon()
+        return as_region(self.grid() if vertices is None else vertices)
+
+    def cell_mask(self) -> np.ndarray | None:
+        """bool ``[H, X]``: the cells forecast and scored (centres in the polygon), or None.
+
+        Raises
+        ------
+        ValueError
+            A polygon file that is not one, or a polygon beyond the grid or holding no cell.
+        """
+        vertices = self.polygon()
+        if vertices is None:
+            self.grid()
+            return None
+        from framecast.quake.catalog.polygon import polygon_cell_mask
+
+        return polygon_cell_mask(self.grid(), vertices)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -389,6 +448,12 @@ def stage_frames(
         log(f"frames: reusing {path}")
         return SeismicityFrames.load(path)
     f = experiment.frames
+    if f.polygon is not None:
+        region = experiment.testing_region()
+        inside = region.contains(catalog.latitude, catalog.longitude)
+        outside = int((~inside).sum())
+        log(f"frames: {outside} of {len(catalog)} events outside {region.description} dropped")
+        catalog = catalog.select(inside)
     frames = grid_catalog(
         catalog,
         experiment.grid(),
@@ -588,6 +653,7 @@ def stage_forecasts(
     windows = frames.bin_start[first:stop]
     b_value = _b_value(frames, val_start)
     forecasts: dict[str, RateForecast] = {}
+    mask = experiment.cell_mask()
 
     def make(key: str, build: Callable[[], RateForecast]) -> None:
         path = folder / f"{key}.h5"
@@ -596,6 +662,8 @@ def stage_forecasts(
             log(f"forecast {key}: reusing {path}")
             return
         forecast = build()
+        if mask is not None:  # the testing region: nothing is forecast or scored outside it
+            forecast = dataclasses.replace(forecast, rates=forecast.rates * mask)
         forecast.save(path)
         forecasts[key] = forecast
         log(f"forecast {key}: {forecast.rates.sum():.1f} events expected -> {path}")
@@ -613,14 +681,14 @@ def stage_forecasts(
             window_days=frames.bin_days,
             mc=frames.mc,
             b_value=b_value,
+            mask=mask,
         )
 
     make("network", network)
     make("reference", reference)
     if baseline is None:
         return forecasts, {}
-    rows, _ = frames.grid.locate(catalog.latitude, catalog.longitude)
-    history = catalog.select(rows >= 0).filter(min_magnitude=frames.mc, event_types=None)
+    history = region_history(experiment, catalog, frames.mc)
 
     def first_order() -> RateForecast:
         from framecast.quake.etas.forecast import etas_rate_forecast
@@ -632,6 +700,7 @@ def stage_forecasts(
             windows,
             frames.bin_days,
             name=f"{baseline.name}, first order",
+            background=baseline.background,
         )
         details = f"{baseline.details}; first order: background + direct aftershocks of past events"
         return dataclasses.replace(forecast, b_value=b_value, details=details)
@@ -655,6 +724,12 @@ def stage_forecasts(
     return forecasts, catalogs
 
 
+def region_history(experiment: QuakeExperiment, catalog: Catalog, mc: float) -> Catalog:
+    """The events M >= mc inside the testing region: the sources of every ETAS forecast."""
+    inside = experiment.testing_region().contains(catalog.latitude, catalog.longitude)
+    return catalog.select(inside).filter(min_magnitude=mc, event_types=None)
+
+
 @dataclass(frozen=True)
 class EtasBaseline:
     """The ETAS parameters a baseline forecasts with, and how they were obtained."""
@@ -663,6 +738,8 @@ class EtasBaseline:
     name: str
     details: str
     warnings: tuple[str, ...] = ()
+    background: BackgroundMap | None = None
+    """Where the background falls (uniform or declustered), on the frames' grid."""
 
     def section(self) -> str:
         """The report's Markdown block on these parameters."""
@@ -673,6 +750,8 @@ class EtasBaseline:
             f"{self.name}: {self.details}. Branching ratio η = {eta:.3f} "
             f"({'subcritical' if eta < 1 else 'SUPERCRITICAL: not a stationary process'}).",
         ]
+        if self.background is not None:
+            lines += ["", f"Background: {self.background.description}."]
         if self.warnings:
             lines += ["", "**Flags:**", *(f"- {warning}" for warning in self.warnings)]
         return "\n".join(lines)
@@ -687,47 +766,31 @@ def stage_etas_parameters(
 ) -> EtasBaseline:
     """The true parameters of a simulated catalog, or a fit on the training period
     (``etas_fit.json``, reused by later runs); warnings go to the log."""
+    from framecast.quake.etas.background import BackgroundMap
     from framecast.quake.etas.parameters import ETASParameters
 
     mc = frames.mc
+    region = experiment.testing_region()
     if experiment.etas.mode == "simulation":
         params = ETASParameters.from_dict({**experiment.catalog.etas, "mc": mc})
-        return EtasBaseline(params, "ETAS (true parameters)", "the simulation's own parameters")
+        uniform = BackgroundMap.uniform(frames.grid, region)
+        return EtasBaseline(
+            params, "ETAS (true parameters)", "the simulation's own parameters", (), uniform
+        )
     path = out / "etas_fit.json"
     fit_start = experiment.etas.fit_start or experiment.frames.start
-    period = f"fitted on {fit_start} to {experiment.periods.val_start}"
+    fit_end = getattr(experiment.periods, experiment.etas.fit_end)
+    period = f"fitted on {fit_start} to {fit_end} in {region.description}"
     if path.is_file():
         saved = json.loads(path.read_text())
         params = ETASParameters.from_dict(saved["params"])
         warnings = tuple(saved.get("warnings", ()))
+        background = BackgroundMap.from_dict(saved["background"], frames.grid, region)
         log(f"ETAS: reusing {path} (branching ratio {params.branching_ratio():.3f})")
         summary = saved.get("summary_line", "")
     else:
-        from framecast.quake.etas.fit import fit_etas
-        from framecast.quake.etas.likelihood import PairCutoffs
-
-        fit = fit_etas(
-            catalog,
-            region=frames.grid,
-            mc=mc,
-            start=fit_start,
-            end=experiment.periods.val_start,
-            auxiliary_start=experiment.etas.auxiliary_start or fit_start,
-            fixed=experiment.etas.fixed or None,
-            max_branching_ratio=experiment.etas.max_branching_ratio,
-            cutoffs=PairCutoffs(
-                coppersmith_multiplier=experiment.etas.pair_cutoff,
-                max_days=experiment.etas.max_pair_days,
-            ),
-            progress=log,
-        )
-        params, warnings, summary = fit.params, tuple(fit.warnings), fit.summary()
-        record = {**dataclasses.asdict(fit), "summary_line": summary}
-        with atomic_write(path) as partial:
-            partial.write_text(json.dumps(record, indent=2, default=str))
-        log(
-            f"ETAS: fitted {fit.n_target_events} target events ({fit.n_source_events} sources) "
-            f"in {fit.seconds:.0f} s, branching ratio {fit.branching_ratio:.3f} -> {path}"
+        params, warnings, summary, background = _fit_etas_stage(
+            experiment, catalog, frames, region, fit_start, fit_end, path, log
         )
     for warning in warnings:
         log(f"WARNING: ETAS fit: {warning}")
@@ -740,7 +803,59 @@ def stage_etas_parameters(
             "(the catalog, frames and network are kept)"
         )
     summary = " ".join(summary.split())
-    return EtasBaseline(params, "ETAS (fitted)", f"{period}: {summary}", warnings)
+    name = (
+        "ETAS (fitted, declustered background)"
+        if experiment.etas.background == "declustered"
+        else "ETAS (fitted)"
+    )
+    return EtasBaseline(params, name, f"{period}: {summary}", warnings, background)
+
+
+def _fit_etas_stage(
+    experiment: QuakeExperiment,
+    catalog: Catalog,
+    frames: SeismicityFrames,
+    region: StudyRegion,
+    fit_start: str,
+    fit_end: str,
+    path: Path,
+    log: Log,
+) -> tuple[Any, tuple[str, ...], str, BackgroundMap]:
+    """Fit ETAS (uniform or declustered background) and write ``etas_fit.json``."""
+    from framecast.quake.etas.background import BackgroundMap
+    from framecast.quake.etas.declustered import fit_etas_declustered
+    from framecast.quake.etas.fit import fit_etas
+    from framecast.quake.etas.likelihood import PairCutoffs
+
+    section = experiment.etas
+    options: dict[str, Any] = {
+        "mc": frames.mc,
+        "start": fit_start,
+        "end": fit_end,
+        "auxiliary_start": section.auxiliary_start or fit_start,
+        "fixed": section.fixed or None,
+        "max_branching_ratio": section.max_branching_ratio,
+        "cutoffs": PairCutoffs(
+            coppersmith_multiplier=section.pair_cutoff, max_days=section.max_pair_days
+        ),
+        "progress": log,
+    }
+    if section.background == "declustered":
+        result = fit_etas_declustered(catalog, grid=frames.grid, region=region, **options)
+        fit, background, summary = result.fit, result.background, result.summary()
+        record = result.record()
+    else:
+        fit = fit_etas(catalog, region=region, **options)
+        background, summary = BackgroundMap.uniform(frames.grid, region), fit.summary()
+        record = {**dataclasses.asdict(fit), "background": background.to_dict()}
+    record["summary_line"] = summary
+    with atomic_write(path) as partial:
+        partial.write_text(json.dumps(record, indent=2, default=str))
+    log(
+        f"ETAS: fitted {fit.n_target_events} target events ({fit.n_source_events} sources) "
+        f"in {fit.seconds:.0f} s, branching ratio {fit.branching_ratio:.3f} -> {path}"
+    )
+    return fit.params, tuple(fit.warnings), summary, background
 
 
 def stage_etas_input(
@@ -778,10 +893,9 @@ def stage_etas_input(
             f"the ETAS fit failed (parameters {params.to_dict()}); the ETAS channel needs finite "
             "parameters: constrain the fit (etas.fixed, etas.max_branching_ratio)"
         )
-    rows, _ = frames.grid.locate(catalog.latitude, catalog.longitude)
-    history = catalog.select(rows >= 0).filter(min_magnitude=frames.mc, event_types=None)
+    history = region_history(experiment, catalog, frames.mc)
     log(f"ETAS channel: first-order forecasts of {frames.num_bins} bins ({baseline.name})")
-    channel = etas_channel_forecast(params, history, frames)
+    channel = etas_channel_forecast(params, history, frames, background=baseline.background)
     informed = frames_with_etas(frames, channel)
     channel.save(out / "etas_channel.h5")
     informed.save(path)
@@ -815,6 +929,8 @@ def _simulated_etas(
         seed=section.seed,
         progress=log,
         name=f"{baseline.name}, simulated",
+        region=None if baseline.background is None else baseline.background.region,
+        background=baseline.background,
     )
     details = (
         f"{baseline.details}; {section.num_simulations} simulated catalogs per window "
@@ -860,6 +976,49 @@ def completeness_section(
     return "\n".join(lines)
 
 
+def region_section(experiment: QuakeExperiment, catalog: Catalog, log: Log) -> str:
+    """The report's block on the testing region: cells scored, cells masked, and a warning
+    (also logged) when scored cells lie beyond the box of every catalog event (the catalog
+    was cut to a smaller region and can never hold an event there)."""
+    grid = experiment.grid()
+    mask = experiment.cell_mask()
+    total = grid.shape[0] * grid.shape[1]
+    scored = np.ones(grid.shape, bool) if mask is None else mask
+    lines = ["## Testing region", ""]
+    if mask is None:
+        lines.append(f"The whole grid {grid.region}: {total} cells forecast and scored.")
+    else:
+        lines.append(
+            f"{experiment.testing_region().description} (frames.polygon): "
+            f"{int(mask.sum())} of the grid's {total} cells have their centre inside and are "
+            f"forecast and scored; {total - int(mask.sum())} cells are masked."
+        )
+    if len(catalog):
+        centre_lat, centre_lon = grid.cell_centers()
+        if grid.unit == "deg":
+            half_lat = half_lon = 0.5 * grid.cell
+        else:  # a km cell's half side in degrees at the grid's centre
+            half_lat = 0.5 * grid.cell / KM_PER_DEGREE
+            half_lon = half_lat / math.cos(math.radians(grid.center[0]))
+        beyond = (
+            (centre_lat + half_lat < catalog.latitude.min())
+            | (centre_lat - half_lat > catalog.latitude.max())
+            | (centre_lon + half_lon < catalog.longitude.min())
+            | (centre_lon - half_lon > catalog.longitude.max())
+        ) & scored
+        if beyond.any():
+            warning = (
+                f"{int(beyond.sum())} of the {int(scored.sum())} scored cells lie wholly beyond "
+                f"the box of every catalog event (lat {catalog.latitude.min():.3f} to "
+                f"{catalog.latitude.max():.3f}, lon {catalog.longitude.min():.3f} to "
+                f"{catalog.longitude.max():.3f}): the catalog cannot hold events there; give "
+                "its region as frames.polygon"
+            )
+            log(f"WARNING: {warning}")
+            lines += ["", f"**Warning:** {warning}"]
+    return "\n".join(lines)
+
+
 def run_experiment(experiment: QuakeExperiment, *, restart: bool = False, log: Log = print) -> Path:
     """Run every stage not yet done; returns the report's path."""
     from framecast.quake.report import write_quake_report
@@ -875,7 +1034,10 @@ def run_experiment(experiment: QuakeExperiment, *, restart: bool = False, log: L
         aux = aux_section(experiment)
         if aux is not None:
             stage_radio(experiment, aux, catalog, out, log)
-    sections = [completeness_section(catalog, frames, experiment.periods.val_start, log)]
+    sections = [
+        region_section(experiment, catalog, log),
+        completeness_section(catalog, frames, experiment.periods.val_start, log),
+    ]
     baseline = None
     if experiment.etas.mode != "none":
         baseline = stage_etas_parameters(experiment, catalog, frames, out, log)

@@ -299,6 +299,7 @@ def smoothed_seismicity_forecast(
     adaptive: bool = True,
     adaptive_kernel: str = "powerlaw",
     name: str = "Poisson reference",
+    mask: np.ndarray | None = None,
 ) -> RateForecast:
     """The smoothed-seismicity reference: the same rate map in every window.
 
@@ -327,6 +328,9 @@ def smoothed_seismicity_forecast(
     adaptive_kernel : {"powerlaw", "gaussian"}
         Shape of the adaptive kernels.
     name : str
+    mask : numpy.ndarray, optional
+        bool ``[H, X]``: the testing region's cells; the map is zero outside
+        and renormalised over them (the total rate is kept).
 
     Whatever is not fixed is chosen by :func:`select_smoothing` on held-out
     training events; ``details`` names the kernel, its parameter, the water
@@ -366,8 +370,10 @@ def smoothed_seismicity_forecast(
         water_levels=WATER_LEVELS if water_level is None else (float(water_level),),
         adaptive_kernel=adaptive_kernel,
     )
-    area_fraction = grid.cell_areas_km2() / grid.area_km2()
-    spatial = _mix(choice.density(train, grid), area_fraction, choice.water_level)  # [H, W]
+    inside = np.ones(grid.shape) if mask is None else np.asarray(mask, np.float64)  # [H, W]
+    area = grid.cell_areas_km2() * inside
+    density = choice.density(train, grid) * inside
+    spatial = _mix(density / density.sum(), area / area.sum(), choice.water_level)  # [H, W]
     train_days = float(timedelta_to_days(t1 - t0))
     per_window = len(train) / train_days * window_days  # expected events per window
     window_start = np.asarray(window_start, dtype="datetime64[us]")
