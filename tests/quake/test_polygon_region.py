@@ -114,6 +114,13 @@ def test_run_with_a_polygon_and_a_declustered_background(tmp_path):
     assert "## Testing region" in text and "32 of the grid's 64 cells" in text
     assert "32 cells are masked" in text
     assert "declustered" in text and "Branching ratio" in text
+    assert "## Comparisons allowing for clustered events" in text
+    section = text.split("## Comparisons allowing for clustered events")[1].split("\n## ")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| predrnn network | ETAS")]
+    assert len(rows) == 1 and rows[0].count("[") == 4  # intervals at 1, 7, 30 and 90 days
+    cells = rows[0].split(" | ")
+    assert cells[3] == cells[4]  # weekly windows: 1-day and 7-day blocks are both one window
+    assert "from 20" in rows[0]  # the busiest month's start
     assert any("events outside the polygon" in line for line in lines)
     out = tmp_path / "out"
     for name in ("network", "reference", "etas"):

@@ -31,6 +31,9 @@ REGIONAL = {
     "etas.fit_start",
     "etas.auxiliary_start",
     "etas.max_branching_ratio",
+    "frames.polygon",
+    "etas.background",  # a fit's background; a simulated catalog's true parameters have none
+    "etas.fit_end",
 }
 
 
