@@ -6,7 +6,7 @@ block-bootstrap intervals at block lengths of 1, 7, 30 and 90 windows
 Diebold-Mariano test with a Newey-West variance of the daily log-likelihood
 differences (:func:`~framecast.quake.scores.diebold_mariano.diebold_mariano_test`),
 and the gain without the busiest 30-day month
-(:func:`~framecast.quake.scores.busiest_month.gain_without_busiest_block`).
+(:func:`~framecast.quake.scores.busiest_month.information_gain_without_busiest_month`).
 These intervals hold the baseline's Monte Carlo draw and the network's
 training seed fixed; the seed sweep's section gives the spread over seeds.
 """
@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from framecast.quake.rates import RateForecast
-from framecast.quake.scores.bootstrap import block_index
-from framecast.quake.scores.busiest_month import gain_without_busiest_block
+from framecast.quake.scores.busiest_month import information_gain_without_busiest_month
 from framecast.quake.scores.diebold_mariano import diebold_mariano_test
 from framecast.quake.scores.likelihood import window_information_gain
 from framecast.quake.scores.moving_blocks import block_length_sensitivity
@@ -39,9 +38,7 @@ def dependence_rows(
     )
     by_length = {row.block_length: f"[{row.lower:+.3f}, {row.upper:+.3f}]" for row in rows}
     dm = diebold_mariano_test(difference, events)
-    blocks = block_index(forecast.window_start, 30.0)
-    busiest = gain_without_busiest_block(difference, events, blocks, block_days=30.0)
-    removed_start = str(forecast.window_start[blocks == busiest.removed_block][0])[:10]
+    busiest = information_gain_without_busiest_month(forecast, baseline, observed)
     cells = [
         forecast.name,
         baseline.name,
@@ -49,7 +46,7 @@ def dependence_rows(
         *(by_length.get(w, "n/a") for w in windows),
         f"{dm.statistic:+.2f} (p {dm.p_value:.2g}, lag {dm.lag})",
         f"{busiest.information_gain_without:+.3f} (−{busiest.removed_events} events "
-        f"from {removed_start})",
+        f"from {busiest.removed_start[:10]})",
     ]
     return ["| " + " | ".join(cells) + " |"]
 
