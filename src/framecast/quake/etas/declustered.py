@@ -12,8 +12,9 @@ uniform background. Everything uses only the events of the fit's period.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ class DeclusteredFit:
     Attributes
     ----------
     fit : ETASFit
-        The last fit, with ``background``.
+        The last fit, with ``background``; its ``seconds`` count every round.
     background : BackgroundMap
         The background shape of the last fit.
     log_likelihoods : tuple of float
@@ -151,6 +152,7 @@ def fit_etas_declustered(
 
     if not iterations >= 1:
         raise ValueError(f"iterations must be >= 1, got {iterations!r}")
+    began = time.perf_counter()
     area = as_region(region)
     cutoffs = DEFAULT_CUTOFFS if cutoffs is None else cutoffs
     uniform = BackgroundMap.uniform(grid, area)
@@ -202,4 +204,5 @@ def fit_etas_declustered(
     _, _, _, phi = background_probabilities(
         fit, catalog, region=area, cutoffs=cutoffs, background=background, **period
     )
+    fit = replace(fit, seconds=time.perf_counter() - began)
     return DeclusteredFit(fit, background, tuple(values), float(phi.mean()), smoothing)
