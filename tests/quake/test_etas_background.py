@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from framecast.quake.etas.background import (
+    FLOORS,
     BackgroundMap,
     choose_smoothing,
     inside_fractions,
@@ -66,8 +67,12 @@ def test_smoothed_map_concentrates_where_the_events_are():
     smooth = smoothed_map(lat, lon, np.ones(300), uniform, neighbours=5, floor=0.01)
     assert smooth.probability[:, FAULT].sum() > 0.8
     assert (smooth.probability > 0).all()
-    choice = choose_smoothing(lat, lon, np.ones(300), np.arange(300.0), uniform)
-    assert (choice.neighbours, choice.floor) in choice.scores
+    # events confined to the fault: the held-out half wants almost no uniform floor;
+    # events spread over the whole grid: it wants the largest floor on offer
+    confined = choose_smoothing(lat, lon, np.ones(300), np.arange(300.0), uniform)
+    spread_lon = rng.uniform(-117.0, -116.0, 300)
+    spread = choose_smoothing(lat, spread_lon, np.ones(300), np.arange(300.0), uniform)
+    assert confined.floor == min(FLOORS) and spread.floor == max(FLOORS)
 
 
 def test_likelihood_with_a_map_scales_the_background_at_targets():

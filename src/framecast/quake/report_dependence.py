@@ -6,7 +6,7 @@ block-bootstrap intervals at block lengths of 1, 7, 30 and 90 windows
 Diebold-Mariano test with a Newey-West variance of the daily log-likelihood
 differences (:func:`~framecast.quake.scores.diebold_mariano.diebold_mariano_test`),
 and the gain without the busiest 30-day month
-(:func:`~framecast.quake.scores.busiest_month.information_gain_without_busiest_month`).
+(:func:`~framecast.quake.scores.busiest_month.gain_without_busiest_month`).
 These intervals hold the baseline's Monte Carlo draw and the network's
 training seed fixed; the seed sweep's section gives the spread over seeds.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from framecast.quake.rates import RateForecast
-from framecast.quake.scores.busiest_month import information_gain_without_busiest_month
+from framecast.quake.scores.busiest_month import gain_without_busiest_month
 from framecast.quake.scores.diebold_mariano import diebold_mariano_test
 from framecast.quake.scores.likelihood import window_information_gain
 from framecast.quake.scores.moving_blocks import block_length_sensitivity
@@ -38,7 +38,7 @@ def dependence_rows(
     )
     by_length = {row.block_length: f"[{row.lower:+.3f}, {row.upper:+.3f}]" for row in rows}
     dm = diebold_mariano_test(difference, events)
-    busiest = information_gain_without_busiest_month(forecast, baseline, observed)
+    busiest = gain_without_busiest_month(difference, events, forecast.window_start)
     cells = [
         forecast.name,
         baseline.name,

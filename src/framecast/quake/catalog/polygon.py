@@ -89,22 +89,26 @@ def _from_wkt(text: str, source: str) -> np.ndarray:
 
 
 def _crossing_edges(vertices: np.ndarray) -> tuple[int, int] | None:
-    """The first pair of non-adjacent edges that cross, or None."""
-    a = vertices
+    """The first pair of non-adjacent edges that properly cross, or None (one numpy pass
+    per edge, so a region of thousands of vertices is checked in well under a second)."""
+    a = vertices  # [V, 2]: edge i runs from a[i] to b[i]
     b = np.roll(vertices, -1, axis=0)
     n = len(a)
 
-    def orient(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> float:
-        return float((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]))
+    def orient(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> np.ndarray:
+        return (q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1]) - (q[..., 1] - p[..., 1]) * (
+            r[..., 0] - p[..., 0]
+        )
 
-    for i in range(n):
-        for j in range(i + 2, n):
-            if i == 0 and j == n - 1:
-                continue  # adjacent through the closing edge
-            d1, d2 = orient(a[i], b[i], a[j]), orient(a[i], b[i], b[j])
-            d3, d4 = orient(a[j], b[j], a[i]), orient(a[j], b[j], b[i])
-            if d1 * d2 < 0 and d3 * d4 < 0:
-                return i, j
+    for i in range(n - 2):
+        j = np.arange(i + 2, n - 1 if i == 0 else n)  # non-adjacent later edges
+        if not len(j):
+            continue
+        d1, d2 = orient(a[i], b[i], a[j]), orient(a[i], b[i], b[j])  # [J]
+        d3, d4 = orient(a[j], b[j], a[i]), orient(a[j], b[j], b[i])  # [J]
+        hit = np.flatnonzero((d1 * d2 < 0) & (d3 * d4 < 0))
+        if len(hit):
+            return i, int(j[hit[0]])
     return None
 
 

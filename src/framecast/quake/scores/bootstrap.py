@@ -52,8 +52,27 @@ _CHUNK = 256
 """Resamples drawn at once: bounds memory at ``_CHUNK x num_blocks`` indices."""
 
 
+class IntervalMethods:
+    """``width``, ``significant`` and ``to_dict`` of a dataclass with ``lower`` and ``upper``."""
+
+    lower: float
+    upper: float
+
+    @property
+    def width(self) -> float:
+        return self.upper - self.lower
+
+    @property
+    def significant(self) -> bool:
+        """True when the interval excludes 0 (either direction)."""
+        return bool(self.lower > 0 or self.upper < 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "width": self.width}  # type: ignore[call-overload]
+
+
 @dataclass(frozen=True)
-class BootstrapInterval:
+class BootstrapInterval(IntervalMethods):
     """Block-bootstrap percentile interval of the information gain per earthquake.
 
     Attributes
@@ -86,18 +105,6 @@ class BootstrapInterval:
     seed: int
     name_a: str = ""
     name_b: str = ""
-
-    @property
-    def width(self) -> float:
-        return self.upper - self.lower
-
-    @property
-    def significant(self) -> bool:
-        """True when the interval excludes 0 (either direction)."""
-        return bool(self.lower > 0 or self.upper < 0)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "width": self.width}
 
 
 def block_index(window_start: np.ndarray, block_days: float) -> np.ndarray:

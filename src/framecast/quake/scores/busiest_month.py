@@ -151,9 +151,25 @@ def information_gain_without_busiest_month(
     difference, events = window_information_gain(
         forecast_a, forecast_b, observed, max_magnitude=max_magnitude, floor=floor
     )  # [W], [W]
-    blocks = block_index(forecast_a.window_start, block_days)  # [W]
+    result = gain_without_busiest_month(
+        difference, events, forecast_a.window_start, block_days=block_days
+    )
+    return replace(result, name_a=forecast_a.name, name_b=forecast_b.name)
+
+
+def gain_without_busiest_month(
+    difference: np.ndarray,
+    events: np.ndarray,
+    window_start: np.ndarray,
+    *,
+    block_days: float = 30.0,
+) -> BusiestBlockRemoved:
+    """:func:`gain_without_busiest_block` with the calendar blocks of ``window_start``
+    ``[W]`` (:func:`~framecast.quake.scores.bootstrap.block_index`), the removed
+    block's first window start recorded."""
+    blocks = block_index(window_start, block_days)  # [W]
     result = gain_without_busiest_block(difference, events, blocks, block_days=block_days)
-    first = forecast_a.window_start[blocks == result.removed_block].min()
+    first = np.asarray(window_start)[blocks == result.removed_block].min()
     day = first.astype("datetime64[D]")
     start = str(day) if day == first else np.datetime_as_string(first, unit="s")
-    return replace(result, removed_start=start, name_a=forecast_a.name, name_b=forecast_b.name)
+    return replace(result, removed_start=start)

@@ -50,13 +50,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 
 from framecast.quake.rates import RateForecast
-from framecast.quake.scores.bootstrap import _CHUNK, NUM_RESAMPLES
+from framecast.quake.scores.bootstrap import _CHUNK, NUM_RESAMPLES, IntervalMethods
 from framecast.quake.scores.likelihood import MAX_MAGNITUDE, window_information_gain
 from framecast.quake.scores.observed import ObservedEvents
 
@@ -68,7 +68,7 @@ SENSITIVITY_BLOCK_LENGTHS: tuple[int, ...] = (1, 7, 30, 90)
 
 
 @dataclass(frozen=True)
-class BlockBootstrapInterval:
+class BlockBootstrapInterval(IntervalMethods):
     """Block-bootstrap percentile interval of the information gain per earthquake.
 
     Attributes
@@ -113,18 +113,6 @@ class BlockBootstrapInterval:
     num_replicates: int = 1
     name_a: str = ""
     name_b: str = ""
-
-    @property
-    def width(self) -> float:
-        return self.upper - self.lower
-
-    @property
-    def significant(self) -> bool:
-        """True when the interval excludes 0 (either direction)."""
-        return bool(self.lower > 0 or self.upper < 0)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "width": self.width}
 
 
 # ------------------------------------------------------------------ input checks
@@ -290,24 +278,68 @@ def moving_block_bootstrap(
     Künsch (1989), Ann. Stat. 17(3), 1217-1241; Politis & Romano (1992);
     Rhoades et al. (2011), Acta Geophys. 59(4), eq. 17.
     """
-    check_resampling(method, num_resamples, alpha)
     difference = check_differences(difference, ndim=1)  # [W]
-    num_windows = len(difference)
+    return resample_runs(
+        difference[None, None, :],
+        events,
+        block_length=block_length,
+        method=method,
+        num_resamples=num_resamples,
+        alpha=alpha,
+        seed=seed,
+        window_days=window_days,
+    )
+
+
+def resample_runs(
+    difference: np.ndarray,
+    events: np.ndarray,
+    *,
+    block_length: int,
+    method: BlockMethod,
+    num_resamples: int,
+    alpha: float,
+    seed: int,
+    window_days: float,
+) -> BlockBootstrapInterval:
+    """The block bootstrap of ``difference`` ``[S, M, W]`` (runs of S seeds x M replicates).
+
+    Each resample draws the block starts, then a seed and a replicate
+    (only where there are several, so that ``S = M = 1`` draws exactly the
+    blocks of a single series); the gain is ``sum D / sum n`` over the blocks.
+    :func:`moving_block_bootstrap` and
+    :func:`~framecast.quake.scores.seed_pooling.pooled_block_bootstrap` both use it.
+    """
+    check_resampling(method, num_resamples, alpha)
+    difference = check_differences(difference, ndim=3)  # [S, M, W]
+    num_seeds, num_replicates, num_windows = difference.shape
     events = check_events(events, num_windows)  # [W]
     block_length = check_block_length(block_length, num_windows)
-    prefix_difference = prefix_sums(difference, block_length, method)  # [P]
+    prefix_difference = prefix_sums(difference, block_length, method)  # [S, M, P]
     prefix_events = prefix_sums(events, block_length, method)  # [P]
     rng = np.random.default_rng(seed)
     resampled = np.empty(num_resamples)  # [R]
     for start in range(0, num_resamples, _CHUNK):
         size = min(_CHUNK, num_resamples - start)
         starts, lengths = draw_blocks(rng, method, num_windows, block_length, size)  # [r, K]
-        total_difference = resampled_totals(prefix_difference.__getitem__, starts, lengths)  # [r]
+        run_seed = np.zeros((size, 1), np.int64)  # [r, 1]
+        replicate = np.zeros((size, 1), np.int64)  # [r, 1]
+        if num_seeds > 1:
+            run_seed = rng.integers(0, num_seeds, size=(size, 1))
+        if num_replicates > 1:
+            replicate = rng.integers(0, num_replicates, size=(size, 1))
+
+        def run_prefix(
+            index: np.ndarray, run_seed: np.ndarray = run_seed, replicate: np.ndarray = replicate
+        ) -> np.ndarray:
+            return prefix_difference[run_seed, replicate, index]  # [r, K]
+
+        total_difference = resampled_totals(run_prefix, starts, lengths)  # [r]
         total_events = resampled_totals(prefix_events.__getitem__, starts, lengths)  # [r]
         resampled[start : start + size] = ratio(total_difference, total_events)
     lower, upper = percentile_interval(resampled, alpha)
     return BlockBootstrapInterval(
-        information_gain=float(ratio(difference.sum(), events.sum())),
+        information_gain=float(ratio(difference.mean(axis=(0, 1)).sum(), events.sum())),
         lower=lower,
         upper=upper,
         method=method,
@@ -319,6 +351,8 @@ def moving_block_bootstrap(
         num_undefined=int(np.count_nonzero(~np.isfinite(resampled))),
         alpha=alpha,
         seed=seed,
+        num_seeds=num_seeds,
+        num_replicates=num_replicates,
     )
 
 

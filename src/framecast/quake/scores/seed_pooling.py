@@ -40,20 +40,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from framecast.quake.rates import RateForecast
-from framecast.quake.scores.bootstrap import _CHUNK, NUM_RESAMPLES
+from framecast.quake.scores.bootstrap import NUM_RESAMPLES
 from framecast.quake.scores.likelihood import MAX_MAGNITUDE, floored_rates, target_event_rates
 from framecast.quake.scores.moving_blocks import (
     BlockBootstrapInterval,
     BlockMethod,
-    check_block_length,
-    check_differences,
-    check_events,
-    check_resampling,
-    draw_blocks,
-    percentile_interval,
-    prefix_sums,
-    ratio,
-    resampled_totals,
+    resample_runs,
 )
 from framecast.quake.scores.observed import ObservedEvents, check_compatible
 
@@ -111,45 +103,15 @@ def pooled_block_bootstrap(
     Künsch (1989), Ann. Stat. 17(3); Politis & Romano (1992); Rhoades et al.
     (2011), Acta Geophys. 59(4), eq. 17.
     """
-    check_resampling(method, num_resamples, alpha)
-    difference = check_differences(difference, ndim=3)  # [S, M, W]
-    num_seeds, num_replicates, num_windows = difference.shape
-    events = check_events(events, num_windows)  # [W]
-    block_length = check_block_length(block_length, num_windows)
-    prefix_difference = prefix_sums(difference, block_length, method)  # [S, M, P]
-    prefix_events = prefix_sums(events, block_length, method)  # [P]
-    rng = np.random.default_rng(seed)
-    resampled = np.empty(num_resamples)  # [R]
-    for start in range(0, num_resamples, _CHUNK):
-        size = min(_CHUNK, num_resamples - start)
-        starts, lengths = draw_blocks(rng, method, num_windows, block_length, size)  # [r, K]
-        run_seed = rng.integers(0, num_seeds, size=(size, 1))  # [r, 1]
-        replicate = rng.integers(0, num_replicates, size=(size, 1))  # [r, 1]
-
-        def run_prefix(
-            index: np.ndarray, run_seed: np.ndarray = run_seed, replicate: np.ndarray = replicate
-        ) -> np.ndarray:
-            return prefix_difference[run_seed, replicate, index]  # [r, K]
-
-        total_difference = resampled_totals(run_prefix, starts, lengths)  # [r]
-        total_events = resampled_totals(prefix_events.__getitem__, starts, lengths)  # [r]
-        resampled[start : start + size] = ratio(total_difference, total_events)
-    lower, upper = percentile_interval(resampled, alpha)
-    return BlockBootstrapInterval(
-        information_gain=float(ratio(difference.mean(axis=(0, 1)).sum(), events.sum())),
-        lower=lower,
-        upper=upper,
-        method=method,
+    return resample_runs(
+        difference,
+        events,
         block_length=block_length,
-        block_days=block_length * float(window_days),
-        num_windows=num_windows,
-        n_events=round(float(events.sum())),
+        method=method,
         num_resamples=num_resamples,
-        num_undefined=int(np.count_nonzero(~np.isfinite(resampled))),
         alpha=alpha,
         seed=seed,
-        num_seeds=num_seeds,
-        num_replicates=num_replicates,
+        window_days=window_days,
     )
 
 
