@@ -20,7 +20,7 @@ network:
                                     patch_size: 1, output_activation: exp}}}}
   data: {{n_context: 4, batch_size: 8}}
   train: {{max_steps: 3, val_every_n_steps: 3, log_every_n_steps: 1}}
-etas: {{mode: simulation, num_simulations: 50, seed: 1}}
+etas: {{mode: simulation, num_simulations: 50, seed: 1, replicates: 2}}
 evaluation: {{num_simulations: 50, maps: 1}}
 """
 
@@ -46,7 +46,14 @@ def test_run_reports_simulated_etas_with_its_catalog_tests(finished_run):
     assert "Catalog-based tests of ETAS (true parameters), simulated" in text
     scores = json.loads((report.parent / "scores.json").read_text())
     assert "ETAS (true parameters), simulated" in scores["catalog_tests"]
-    assert any("simulating 50 continuations" in line for line in lines)
+    assert any("replicate 2/2, 50 simulations per window" in line for line in lines)
+    for r in (0, 1):
+        assert (out / "forecasts" / "etas_replicates" / f"replicate_{r}.h5").is_file()
+    assert "## Monte Carlo error of the simulated ETAS baseline" in text
+    assert "Standard deviation across replicates" in text
+    # the network over each ETAS variant, one seed against both replicates of the simulation
+    assert "| ETAS (true parameters), simulated | 1 x 2 |" in text
+    assert "| ETAS (true parameters), first order | 1 x 1 |" in text
 
 
 def test_rerun_reuses_every_stage(finished_run):
@@ -63,5 +70,5 @@ def test_changed_etas_settings_recompute_etas_only(finished_run):
     run_experiment(load_experiment(path, ["etas.num_simulations=20"]), log=lines.append)
     text = "\n".join(lines)
     assert "network: reusing" in text and "frames: reusing" in text
-    assert "simulating 20 continuations" in text
+    assert "20 simulations per window" in text
     assert "forecast etas: reusing" not in text

@@ -116,7 +116,13 @@ def test_run_with_a_polygon_and_a_declustered_background(tmp_path):
     assert "declustered" in text and "Branching ratio" in text
     assert "## Comparisons allowing for clustered events" in text
     section = text.split("## Comparisons allowing for clustered events")[1].split("\n## ")[0]
-    rows = [line for line in section.splitlines() if line.startswith("| predrnn network | ETAS")]
+    uniform = [
+        r for r in section.splitlines() if r.startswith("| predrnn network | ETAS (fitted, uniform")
+    ]
+    assert len(uniform) == 1  # the uniform-background variant is compared too
+    rows = [
+        r for r in section.splitlines() if r.startswith("| predrnn network | ETAS (fitted, decl")
+    ]
     assert len(rows) == 1 and rows[0].count("[") == 4  # intervals at 1, 7, 30 and 90 days
     cells = rows[0].split(" | ")
     assert cells[3] == cells[4]  # weekly windows: 1-day and 7-day blocks are both one window

@@ -192,9 +192,12 @@ def _cmd_etas_fit(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from framecast.quake.experiment import load_experiment, run_experiment
+    from framecast.quake.recipe import read_recipe
 
     experiment = load_experiment(args.config, args.overrides)
-    run_experiment(experiment, restart=args.restart)
+    run_experiment(
+        experiment, restart=args.restart, recipe=read_recipe(args.config, args.overrides)
+    )
     return 0
 
 

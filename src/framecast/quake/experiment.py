@@ -45,12 +45,17 @@ from framecast.quake.rates import RateForecast
 if TYPE_CHECKING:
     from framecast.quake.etas.background import BackgroundMap
     from framecast.quake.etas.region import StudyRegion
+    from framecast.quake.recipe import Recipe
 
 Log = Callable[[str], None]
 ETAS_MODES = ("fit", "simulation", "none")
 ETAS_BACKGROUNDS = ("uniform", "declustered")
 ETAS_FIT_ENDS = ("test_start", "val_start")
 ETAS_FORECASTS = ("simulated", "first_order")
+ETAS_BASELINE_KEYS = ("etas", "etas_first_order", "etas_uniform_first_order")
+"""The ETAS variants every forecast is compared with, when the run has them."""
+CATALOGS_KEPT = 1000
+"""Simulated catalogs per window kept on disk for CSEP's catalog-based tests."""
 
 
 @dataclass
@@ -118,7 +123,11 @@ class EtasSection:
     continuations of the catalog per window, cascades inside the window
     included; the report also shows the first-order forecast beside it) or
     "first_order" (background plus direct aftershocks of past events only:
-    cheaper, and too low in windows with large events).
+    cheaper, and too low in windows with large events). ``replicates``
+    independent runs of ``num_simulations`` simulations each (seeds derived
+    from ``seed``): the forecast is their mean, and the spread of their
+    log-likelihoods, the Monte Carlo error, enters the report's intervals
+    (:mod:`framecast.quake.etas_variants`).
     """
 
     mode: str = "fit"
@@ -133,6 +142,7 @@ class EtasSection:
     forecast: str = "simulated"
     num_simulations: int = 1000
     seed: int = 0
+    replicates: int = 1
 
 
 @dataclass
@@ -187,6 +197,9 @@ class QuakeExperiment:
     """Auxiliary radio input (issue 14), the keys of ``compare-aux``'s ``aux:`` section
     (:class:`framecast.quake.radio.experiment.AuxSection`): the network trains with the
     radio side image of each bin (``radio.h5``); empty: no side input."""
+    ablations: list[str] = field(default_factory=list)
+    """Non-neural ablations of the ETAS residual scored beside it (issue 21):
+    ``static_map`` and ``head_only`` (:mod:`framecast.quake.residual_ablations`)."""
 
     def check(self) -> None:
         """Raise ValueError for settings that cannot work, before anything is written."""
@@ -206,10 +219,13 @@ class QuakeExperiment:
             raise ValueError(
                 f"etas.fit_end must be one of {ETAS_FIT_ENDS}, got {self.etas.fit_end!r}"
             )
-        if self.etas.num_simulations < 1:
-            raise ValueError(
-                f"etas.num_simulations must be >= 1, got {self.etas.num_simulations!r}"
-            )
+        for key in ("num_simulations", "replicates"):
+            value = getattr(self.etas, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"etas.{key} must be an integer >= 1, got {value!r}")
+        from framecast.quake.residual_ablations import check_ablations
+
+        check_ablations(self.ablations, self.etas_input.residual)
         if self.etas.mode == "simulation" and not self.catalog.simulate:
             raise ValueError(
                 "etas.mode 'simulation' needs a simulated catalog (catalog.simulate: true)"
@@ -344,10 +360,15 @@ _LATE_SECTIONS = {
         "forecasts/etas.h5",
         "forecasts/etas_first_order.h5",
         "forecasts/etas_catalogs.h5",
+        "forecasts/etas_replicates",
+        "forecasts/etas_uniform_first_order.h5",
+        "etas_fit_uniform.json",
+        "ablations",
         "report",
     ),
     "evaluation": ("report",),
     "seeds": ("report",),
+    "ablations": ("report",),
 }
 """Sections whose change invalidates only these files of an earlier run (not the catalog,
 frames or network), so that e.g. a constrained ETAS fit reuses the trained network."""
@@ -358,6 +379,7 @@ _ETAS_INPUT_FILES = (
     "train",
     "forecasts/network.h5",
     "seeds",
+    "ablations",
     "report",
 )
 """Files that read the ETAS parameters when the network takes the ETAS channel."""
@@ -373,6 +395,8 @@ def _claim_out_dir(experiment: QuakeExperiment, restart: bool, log: Log = print)
         previous = yaml.safe_load(saved.read_text()) or {}
         previous.setdefault("seeds", [])  # folders written before the seed sweep have no key
         previous.setdefault("aux", {})  # nor before the radio input
+        previous.setdefault("ablations", [])  # nor before the ablations
+        previous.setdefault("etas", {}).setdefault("replicates", 1)
         changed = _changed_keys(previous, current)
         changed = [k for k in changed if k != "out_dir"]
         early = [k for k in changed if k.split(".")[0] not in _LATE_SECTIONS]
@@ -562,7 +586,6 @@ def stage_train(
     """
     import framecast.quake.etas_residual  # noqa: F401  (registers the etas_residual model)
     from framecast.quake.seed_sweep import seed_dir
-    from framecast.training import train
 
     path = out / "network.ckpt" if seed is None else seed_dir(out, seed) / "network.ckpt"
     if path.is_file():
@@ -572,7 +595,14 @@ def stage_train(
     if seed is not None:
         net["train"]["seed"] = seed
         net["train"]["run_name"] = f"{net['train']['run_name']}_seed{seed}"
-        path.parent.mkdir(parents=True, exist_ok=True)
+    return train_network(net, path, log)
+
+
+def train_network(net: dict[str, Any], path: Path, log: Log) -> Path:
+    """Train (or resume) the network of the training config ``net``; copy its best to ``path``."""
+    from framecast.training import train
+
+    path.parent.mkdir(parents=True, exist_ok=True)
     config = config_from_dict(net)
     run_dir = Path(config.train.out_dir) / str(config.train.run_name)
     last = run_dir / "checkpoints" / "last.ckpt"
@@ -642,6 +672,12 @@ def stage_forecasts(
     and the simulated catalogs behind the simulation-based ETAS forecast (empty for
     first-order or no ETAS).
     """
+    from framecast.quake.etas_variants import (
+        UNIFORM_KEY,
+        mean_of_replicates,
+        stage_simulated_replicates,
+        stage_uniform_variant,
+    )
     from framecast.quake.reference import smoothed_seismicity_forecast
 
     folder = out / "forecasts"
@@ -705,22 +741,26 @@ def stage_forecasts(
         details = f"{baseline.details}; first order: background + direct aftershocks of past events"
         return dataclasses.replace(forecast, b_value=b_value, details=details)
 
+    if experiment.etas.background == "declustered":  # what the background map is worth
+        make(
+            UNIFORM_KEY,
+            lambda: stage_uniform_variant(experiment, catalog, frames, windows, b_value, out, log),
+        )
     catalogs: dict[str, CatalogForecast] = {}
     if experiment.etas.forecast == "first_order":
         make("etas", first_order)
         return forecasts, catalogs
-    path = folder / "etas_catalogs.h5"
-    if path.is_file():
-        simulated = CatalogForecast.load(path)
-        log(f"forecast etas: reusing {path}")
-    else:
-        simulated = _simulated_etas(experiment, baseline, history, frames, windows, b_value, log)
-        simulated.save(path)
-    catalogs["etas"] = simulated
     make("etas_first_order", first_order)
-    # exact first-generation expectation + simulated cascades: positive wherever the
-    # background is, where the plain simulation mean is zero in cells no simulation reached
-    make("etas", lambda: simulated.expected_rates(first_order=forecasts["etas_first_order"]))
+    replicates, catalogs["etas"] = stage_simulated_replicates(
+        experiment,
+        baseline,
+        history,
+        forecasts["etas_first_order"],
+        out,
+        log,
+        keep_catalogs=CATALOGS_KEPT,
+    )
+    make("etas", lambda: mean_of_replicates(replicates, baseline, experiment.etas.num_simulations))
     return forecasts, catalogs
 
 
@@ -903,42 +943,6 @@ def stage_etas_input(
     return informed
 
 
-def _simulated_etas(
-    experiment: QuakeExperiment,
-    baseline: EtasBaseline,
-    history: Catalog,
-    frames: SeismicityFrames,
-    windows: np.ndarray,
-    b_value: float,
-    log: Log,
-) -> CatalogForecast:
-    from framecast.quake.etas.simulated_forecast import simulated_etas_forecast
-
-    section = experiment.etas
-    log(
-        f"forecast etas: simulating {section.num_simulations} continuations of the catalog "
-        f"for each of {len(windows)} windows"
-    )
-    forecast = simulated_etas_forecast(
-        baseline.params,
-        history,
-        frames.grid,
-        windows,
-        frames.bin_days,
-        num_simulations=section.num_simulations,
-        seed=section.seed,
-        progress=log,
-        name=f"{baseline.name}, simulated",
-        region=None if baseline.background is None else baseline.background.region,
-        background=baseline.background,
-    )
-    details = (
-        f"{baseline.details}; {section.num_simulations} simulated catalogs per window "
-        f"(seed {section.seed}), cascades inside the window included"
-    )
-    return dataclasses.replace(forecast, b_value=b_value, details=details)
-
-
 def completeness_section(
     catalog: Catalog, frames: SeismicityFrames, train_end: object, log: Log
 ) -> str:
@@ -1019,13 +1023,27 @@ def region_section(experiment: QuakeExperiment, catalog: Catalog, log: Log) -> s
     return "\n".join(lines)
 
 
-def run_experiment(experiment: QuakeExperiment, *, restart: bool = False, log: Log = print) -> Path:
-    """Run every stage not yet done; returns the report's path."""
+def run_experiment(
+    experiment: QuakeExperiment,
+    *,
+    restart: bool = False,
+    log: Log = print,
+    recipe: Recipe | None = None,
+) -> Path:
+    """Run every stage not yet done; returns the report's path.
+
+    ``recipe`` (the config file's hash and overrides) is written to
+    ``recipe.json`` and heads the report.
+    """
     from framecast.quake.report import write_quake_report
 
     experiment.check()
     check_patch_fit(experiment, experiment.network)
     out = _claim_out_dir(experiment, restart, log)
+    if recipe is not None:
+        with atomic_write(out / "recipe.json") as partial:
+            partial.write_text(json.dumps(recipe.to_dict(), indent=2))
+        log(f"recipe: {recipe.path} sha256 {recipe.sha256[:16]}...")
     catalog = stage_catalog(experiment, out, log)
     frames = stage_frames(experiment, catalog, out, log)
     if experiment.aux:
@@ -1035,6 +1053,7 @@ def run_experiment(experiment: QuakeExperiment, *, restart: bool = False, log: L
         if aux is not None:
             stage_radio(experiment, aux, catalog, out, log)
     sections = [
+        *([] if recipe is None else [recipe.section()]),
         region_section(experiment, catalog, log),
         completeness_section(catalog, frames, experiment.periods.val_start, log),
     ]
@@ -1049,13 +1068,22 @@ def run_experiment(experiment: QuakeExperiment, *, restart: bool = False, log: L
     forecasts, catalogs = stage_forecasts(
         experiment, catalog, frames, checkpoint, out, log, baseline, network_frames
     )
-    baselines = [k for k in ("etas", "etas_first_order") if k in forecasts]
-    seed_scores = None
+    if experiment.ablations:
+        from framecast.quake.residual_ablations import stage_ablations
+
+        forecasts |= stage_ablations(experiment, frames, network_frames, forecasts, out, log)
+    baselines = [k for k in ETAS_BASELINE_KEYS if k in forecasts]
+    replicates = _etas_replicates(experiment, out)
+    if replicates:
+        sections.append(_monte_carlo_section(replicates, frames, forecasts))
+    seed_scores, networks = None, [forecasts["network"]]
     if experiment.seeds:
-        seed_scores, seed_section = _seed_sweep(
+        seed_scores, seed_section, networks = _seed_sweep(
             experiment, frames, network_frames, forecasts, out, log
         )
         sections.append(seed_section)
+    if baselines:
+        sections.append(_pooled_section(experiment, frames, forecasts, networks, replicates))
     sections.append(_dependence_section(experiment, frames, forecasts, baselines))
     report = write_quake_report(
         forecasts,
@@ -1100,8 +1128,8 @@ def _seed_sweep(
     forecasts: dict[str, RateForecast],
     out: Path,
     log: Log,
-) -> tuple[list[Any], str]:
-    """Every seed's network forecast, scored: the scores and the report's Markdown block."""
+) -> tuple[list[Any], str, list[RateForecast]]:
+    """Every seed's network forecast, scored: the scores, the report's block and the forecasts."""
     from framecast.quake.scores import observed_from_catalog
     from framecast.quake.seed_sweep import score_seeds, seed_sweep_markdown, stage_seed_sweep
 
@@ -1126,25 +1154,43 @@ def _seed_sweep(
         etas_name=None if etas is None else etas.name,
         reference_name=reference.name,
     )
-    if etas is not None and len(networks) > 1:
-        section += "\n\n" + _pooled_seeds_line(list(networks.values()), etas, observed, log)
-    return scores, section
+    return scores, section, list(networks.values())
 
 
-def _pooled_seeds_line(
-    networks: list[RateForecast], etas: RateForecast, observed: Any, log: Log
+def _etas_replicates(experiment: QuakeExperiment, out: Path) -> list[RateForecast]:
+    """The simulated ETAS replicates of the run (empty without a simulated baseline)."""
+    from framecast.quake.etas_variants import replicate_paths
+
+    if experiment.etas.mode == "none" or experiment.etas.forecast != "simulated":
+        return []
+    return [RateForecast.load(p) for p in replicate_paths(out, experiment.etas.replicates)]
+
+
+def _monte_carlo_section(
+    replicates: list[RateForecast], frames: SeismicityFrames, forecasts: dict[str, RateForecast]
 ) -> str:
-    """The gain over ETAS with an interval that draws 30-day circular blocks and a seed."""
-    from framecast.quake.scores.seed_pooling import pooled_block_bootstrap, window_differences
+    from framecast.quake.report_pooled import monte_carlo_section
+    from framecast.quake.scores import observed_from_catalog
 
-    difference, events = window_differences(networks, [etas], observed)  # [S, 1, W], [W]
-    block = min(30, difference.shape[-1])
-    interval = pooled_block_bootstrap(difference, events, block_length=block)
-    line = (
-        f"Over the {len(networks)} seeds, the gain over {etas.name} is "
-        f"{interval.information_gain:+.3f} nats/eq, 95 % interval "
-        f"[{interval.lower:+.3f}, {interval.upper:+.3f}] drawing {block}-day circular blocks "
-        "and a training seed per resample (one Monte Carlo draw of the baseline)."
-    )
-    log(line)
-    return line
+    observed = observed_from_catalog(frames.events, forecasts["reference"])
+    return monte_carlo_section(replicates, forecasts["etas"], observed)
+
+
+def _pooled_section(
+    experiment: QuakeExperiment,
+    frames: SeismicityFrames,
+    forecasts: dict[str, RateForecast],
+    networks: list[RateForecast],
+    replicates: list[RateForecast],
+) -> str:
+    """The networks of every seed over every ETAS variant (simulated: over every replicate)."""
+    from framecast.quake.report_pooled import pooled_section
+    from framecast.quake.scores import observed_from_catalog
+
+    observed = observed_from_catalog(frames.events, forecasts["reference"])
+    baselines = {
+        forecasts[key].name: (replicates if key == "etas" and replicates else [forecasts[key]])
+        for key in ETAS_BASELINE_KEYS
+        if key in forecasts
+    }
+    return pooled_section(networks, baselines, observed, seed=experiment.evaluation.seed)
