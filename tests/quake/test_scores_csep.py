@@ -347,3 +347,33 @@ def test_zero_rate_at_an_observed_event_fails_the_likelihood_tests() -> None:
         result = test(forecast, observed, num_simulations=50)
         assert result.observed_statistic == -np.inf
         assert result.quantile == (0.0,) and not result.passed
+
+
+def test_the_pycsep_region_comes_from_the_testing_mask(tmp_path) -> None:
+    from framecast.quake.scores.pycsep_io import csep_region, import_csep, testing_mask
+
+    rates = gamma_rates((2, 10, 10), seed=4)
+    rates[:, :, 6:] = 0.0  # the run masked the eastern 4 columns
+    forecast = make_forecast(rates, "masked")
+    mask = testing_mask(forecast)
+    assert mask.sum() == 60 and not mask[:, 6:].any()
+    region = csep_region(forecast, mask=mask)
+    assert region.num_nodes == 60
+    latitude, longitude = GRID.cell_centers()
+    inside = region.get_index_of(longitude[:, :6].reshape(-1), latitude[:, :6].reshape(-1))
+    np.testing.assert_array_equal(np.sort(inside), np.arange(60))
+    with pytest.raises(ValueError):  # pyCSEP: a point in a masked cell is outside the region
+        region.get_index_of(longitude[:1, 7], latitude[:1, 7])
+    gridded = to_csep_forecast(forecast, 1, mask=mask)
+    expected, _ = forecast.by_magnitude()
+    np.testing.assert_array_equal(gridded.data, expected[1][:, :6].reshape(60, -1))
+    paths = export_csep(forecast, tmp_path / "csep", mask=mask)
+    flags = np.array([line.split()[-1] for line in paths[0].read_text().splitlines()])
+    columns = np.repeat(np.tile(np.arange(10), 10), len(expected[0][0, 0]))  # cell column
+    assert (flags[columns >= 6] == "0").all() and (flags[columns < 6] == "1").all()
+    back = import_csep(tmp_path / "csep", like=forecast, masked="zero")
+    np.testing.assert_allclose(back.rates, forecast.rates, rtol=1e-12)
+    with pytest.raises(ValueError, match="mask must be a boolean array of the grid's shape"):
+        csep_region(forecast, mask=np.ones((3, 3), bool))
+    with pytest.raises(ValueError, match="mask holds no cell"):
+        export_csep(forecast, tmp_path / "none", mask=np.zeros((10, 10), bool))

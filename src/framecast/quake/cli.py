@@ -240,10 +240,15 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
         print(f"NetCDF forecast (CF-1.8): {export_netcdf(forecast, args.out)}")
         return 0
-    from framecast.quake.scores.pycsep_io import export_csep
+    from framecast.quake.scores.pycsep_io import export_csep, testing_mask
 
-    paths = export_csep(forecast, args.out)
-    print(f"{len(paths)} pyCSEP forecast files in {args.out}")
+    mask = testing_mask(forecast)  # cells outside the run's polygon are zero in every window
+    paths = export_csep(forecast, args.out, mask=mask)
+    outside = int(mask.size - mask.sum())
+    print(
+        f"{len(paths)} pyCSEP forecast files in {args.out}"
+        + (f" ({outside} cells outside the testing region, flag 0)" if outside else "")
+    )
     return 0
 
 

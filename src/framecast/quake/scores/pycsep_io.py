@@ -72,19 +72,55 @@ def cell_origins(forecast: RateForecast) -> np.ndarray:
     return np.round(np.column_stack((lon.reshape(-1), lat.reshape(-1))), ORIGIN_DECIMALS)
 
 
-def csep_region(forecast: RateForecast, *, max_magnitude: float = MAX_MAGNITUDE) -> Any:
+def testing_mask(forecast: RateForecast) -> np.ndarray:
+    """bool ``[H, X]``: the cells of the testing region, those with a positive rate in some window.
+
+    framecast's forecasts are positive in every cell of their testing region
+    and exactly zero outside it (``framecast quake run`` masks every forecast
+    with the region's polygon), so the region is read off the rates.
+    """
+    return (forecast.rates > 0).any(axis=0)  # [H, X]
+
+
+def _check_mask(forecast: RateForecast, mask: np.ndarray | None) -> np.ndarray:
+    """bool ``[H*X]``: the mask flattened row-major (all True when None)."""
+    cells = forecast.grid.shape[0] * forecast.grid.shape[1]
+    if mask is None:
+        return np.ones(cells, bool)
+    mask = np.asarray(mask)
+    if mask.shape != forecast.grid.shape or mask.dtype != bool:
+        raise ValueError(
+            f"mask must be a boolean array of the grid's shape {forecast.grid.shape}, got "
+            f"{mask.dtype} {mask.shape}"
+        )
+    if not mask.any():
+        raise ValueError("mask holds no cell: the testing region would be empty")
+    return mask.reshape(-1)
+
+
+def csep_region(
+    forecast: RateForecast,
+    *,
+    max_magnitude: float = MAX_MAGNITUDE,
+    mask: np.ndarray | None = None,
+) -> Any:
     """pyCSEP ``CartesianGrid2D`` of the forecast's cells, with its magnitude bin edges.
+
+    With ``mask`` (bool ``[H, X]``, e.g. :func:`testing_mask` or
+    ``QuakeExperiment.cell_mask()``), only the cells of the testing region:
+    pyCSEP then bins no event and scores no rate outside it.
 
     Raises
     ------
     ValueError
-        A km grid.
+        A km grid, or a mask of another shape or without cells.
     """
     from csep.core.regions import CartesianGrid2D
 
+    inside = _check_mask(forecast, mask)  # [H*X]
     edges, _ = magnitude_split(forecast, max_magnitude)  # [M]
     return CartesianGrid2D.from_origins(
-        cell_origins(forecast), dh=forecast.grid.cell, magnitudes=edges, name=forecast.name
+        cell_origins(forecast)[inside], dh=forecast.grid.cell, magnitudes=edges, name=forecast.name
     )
 
 
@@ -99,6 +135,7 @@ def to_csep_forecast(
     *,
     max_magnitude: float = MAX_MAGNITUDE,
     region: Any | None = None,
+    mask: np.ndarray | None = None,
 ) -> Any:
     """One window of a forecast as a pyCSEP ``GriddedForecast``.
 
@@ -111,13 +148,16 @@ def to_csep_forecast(
         Left edge of the last, open-ended magnitude bin.
     region : csep.core.regions.CartesianGrid2D, optional
         Reuse a region from :func:`csep_region` (building one costs a Python
-        loop over the cells).
+        loop over the cells); made with the same ``mask``.
+    mask : numpy.ndarray, optional
+        bool ``[H, X]``: the testing region's cells (see :func:`csep_region`).
 
     Returns
     -------
     csep.core.forecasts.GriddedForecast
-        ``data`` ``[H*X, M]`` equal to ``forecast.by_magnitude()[0][window]``
-        reshaped row-major; ``start_time`` and ``end_time`` the window's (naive UTC).
+        ``data`` ``[K, M]`` equal to ``forecast.by_magnitude()[0][window]``
+        reshaped row-major, keeping the K cells of ``mask`` (all by
+        default); ``start_time`` and ``end_time`` the window's (naive UTC).
 
     Raises
     ------
@@ -128,14 +168,19 @@ def to_csep_forecast(
 
     window = _check_window(forecast, window)
     _require_degrees(forecast)
+    inside = _check_mask(forecast, mask)  # [H*X]
     edges, fractions = magnitude_split(forecast, max_magnitude)  # [M]
-    data = forecast.rates[window].reshape(-1)[:, None] * fractions  # [H*X, M]
+    data = forecast.rates[window].reshape(-1)[inside, None] * fractions  # [K, M]
     start, end = _window_times(forecast, window)
     return GriddedForecast(
         start_time=start,
         end_time=end,
         data=data,
-        region=csep_region(forecast, max_magnitude=max_magnitude) if region is None else region,
+        region=(
+            csep_region(forecast, max_magnitude=max_magnitude, mask=mask)
+            if region is None
+            else region
+        ),
         magnitudes=edges,
         name=forecast.name,
     )
@@ -219,6 +264,7 @@ def export_csep(
     windows: Sequence[int] | None = None,
     max_magnitude: float = MAX_MAGNITUDE,
     depth: tuple[float, float] = (0.0, 30.0),
+    mask: np.ndarray | None = None,
 ) -> list[Path]:
     """Write one CSEP ASCII forecast file per window, readable by ``csep.load_gridded_forecast``.
 
@@ -227,7 +273,8 @@ def export_csep(
     magnitude bins of 0.1 fastest (Gutenberg-Richter split as
     :meth:`RateForecast.by_magnitude`; the last bin, from ``max_magnitude``,
     is written up to magnitude 10), rates as shortest round-trip decimals and
-    flag 1 (cell in the testing region). Files are named
+    flag 1 for a cell of the testing region, 0 (rate 0) for a cell outside
+    ``mask``. Files are named
     ``<name>_w<window>_<start date>.dat`` and written through a temporary name.
 
     A window of 2,500 cells and 56 magnitude bins is about 10 MB, so a long
@@ -244,6 +291,9 @@ def export_csep(
     max_magnitude : float
     depth : (float, float)
         Depth range written for every cell, km (framecast forecasts have none).
+    mask : numpy.ndarray, optional
+        bool ``[H, X]``: the testing region's cells (e.g. :func:`testing_mask`);
+        default every cell.
 
     Returns
     -------
@@ -262,11 +312,15 @@ def export_csep(
     directory.mkdir(parents=True, exist_ok=True)
     edges, fractions = magnitude_split(forecast, max_magnitude)  # [M]
     prefixes = _row_prefixes(forecast, edges, depth)  # [H*X*M]
+    inside = np.repeat(_check_mask(forecast, mask), len(edges))  # [H*X*M]
+    flags = np.where(inside, "1", "0").tolist()
     written = []
     for window in chosen:
         rates = (forecast.rates[window].reshape(-1)[:, None] * fractions).reshape(-1)  # [H*X*M]
+        rates = np.where(inside, rates, 0.0)
         text = "\n".join(
-            f"{prefix}{rate!r} 1" for prefix, rate in zip(prefixes, rates.tolist(), strict=True)
+            f"{prefix}{rate!r} {flag}"
+            for prefix, rate, flag in zip(prefixes, rates.tolist(), flags, strict=True)
         )
         start = np.datetime_as_string(forecast.window_start[window], unit="D")
         path = directory / f"{_slug(forecast.name)}_w{window:04d}_{start}.dat"
