@@ -310,3 +310,15 @@ def test_the_busiest_month_of_a_forecast_pair() -> None:
         difference[kept].sum() / events[kept].sum(), rel=1e-12
     )
     assert result.removed_events == events[60:90].sum() and result.name_b == "uniform"
+
+
+def test_identical_forecasts_get_no_diebold_mariano_statistic() -> None:
+    from framecast.quake.report_dependence import dependence_rows
+
+    rates = gamma_rates((60, 10, 10), seed=5)
+    forecast = make_forecast(rates, "same", window_days=1.0)
+    observed = simulate_events(rates, seed=6)
+    row = dependence_rows(forecast, forecast, observed)[0]
+    assert "n/a (the forecasts are identical)" in row and "nan" not in row
+    other = make_forecast(rates * 1.1, "other", window_days=1.0)
+    assert "identical" not in dependence_rows(other, forecast, observed)[0]

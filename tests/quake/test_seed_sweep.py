@@ -63,7 +63,7 @@ def test_the_markdown_lists_every_seed_and_the_spread():
     assert f"mean {np.mean(gains):+.3f}, min {min(gains):+.3f}, max {max(gains):+.3f}" in text
     verdicts = {s.over_etas.verdict for s in scores}
     if len(verdicts) == 1:
-        assert f"every seed's interval is {verdicts.pop()}" in text
+        assert f"every seed's interval: {verdicts.pop()}" in text
     else:
         assert "of 2 seeds" in text
     no_etas = score_seeds(networks, reference, None, observed)

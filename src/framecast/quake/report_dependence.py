@@ -44,7 +44,11 @@ def dependence_rows(
         baseline.name,
         f"{float(difference.sum() / max(events.sum(), 1)):+.3f}",
         *(by_length.get(w, "n/a") for w in windows),
-        f"{dm.statistic:+.2f} (p {dm.p_value:.2g}, lag {dm.lag})",
+        (
+            "n/a (the forecasts are identical)"
+            if not difference.any()
+            else f"{dm.statistic:+.2f} (p {dm.p_value:.2g}, lag {dm.lag})"
+        ),
         f"{busiest.information_gain_without:+.3f} (−{busiest.removed_events} events "
         f"from {busiest.removed_start[:10]})",
     ]

@@ -181,7 +181,7 @@ def _verdicts(gains: Sequence[GainInterval]) -> str:
         v: sum(g.verdict == v for g in gains) for v in dict.fromkeys(g.verdict for g in gains)
     }
     if len(counts) == 1:
-        return f"every seed's interval is {next(iter(counts))}"
+        return f"every seed's interval: {next(iter(counts))}"
     return "; ".join(f"{n} of {len(gains)} seeds {verdict}" for verdict, n in counts.items())
 
 
