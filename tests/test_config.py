@@ -69,7 +69,7 @@ def test_repo_configs_load():
 
             base = path.parent / "predrnn_squares.yaml"
             check_space(load_config(base).to_dict(), load_space(path))
-        elif path.parent.name == "quake":  # experiment files: catalog -> report
+        elif "quake" in path.parent.parts[-2:]:  # experiment files (frozen/ too): catalog -> report
             from framecast.quake.experiment import load_experiment
 
             load_experiment(path)  # raises on any unknown key or unusable setting
