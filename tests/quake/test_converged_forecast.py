@@ -82,3 +82,31 @@ def test_bad_counts_are_refused(key, value):
     options = {"num_simulations": 10, "chunk_simulations": 5, "keep_catalogs": 0, key: value}
     with pytest.raises(ValueError, match=f"{key} must be an integer >= ., got {value!r}"):
         simulated_rate_forecast(PARAMS, HISTORY, _first_order(), **options)
+
+
+def test_simulated_channel_adds_the_cascades_to_the_first_order_channel():
+    from framecast.quake.etas_channel import etas_channel_forecast, simulated_etas_channel
+    from framecast.quake.frames import grid_catalog
+
+    events = Catalog.from_columns(
+        time=START + np.array([0, 3, 3, 7]) * DAY + np.timedelta64(6, "h"),
+        latitude=[34.55, 34.52, 34.58, 34.4],
+        longitude=[-117.55, -117.5, -117.6, -117.3],
+        magnitude=[6.3, 4.0, 3.5, 3.2],
+    )
+    frames = grid_catalog(
+        events, GRID, start=START, end=START + 10 * DAY, bin_days=1.0, mc=3.0, channels=("count",)
+    )
+    first = etas_channel_forecast(PARAMS, events, frames)
+    simulated = simulated_etas_channel(first, PARAMS, events, num_simulations=400, seed=1)
+    assert simulated.rates.shape == first.rates.shape
+    assert (simulated.rates >= first.rates).all()
+    busy = simulated.rates.sum(axis=(1, 2)) - first.rates.sum(axis=(1, 2))  # [T]
+    assert busy[0] > busy[-1] > 0  # cascades are largest the day after the M6.3
+
+
+def test_bad_channel_simulations_are_refused():
+    from framecast.quake.experiment import load_experiment
+
+    with pytest.raises(ValueError, match=r"etas_input\.num_simulations must be an integer >= 1"):
+        load_experiment(None, ["catalog.simulate=true", "etas_input.num_simulations=0"])

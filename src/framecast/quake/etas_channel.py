@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 ETAS_CHANNEL = "etas"
 CHANNEL_FLOOR = 1e-10
 """Smallest expected count of the channel in a cell (the residual network reads its log)."""
-ETAS_INPUT_FORECASTS = ("first_order",)
+ETAS_INPUT_FORECASTS = ("first_order", "simulated")
 
 
 def etas_channel_windows(frames: SeismicityFrames) -> np.ndarray:
@@ -83,6 +83,45 @@ def etas_channel_forecast(
         forecast,
         rates=np.maximum(forecast.rates, CHANNEL_FLOOR),
         details="first-order ETAS of the next bin, events before its start",
+    )
+
+
+def simulated_etas_channel(
+    first_order: RateForecast,
+    params: object,
+    history: Catalog,
+    *,
+    num_simulations: int,
+    seed: int = 0,
+    background: BackgroundMap | None = None,
+) -> RateForecast:
+    """The channel with the cascades inside each window added by simulation.
+
+    ``first_order`` is :func:`etas_channel_forecast`'s channel; the result
+    is the simulation-based forecast of the same windows (exact first-order
+    expectation + the mean of ``num_simulations`` simulated cascades,
+    :func:`~framecast.quake.etas.converged_forecast.simulated_rate_forecast`),
+    still from the events before each window only. It costs one simulated
+    forecast of every bin (about 20 s for 3,653 daily windows x 10,000
+    simulations on San Jacinto) and gives the network the baseline it is
+    scored against as its starting point.
+    """
+    from framecast.quake.etas.converged_forecast import simulated_rate_forecast
+
+    forecast, _ = simulated_rate_forecast(
+        params,  # type: ignore[arg-type]
+        history,
+        first_order,
+        num_simulations=num_simulations,
+        seed=seed,
+        region=None if background is None else background.region,
+        background=background,
+        name="ETAS simulated (input channel)",
+    )
+    return dataclasses.replace(
+        forecast,
+        details=f"simulated ETAS of the next bin ({num_simulations:,} simulations), "
+        "events before its start",
     )
 
 

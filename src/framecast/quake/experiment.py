@@ -159,12 +159,15 @@ class EtasInputSection:
     ``forecast``: which ETAS forecast feeds every window; "first_order" (the
     exact expectation of background + direct aftershocks: cheap for each of
     thousands of training windows, and the same kind at test time as in
-    training).
+    training) or "simulated" (``num_simulations`` simulated continuations
+    per window added to it: the residual then starts from the simulated
+    baseline it is scored against).
     """
 
     channel: bool = False
     residual: bool = False
     forecast: str = "first_order"
+    num_simulations: int = 10_000
 
 
 @dataclass
@@ -263,6 +266,13 @@ class QuakeExperiment:
             raise ValueError(
                 f"etas_input.forecast must be one of {ETAS_INPUT_FORECASTS}, "
                 f"got {section.forecast!r}"
+            )
+        if isinstance(section.num_simulations, bool) or not (
+            isinstance(section.num_simulations, int) and section.num_simulations >= 1
+        ):
+            raise ValueError(
+                f"etas_input.num_simulations must be an integer >= 1, got "
+                f"{section.num_simulations!r}"
             )
         if section.residual and not section.channel:
             raise ValueError("etas_input.residual needs etas_input.channel: true")
@@ -936,6 +946,21 @@ def stage_etas_input(
     history = region_history(experiment, catalog, frames.mc)
     log(f"ETAS channel: first-order forecasts of {frames.num_bins} bins ({baseline.name})")
     channel = etas_channel_forecast(params, history, frames, background=baseline.background)
+    if experiment.etas_input.forecast == "simulated":
+        from framecast.quake.etas_channel import simulated_etas_channel
+
+        log(
+            f"ETAS channel: simulating {experiment.etas_input.num_simulations:,} continuations "
+            "per bin"
+        )
+        channel = simulated_etas_channel(
+            channel,
+            params,
+            history,
+            num_simulations=experiment.etas_input.num_simulations,
+            seed=experiment.etas.seed,
+            background=baseline.background,
+        )
     informed = frames_with_etas(frames, channel)
     channel.save(out / "etas_channel.h5")
     informed.save(path)
