@@ -34,10 +34,16 @@ pair is fitted to the same events:
   ``delta_m = 0`` (which makes it keep M >= mc and use m - mc).
 * **peer conventions**: magnitudes rounded half up to ``delta_m``, events
   with rounded M >= mc (reported M >= mc - delta_m/2), excess measured from
-  mc - delta_m/2. The peer's default run, and framecast fitted to the
-  rounded catalog with ``mc = mc - delta_m/2`` and the b-value given
-  (Aki-Utsu from the rounded targets; framecast's own estimate would
-  subtract the half bin a second time).
+  mc - delta_m/2. The peer's default run, and framecast's
+  ``fit_etas(..., magnitude_bin=delta_m)`` with its own b-value (Aki-Utsu on
+  the rounded targets, the half bin subtracted once). framecast rounds half
+  up in decimal terms (2.05 -> 2.1); the peer's ``floor(m / delta_m + 0.5)``
+  rounds the x.x5 values whose quotient binary floating point puts a hair
+  below the half down (2.05 -> 2.0). So that both codes fit the same
+  magnitudes, framecast is given the catalog as the peer rounds it (its own
+  rounding leaves those values as they are); the run counts the events the
+  two roundings bin differently and fits framecast's own rounding of the
+  reported magnitudes too.
 
 A profile of framecast's likelihood over ``log10_tau`` (fixed at the peer's
 value and at 3.5-5) on the peer's events then shows where the two fits part.
@@ -98,14 +104,16 @@ CONVENTIONS: tuple[tuple[str, str, str], ...] = (
         "magnitudes",
         "rounded half up to delta_m, then rounded M >= mc "
         "(filter_catalog, inversion.py 1237-1244 and 1274; round_half_up, mc_b_est.py 21-24; "
-        "again in calculate_distances 1507-1511)",
-        "as reported, M >= mc (prepare_data)",
+        "again in calculate_distances 1507-1511), as floor(m / delta_m + 0.5) in binary "
+        "floating point",
+        "as reported, M >= mc (prepare_data); with magnitude_bin=delta_m rounded half up "
+        "in decimal terms (round_half_up, magnitudes.py), rounded M >= mc",
     ),
     (
         "magnitude excess",
         "m - (mc - delta_m/2): every kernel gets mc_min = m_ref - delta_m/2 "
         "(invert 1134 and 1175, optimize_parameters 1368 and 1395)",
-        "m - mc",
+        "m - mc; with magnitude_bin, m - (mc - magnitude_bin/2) and params.mc = mc - bin/2",
     ),
     (
         "optimiser and stop",
@@ -166,7 +174,7 @@ CONVENTIONS: tuple[tuple[str, str, str], ...] = (
         "b-value",
         "Tinti & Mulargia (1987) binned estimator on the targets (mc_b_est.py 27-41, "
         "prepare 1009-1014); only in the branching ratio",
-        "Aki-Utsu with the half-bin correction of the detected rounding step",
+        "Aki-Utsu from the lower edge of the lowest bin kept (the half bin once, first_bin_edge)",
     ),
     (
         "branching ratio",
@@ -257,11 +265,11 @@ print("PEER-RESULT " + json.dumps(out))
 
 @dataclass(frozen=True)
 class Setting:
-    """One magnitude convention: the catalog framecast sees and the thresholds."""
+    """One magnitude convention: framecast's ``magnitude_bin`` and the peer's ``delta_m``."""
 
     label: str
-    catalog: Any  # framecast.quake.catalog.events.Catalog
-    mc_framecast: float  # threshold and excess reference given to fit_etas
+    catalog: Any  # the framecast.quake.catalog.events.Catalog framecast is given
+    magnitude_bin: float | None  # given to fit_etas with mc (None: magnitudes as reported)
     peer_delta_m: float  # delta_m given to the peer
 
 
@@ -277,8 +285,8 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def round_half_up(magnitudes: np.ndarray, delta_m: float) -> np.ndarray:
-    """float64 ``[N]``: magnitudes rounded half up to ``delta_m`` (the peer's ``round_half_up``)."""
+def peer_round_half_up(magnitudes: np.ndarray, delta_m: float) -> np.ndarray:
+    """float64 ``[N]``: magnitudes rounded as the peer does: ``floor(m / delta_m + 0.5)``."""
     return np.floor(np.asarray(magnitudes, np.float64) / delta_m + 0.5) * delta_m
 
 
@@ -383,7 +391,7 @@ def main() -> None:
     import torch
 
     from framecast.numerics import configure_torch
-    from framecast.quake.catalog.magnitudes import aki_b_value
+    from framecast.quake.catalog.magnitudes import aki_b_value, round_half_up
     from framecast.quake.catalog.readers import read_csv_catalog
     from framecast.quake.etas.likelihood import (
         ETASLikelihood,
@@ -405,10 +413,11 @@ def main() -> None:
     catalog = read_csv_catalog(args.catalog)
     polygon = np.load(args.polygon, allow_pickle=False)
     half = args.delta_m / 2
-    binned = replace(catalog, magnitude=round_half_up(catalog.magnitude, args.delta_m))
+    # the peer's rounding, which framecast's round_half_up leaves unchanged (checked below)
+    peer_binned = replace(catalog, magnitude=peer_round_half_up(catalog.magnitude, args.delta_m))
     settings = (
-        Setting("framecast conventions", catalog, args.mc, 0.0),
-        Setting("peer conventions", binned, args.mc - half, args.delta_m),
+        Setting("framecast conventions", catalog, None, 0.0),
+        Setting("peer conventions", peer_binned, args.delta_m, args.delta_m),
     )
     period = {"start": args.start, "end": args.end, "auxiliary_start": args.auxiliary_start}
     cutoffs = PairCutoffs(coppersmith_multiplier=args.coppersmith_multiplier)
@@ -430,24 +439,44 @@ def main() -> None:
     # framecast first: its parameters are then evaluated by the peer's likelihood
     fits: dict[str, Any] = {}
     for setting in settings:
-        data = prepare_data(setting.catalog, region=polygon, mc=setting.mc_framecast, **period)
-        targets = data.magnitude_excess[data.target_rows] + setting.mc_framecast
-        if setting.peer_delta_m > 0:
-            # rounded magnitudes, lower edge of the first bin at mc - delta_m/2
-            b_value = aki_b_value(targets, args.mc, bin_width=args.delta_m)
-            naive_b = aki_b_value(targets, setting.mc_framecast)
-        else:
-            b_value = aki_b_value(targets, args.mc)
-            naive_b = b_value
         fit, wall, cpu = timed_fit(
             setting.catalog,
             region=polygon,
-            mc=setting.mc_framecast,
-            b_value=b_value,
+            mc=args.mc,
+            magnitude_bin=setting.magnitude_bin,
             cutoffs=cutoffs,
             **period,
         )
-        fits[setting.label] = {"fit": fit, "wall": wall, "cpu": cpu, "naive_b": naive_b}
+        fits[setting.label] = {"fit": fit, "wall": wall, "cpu": cpu}
+    # framecast's own rounding of the reported magnitudes
+    own_rounding, _, _ = timed_fit(
+        catalog, region=polygon, mc=args.mc, magnitude_bin=args.delta_m, cutoffs=cutoffs, **period
+    )
+    unchanged = np.array_equal(
+        round_half_up(peer_binned.magnitude, args.delta_m),
+        np.round(peer_binned.magnitude, 10),
+        equal_nan=True,
+    )
+    if not unchanged:
+        raise SystemExit("framecast's round_half_up moves magnitudes the peer rounded")
+    # the hand-made route of earlier runs: the rounded catalog, mc at the bin edge, Aki-Utsu
+    hand = prepare_data(peer_binned, region=polygon, mc=args.mc - half, **period)
+    hand_b = aki_b_value(hand.magnitude_excess[hand.target_rows] + hand.mc, args.mc - half)
+    # where the two roundings differ, among the events of the period in the region
+    inside = as_region(polygon).contains(catalog.latitude, catalog.longitude)
+    inside &= catalog.time >= np.datetime64(args.auxiliary_start)
+    inside &= catalog.time < np.datetime64(args.end)
+    reported = catalog.magnitude[inside]  # [N]
+    ours_rounded = round_half_up(reported, args.delta_m)  # [N]
+    peer_rounded = peer_round_half_up(reported, args.delta_m)  # [N]
+    differ = np.abs(ours_rounded - peer_rounded) > 1e-6  # [N]
+    used = ours_rounded >= args.mc - 1e-9  # [N] the sources of the binned fit
+    rounding = {
+        "sources_differ": int((differ & used).sum()),
+        "sources": int(used.sum()),
+        "dropped_by_peer": int((used & (peer_rounded < args.mc - 1e-9)).sum()),
+        "values": sorted({round(float(m), 4) for m in reported[differ & used]}),
+    }
 
     with tempfile.TemporaryDirectory(prefix="etas_peer_") as folder:
         driver = Path(folder) / "peer_driver.py"
@@ -479,11 +508,16 @@ def main() -> None:
         peer = peers[setting.label]
         peer_params = ETASParameters(
             **{name: peer["theta"][name] for name in FREE_PARAMETERS},
-            mc=setting.mc_framecast,
+            mc=fit.params.mc,
             b_value=fit.params.b_value,
         )
         peer_ll_framecast = log_likelihood(
-            peer_params, setting.catalog, region=polygon, cutoffs=cutoffs, **period
+            peer_params,
+            setting.catalog,
+            region=polygon,
+            cutoffs=cutoffs,
+            magnitude_bin=setting.magnitude_bin,
+            **period,
         )
         rows[setting.label] = {"peer_params": peer_params, "peer_ll_framecast": peer_ll_framecast}
 
@@ -627,7 +661,8 @@ def main() -> None:
         profile, _, _ = timed_fit(
             peer_setting.catalog,
             region=polygon,
-            mc=peer_setting.mc_framecast,
+            mc=args.mc,
+            magnitude_bin=peer_setting.magnitude_bin,
             b_value=b_peer,
             cutoffs=cutoffs,
             fixed={"log10_tau": tau},
@@ -642,7 +677,11 @@ def main() -> None:
     # why: the gradient of framecast's LL at the peer's fit against the term the peer omits
     peer_params = rows[peer_setting.label]["peer_params"]
     data = prepare_data(
-        peer_setting.catalog, region=polygon, mc=peer_setting.mc_framecast, **period
+        peer_setting.catalog,
+        region=polygon,
+        mc=args.mc,
+        magnitude_bin=peer_setting.magnitude_bin,
+        **period,
     )
     _, gradient = ETASLikelihood(data, cutoffs=cutoffs).value_and_grad(peer_params.free_vector())
     target, source, dt, r2 = triggering_pairs(data, cutoffs)
@@ -709,6 +748,11 @@ def main() -> None:
             moved += peer_fit.params.gamma * half / math.log(10)
         shifts.append((abs(moved) / error, name))
     largest, which = max(shifts)
+    own_shift, own_which = max(
+        (abs(getattr(own_rounding.params, n) - getattr(peer_fit.params, n)) / peer_fit.stderr[n], n)
+        for n in FREE_PARAMETERS
+        if math.isfinite(peer_fit.stderr[n]) and peer_fit.stderr[n] > 0
+    )
     peer_runs = [peers[lb] for lb in labels]
     print(
         f"- Binning's effect on the fits: framecast's η {fc_fit.branching_ratio:.3f} -> "
@@ -743,11 +787,25 @@ def main() -> None:
         f"({peer_setting.label})."
     )
     print(
-        f"- b-value: with mc - delta_m/2 = {args.mc - half:g} on rounded magnitudes, "
-        f"fit_etas's own estimate would be {fits[settings[1].label]['naive_b']:.4f} "
-        "(half bin subtracted twice) "
-        f"instead of {peer_fit.params.b_value:.4f}; the peer's Tinti estimate is "
+        f"- b-value: fit_etas with magnitude_bin={args.delta_m:g} estimates "
+        f"{peer_fit.params.b_value:.4f} (Aki-Utsu on the rounded targets from the bin edge "
+        f"{args.mc - half:g}, the half bin once); on the catalog rounded beforehand with "
+        f"mc {args.mc - half:g} (a bin edge) aki_b_value gives {hand_b:.4f} (it used to "
+        "subtract the half bin a second time there); the peer's Tinti estimate is "
         f"{peers[settings[1].label]['beta'] / math.log(10.0):.4f}. b enters only η."
+    )
+    print(
+        f"- Rounding: of the {rounding['sources']} events framecast's binned fit uses "
+        f"(region, {args.auxiliary_start} to {args.end}), {rounding['sources_differ']} "
+        "get a different bin from the peer's floor(m / delta_m + 0.5) (reported "
+        + ", ".join(f"{m:g}" for m in rounding["values"])
+        + f": framecast rounds them up, the peer down); {rounding['dropped_by_peer']} of them "
+        "fall below mc in the peer's rounding. The fits above give framecast the peer's "
+        "rounding; fitted to its own rounding of the reported magnitudes, framecast's "
+        f"fit has log L {own_rounding.log_likelihood:.2f}, b {own_rounding.params.b_value:.4f}, "
+        f"η {own_rounding.branching_ratio:.3f}, {own_rounding.n_pairs} pairs, and its "
+        f"parameters move at most {own_shift:.2f} SE ({own_which}) from the fit to the "
+        "peer's rounding."
     )
 
 

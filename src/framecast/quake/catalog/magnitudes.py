@@ -19,23 +19,80 @@ def magnitude_bin_width(magnitudes: np.ndarray) -> float:
     return 0.0
 
 
+def check_magnitude_bin(magnitude_bin: object) -> float:
+    """``magnitude_bin`` as a float, refused in one line unless it is a positive finite number."""
+    if (
+        isinstance(magnitude_bin, bool)
+        or not isinstance(magnitude_bin, int | float | np.floating | np.integer)
+        or not (math.isfinite(magnitude_bin) and magnitude_bin > 0)
+    ):
+        raise ValueError(
+            f"magnitude_bin must be a positive finite bin width (e.g. 0.1) or None, "
+            f"got {magnitude_bin!r}"
+        )
+    return float(magnitude_bin)
+
+
+_HALF_UP_SLACK = 1e-9  # in bins: 1.95 / 0.1 = 19.499999999999996 still rounds up to 2.0
+
+
+def bin_index(magnitudes: np.ndarray, bin_width: float) -> np.ndarray:
+    """float64 ``[N]``: ``k`` of the bin ``k * bin_width`` each magnitude rounds to, half up.
+
+    Half up in decimal terms: a magnitude half a bin above a bin centre goes
+    to the bin above, also where binary floating point puts ``m / bin_width``
+    a hair below the half (1.95 / 0.1 = 19.4999...96 rounds to 20, not 19;
+    the ``etas`` package's ``floor(m / delta_m + 0.5)`` rounds such values
+    down). NaN stays NaN.
+    """
+    values = np.asarray(magnitudes, np.float64)
+    return np.floor(values / bin_width + 0.5 + _HALF_UP_SLACK)
+
+
+def round_half_up(magnitudes: np.ndarray, bin_width: float) -> np.ndarray:
+    """float64 ``[N]``: magnitudes rounded half up to multiples of ``bin_width``.
+
+    Half up as :func:`bin_index`; the result is rounded to 10 decimals so
+    that bins print and compare as written (1.9, not 1.9000000000000001).
+    """
+    return np.round(bin_index(magnitudes, bin_width) * bin_width, 10)
+
+
+def first_bin_edge(mc: float, bin_width: float) -> float:
+    """Lower edge of the lowest bin >= ``mc`` of magnitudes rounded to ``bin_width``.
+
+    ``mc`` on a bin centre (2.0 for 0.1 bins): ``mc - bin_width / 2`` (1.95);
+    ``mc`` on an edge or between centres (1.95, 1.97): the edge below the
+    next centre (1.95). The continuous case (``bin_width`` 0) is ``mc``.
+    """
+    if bin_width <= 0:
+        return float(mc)
+    lowest = math.ceil(mc / bin_width - 1e-6) * bin_width  # the smallest value >= mc
+    return lowest - bin_width / 2
+
+
 def aki_b_value(magnitudes: np.ndarray, mc: float, bin_width: float | None = None) -> float:
     """Maximum-likelihood b-value of the magnitudes >= mc (Aki 1965; Utsu 1966 bin correction).
 
-    b = log10(e) / (mean(M) - (mc - bin_width / 2)); ``bin_width`` None
+    ``b = log10(e) / (mean(M) - M0)`` with ``M0`` the lower edge of the
+    lowest magnitude bin kept (:func:`first_bin_edge`): ``mc - bin_width / 2``
+    when ``mc`` is a value the rounded magnitudes take (2.0 for 0.1 bins),
+    ``mc`` itself when it lies on a bin edge (1.95: the events kept are those
+    rounded to 2.0 and up, the half bin is subtracted once, not twice), and
+    ``mc`` for continuous magnitudes (``bin_width`` 0). ``bin_width`` None
     detects the rounding step of the magnitudes.
 
     Raises
     ------
     ValueError
-        Fewer than two magnitudes >= mc, or all equal to mc.
+        Fewer than two magnitudes >= mc, or all equal to the lowest bin.
     """
     values = np.asarray(magnitudes, np.float64)
     values = values[np.isfinite(values) & (values >= mc - 1e-9)]
     if len(values) < 2:
         raise ValueError(f"need at least 2 magnitudes >= mc={mc} to estimate b, got {len(values)}")
     width = magnitude_bin_width(values) if bin_width is None else bin_width
-    excess = values.mean() - (mc - width / 2)
+    excess = values.mean() - first_bin_edge(mc, width)
     if not excess > 0:
         raise ValueError(f"all magnitudes equal mc={mc}; b is undefined")
     return math.log10(math.e) / excess

@@ -90,15 +90,24 @@ def background_probabilities(
     cutoffs: PairCutoffs,
     background: BackgroundMap | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(latitude, longitude, days since start, φ) ``[J]`` of the fit's target events."""
+    """(latitude, longitude, days since start, φ) ``[J]`` of the fit's target events.
+
+    The events are those of the fit, with its magnitude convention
+    (:attr:`ETASFit.magnitude_bin`: with a bin, ``params.mc`` is the lower
+    edge of the completeness bin).
+    """
+    mc = fit.params.mc
+    if fit.magnitude_bin is not None:
+        mc = fit.params.mc + fit.magnitude_bin / 2
     data = prepare_data(
         catalog,
         region=region,
-        mc=fit.params.mc,
+        mc=mc,
         start=start,
         end=end,
         auxiliary_start=auxiliary_start,
         background=background,
+        magnitude_bin=fit.magnitude_bin,
     )
     phi = ETASLikelihood(data, cutoffs=cutoffs).background_probabilities(fit.params.free_vector())
     rows = data.target_rows
@@ -119,6 +128,7 @@ def fit_etas_declustered(
     iterations: int = ITERATIONS,
     tolerance: float = TOLERANCE,
     progress: Callable[[str], None] | None = None,
+    magnitude_bin: float | None = None,
     **options: Any,
 ) -> DeclusteredFit:
     """Fit ETAS with a background map estimated by stochastic declustering.
@@ -140,6 +150,11 @@ def fit_etas_declustered(
         Stop early when a round changes the log-likelihood by less (nats).
     progress : callable, optional
         One line per round.
+    magnitude_bin : float, optional
+        The magnitude convention of every fit and of the declustering
+        probabilities (see :func:`~framecast.quake.etas.fit.fit_etas`): None,
+        magnitudes as reported; a bin width, rounded half up to it with the
+        excess from ``mc - magnitude_bin / 2``.
     **options
         Passed to every :func:`fit_etas` (``fixed``, ``max_branching_ratio``, ...).
 
@@ -168,6 +183,7 @@ def fit_etas_declustered(
             cutoffs=cutoffs,
             background=background,
             initial=initial,
+            magnitude_bin=magnitude_bin,
             **period,
             **options,
         )

@@ -33,6 +33,13 @@ The direct route maximises the likelihood and gives the Hessian for free. The b-
 the likelihood (magnitudes enter only through the sources' productivity and
 spatial scale): it is the Aki (1965) / Utsu (1966) estimate from the target
 events unless given.
+
+Magnitudes are used as reported (M >= mc, excess m - mc) unless
+``magnitude_bin`` is given: then, as in the ``etas`` package, they are
+rounded half up to that bin, events with rounded M >= mc are kept, the
+excess is measured from ``mc - magnitude_bin / 2`` (the fit's
+``params.mc``), and the b-value is the Aki-Utsu estimate of the rounded
+target magnitudes with one half-bin correction.
 """
 
 from __future__ import annotations
@@ -107,6 +114,9 @@ class ETASFit:
         Source-target pairs within the cut-offs.
     cutoffs : str
         The pair cut-offs, in words.
+    magnitude_bin : float or None
+        The bin the magnitudes were rounded to (None: as reported); with a
+        bin, ``params.mc`` is the lower edge of the completeness bin.
     """
 
     params: ETASParameters
@@ -125,6 +135,7 @@ class ETASFit:
     max_branching_ratio: float | None = None
     n_pairs: int = 0
     cutoffs: str = ""
+    magnitude_bin: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -153,7 +164,12 @@ class ETASFit:
             lines.append(
                 f"  {name:>10} = {getattr(self.params, name):8.4f} ± {self.stderr[name]:.4f}{flag}"
             )
-        lines.append(f"  {'mc':>10} = {self.params.mc:8.4f}, b = {self.params.b_value:.4f}")
+        binned = (
+            ""
+            if self.magnitude_bin is None
+            else f" (lower edge of the bin; magnitudes rounded to {self.magnitude_bin:g})"
+        )
+        lines.append(f"  {'mc':>10} = {self.params.mc:8.4f}{binned}, b = {self.params.b_value:.4f}")
         return "\n".join(lines)
 
 
@@ -326,6 +342,7 @@ def fit_etas(
     cutoffs: PairCutoffs = DEFAULT_CUTOFFS,
     progress: Callable[[str], None] | None = None,
     background: BackgroundMap | None = None,
+    magnitude_bin: float | None = None,
 ) -> ETASFit:
     """Fit ETAS by maximum likelihood to the events of ``catalog``.
 
@@ -335,7 +352,8 @@ def fit_etas(
     region : Grid, StudyRegion or array ``[V, 2]`` of (lat, lon) polygon vertices
         A grid stands for its lat/lon box. Events outside are ignored.
     mc : float
-        Completeness magnitude: events with M >= mc are used.
+        Completeness magnitude: events with M >= mc are used (with
+        ``magnitude_bin``: rounded M >= mc, and mc a multiple of the bin).
     start, end : date-like
         The target period ``[start, end)``.
     auxiliary_start : date-like, optional
@@ -347,7 +365,7 @@ def fit_etas(
     b_value : float, optional
         Gutenberg-Richter b; None estimates it from the target magnitudes
         (Aki-Utsu maximum likelihood with the half-bin correction when the
-        magnitudes are rounded).
+        magnitudes are rounded, or are rounded by ``magnitude_bin``: once).
     max_iter : int
         Optimiser iterations.
     chunk_pairs : int, optional
@@ -370,6 +388,12 @@ def fit_etas(
     background : BackgroundMap, optional
         The shape of a spatially variable background (μ stays its mean over the
         region); default uniform. :func:`fit_etas_declustered` estimates one.
+    magnitude_bin : float, optional
+        None (default): magnitudes as reported, M >= mc, excess m - mc. A bin
+        width (e.g. 0.1): the convention of Mizrahi et al.'s ``etas`` package
+        (its ``delta_m``), see
+        :func:`~framecast.quake.etas.likelihood.prepare_data`; the fit's
+        ``params.mc`` is then ``mc - magnitude_bin / 2``.
 
     Returns
     -------
@@ -380,7 +404,9 @@ def fit_etas(
     ------
     ValueError
         No events with M >= mc in the region and target period, bad dates,
-        unknown or out-of-bounds fixed parameters, or ``max_branching_ratio <= 0``.
+        unknown or out-of-bounds fixed parameters, ``max_branching_ratio <= 0``,
+        or a ``magnitude_bin`` that is not a positive finite number or does not
+        divide ``mc``.
 
     References
     ----------
@@ -404,12 +430,18 @@ def fit_etas(
         end=end,
         auxiliary_start=auxiliary_start,
         background=background,
+        magnitude_bin=magnitude_bin,
     )
     if b_value is None:
-        b_value = aki_b_value(data.magnitude_excess[data.target_rows] + mc, mc)
+        # data.mc is the excess reference: mc, or the lower edge of mc's bin
+        target_magnitudes = data.magnitude_excess[data.target_rows] + data.mc  # [J]
+        if data.magnitude_bin is None:
+            b_value = aki_b_value(target_magnitudes, mc)
+        else:
+            b_value = aki_b_value(target_magnitudes, mc, bin_width=data.magnitude_bin)
     if initial is None:
-        initial = _default_initial(data, mc, b_value)
-    initial = replace(initial, mc=float(mc), b_value=float(b_value), **held)
+        initial = _default_initial(data, data.mc, b_value)
+    initial = replace(initial, mc=data.mc, b_value=float(b_value), **held)
     beta = initial.beta
     likelihood = (
         ETASLikelihood(data, cutoffs=cutoffs)
@@ -528,6 +560,7 @@ def fit_etas(
         max_branching_ratio=None if max_branching_ratio is None else float(max_branching_ratio),
         n_pairs=likelihood.n_pairs,
         cutoffs=cutoffs.describe(),
+        magnitude_bin=data.magnitude_bin,
     )
     for warning in warnings:
         log.warning("ETAS fit on %s: %s", data.description, warning)

@@ -47,6 +47,7 @@ import numpy as np
 import torch
 
 from framecast.quake.catalog.events import Catalog, timedelta_to_days, to_datetime64
+from framecast.quake.catalog.magnitudes import bin_index, check_magnitude_bin, round_half_up
 from framecast.quake.etas.background import BackgroundMap
 from framecast.quake.etas.parameters import FREE_PARAMETERS, ETASParameters
 from framecast.quake.etas.region import StudyRegion, as_region
@@ -75,19 +76,25 @@ class ETASData:
     x_km, y_km : numpy.ndarray
         float64 ``[S]``: source positions in the region's projection.
     magnitude_excess : numpy.ndarray
-        float64 ``[S]``: m - mc.
+        float64 ``[S]``: m - mc (with ``magnitude_bin``: the rounded m minus the
+        lower edge of the first bin, ``mc`` being that edge).
     target_rows : numpy.ndarray
         int64 ``[J]``: rows of the sources that are targets (time >= 0).
     duration_days : float
         ``end - start``.
     area_km2 : float
     mc : float
+        The reference magnitude of the excess: the completeness magnitude
+        given, or with ``magnitude_bin`` the lower edge of its bin
+        (``mc - magnitude_bin / 2``).
     description : str
         The region and period, for messages.
     background_weight : numpy.ndarray, optional
         float64 ``[J]``: ``A · u(x_j)`` of a spatially variable background
         (:mod:`~framecast.quake.etas.background`) at the targets, so that the
         background intensity there is ``μ · background_weight``; None: uniform (1).
+    magnitude_bin : float or None
+        The bin the magnitudes were rounded to (None: as reported).
     """
 
     time_days: np.ndarray
@@ -100,6 +107,7 @@ class ETASData:
     mc: float
     description: str
     background_weight: np.ndarray | None = None
+    magnitude_bin: float | None = None
 
     @property
     def n_sources(self) -> int:
@@ -119,6 +127,7 @@ def prepare_data(
     end: object,
     auxiliary_start: object | None = None,
     background: BackgroundMap | None = None,
+    magnitude_bin: float | None = None,
 ) -> ETASData:
     """Select the sources and targets of an ETAS likelihood.
 
@@ -128,11 +137,31 @@ def prepare_data(
     With ``background``, the targets carry the map's density ratio
     (:attr:`ETASData.background_weight`); the map's region must be ``region``.
 
+    Magnitude conventions: ``magnitude_bin`` None uses the magnitudes as
+    reported, keeps M >= mc and measures the excess as m - mc. A bin width
+    (e.g. 0.1) selects the convention of Mizrahi et al.'s ``etas`` package:
+    magnitudes rounded half up to the bin
+    (:func:`~framecast.quake.catalog.magnitudes.round_half_up`), events with
+    rounded M >= mc kept (so reported M >= mc - bin/2), and the excess
+    measured from the lower edge of mc's bin, ``mc - magnitude_bin / 2``,
+    which becomes :attr:`ETASData.mc`. ``mc`` must then be a bin centre (a
+    multiple of ``magnitude_bin``).
+
     Raises
     ------
     ValueError
-        ``end <= start``, ``auxiliary_start > start``, or no target events.
+        ``end <= start``, ``auxiliary_start > start``, no target events, a
+        ``magnitude_bin`` that is not a positive finite number, or an ``mc``
+        that is not a multiple of it.
     """
+    bin_width = None if magnitude_bin is None else check_magnitude_bin(magnitude_bin)
+    if bin_width is not None:
+        mc_bin = round(mc / bin_width)
+        if abs(mc / bin_width - mc_bin) > 1e-6:
+            raise ValueError(
+                f"mc {mc:g} is not a multiple of magnitude_bin {bin_width:g}: "
+                "with binned magnitudes mc must be a bin centre"
+            )
     area = as_region(region)
     start64, end64 = to_datetime64(start), to_datetime64(end)
     aux64 = start64 if auxiliary_start is None else to_datetime64(auxiliary_start)
@@ -142,14 +171,23 @@ def prepare_data(
         raise ValueError(f"auxiliary_start {aux64} must not be after start {start64}")
     keep = (catalog.time >= aux64) & (catalog.time < end64)
     with np.errstate(invalid="ignore"):
-        keep &= catalog.magnitude >= mc
+        if bin_width is None:
+            keep &= catalog.magnitude >= mc
+        else:
+            keep &= bin_index(catalog.magnitude, bin_width) >= mc_bin
     keep &= area.contains(catalog.latitude, catalog.longitude)
     events = catalog.select(keep).sorted()
+    if bin_width is None:
+        reference, magnitudes = float(mc), events.magnitude
+    else:
+        reference = round(mc_bin * bin_width - bin_width / 2, 10)
+        magnitudes = round_half_up(events.magnitude, bin_width)  # [S]
     time_days = events.days_since(start64)  # [S]
     target_rows = np.flatnonzero(time_days >= 0)
     description = f"{area.description} between {start64} and {end64}"
     if not len(target_rows):
-        raise ValueError(f"no events with M >= {mc:g} in {description}")
+        rounded = "" if bin_width is None else f" (rounded to {bin_width:g})"
+        raise ValueError(f"no events with M{rounded} >= {mc:g} in {description}")
     x, y = area.project(events.latitude, events.longitude)
     weight = None
     if background is not None:
@@ -164,13 +202,14 @@ def prepare_data(
         time_days=time_days,
         x_km=x,
         y_km=y,
-        magnitude_excess=events.magnitude - mc,
+        magnitude_excess=magnitudes - reference,
         target_rows=target_rows,
         duration_days=float(float(timedelta_to_days(end64 - start64))),
         area_km2=area.area_km2,
-        mc=float(mc),
+        mc=reference,
         description=description,
         background_weight=weight,
+        magnitude_bin=bin_width,
     )
 
 
@@ -520,6 +559,7 @@ def log_likelihood(
     auxiliary_start: object | None = None,
     cutoffs: PairCutoffs = DEFAULT_CUTOFFS,
     background: BackgroundMap | None = None,
+    magnitude_bin: float | None = None,
 ) -> float:
     """ETAS log-likelihood of the catalog's events in ``[start, end)`` (M >= ``params.mc``).
 
@@ -536,6 +576,11 @@ def log_likelihood(
         Pairs in λ (:data:`NO_CUTOFFS` for the exact sum over all earlier events).
     background : BackgroundMap, optional
         A spatially variable background (default uniform in the region).
+    magnitude_bin : float, optional
+        The magnitude bin of a fit with ``magnitude_bin``
+        (:attr:`~framecast.quake.etas.fit.ETASFit.magnitude_bin`): the events
+        are those rounded to ``params.mc + magnitude_bin / 2`` and up, their
+        excess measured from ``params.mc`` (see :func:`prepare_data`).
 
     Returns
     -------
@@ -545,16 +590,20 @@ def log_likelihood(
     Raises
     ------
     ValueError
-        No events with M >= mc in the region and period.
+        No events with M >= mc in the region and period, or a bad ``magnitude_bin``.
     """
+    mc = params.mc
+    if magnitude_bin is not None:
+        mc = params.mc + check_magnitude_bin(magnitude_bin) / 2
     data = prepare_data(
         catalog,
         region=region,
-        mc=params.mc,
+        mc=mc,
         start=start,
         end=end,
         auxiliary_start=auxiliary_start,
         background=background,
+        magnitude_bin=magnitude_bin,
     )
     return ETASLikelihood(data, cutoffs=cutoffs).log_likelihood(params.free_vector())
 
