@@ -38,6 +38,10 @@ TINY_MODEL_OPTIONS: dict[str, dict[str, Any]] = {
         "mlp_ratio": 2.0,
     },
     "persistence": {},
+    "blank": {},
+    "best_constant": {"value": 0.25},
+    "mean_frame": {"frame": [[[0.125 * ((r + c) % 3) for c in range(8)] for r in range(8)]]},
+    "flow": {},
     "fc_lstm": {"frame_size": 8, "hidden_size": 4},
     "prednet": {"stack_channels": [1, 2], "r_channels": [2, 2], "kernel_size": 3},
     "encoder_forecaster": {

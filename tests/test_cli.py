@@ -50,8 +50,12 @@ def test_evaluate_prints_table_and_writes_json(trained: Path, tmp_path: Path, ca
     assert main(["evaluate", str(trained), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "persistence" in printed and "mse_per_frame_sum" in printed
+    assert "the best trivial baseline" in printed and "skill vs " in printed
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["models"]) == {"predrnn", "persistence"}
+    trivial = {"persistence", "blank", "mean_frame", "best_constant", "flow"}
+    assert set(metrics["models"]) == {"predrnn", *trivial}
+    assert metrics["best_trivial_baseline"] in trivial
+    assert set(metrics["skill_vs_best_trivial"]) == {"predrnn", *trivial}
     result = metrics["models"]["predrnn"]["mse_per_frame_sum"]
     assert len(result["curve"]) == 2 and result["mean"] > 0
     for name in ("prediction_strip.png", "prediction.gif", "mse_vs_lead_time.png"):

@@ -233,7 +233,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", help="section.key=value overrides, e.g. optim.lr=3e-4")
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("evaluate", help="score a checkpoint against persistence")
+    p = sub.add_parser("evaluate", help="score a checkpoint against the trivial baselines")
     p.add_argument("checkpoint", type=Path, help="a .ckpt file or a run folder (its last.ckpt)")
     p.add_argument("--data", help="dataset name (default: the checkpoint's)")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
@@ -332,7 +332,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     else:
         sub.add_parser("data", help=DATA_HELP)
 
-    p = sub.add_parser("demo", help="train a small PredRNN and compare it with persistence")
+    p = sub.add_parser(
+        "demo", help="train a small PredRNN and compare it with the trivial baselines"
+    )
     p.add_argument("--out", type=Path, default=Path("runs/demo"))
     p.add_argument("--minutes", type=float, default=4.0, help="training time budget")
     p.add_argument(

@@ -1,4 +1,4 @@
-"""``framecast demo``: train a small PredRNN, score it against persistence, draw it.
+"""``framecast demo``: train a small PredRNN, score it against the trivial baselines, draw it.
 
 Moving MNIST when the MNIST digits are found (``--mnist-dir``, the
 ``FRAMECAST_MNIST_DIR`` variable, or ``../shared/data/mnist``), moving
@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from framecast.baselines import trivial_baselines, verdict_lines, with_baselines
 from framecast.checkpoint import load
 from framecast.config import config_from_dict
 from framecast.data import find_mnist_dir
 from framecast.evaluation import evaluate
-from framecast.models import Persistence
 from framecast.reporting import write_report
 from framecast.training import train
 from framecast.training.loaders import make_dataset, make_loader
@@ -146,7 +146,8 @@ def export_pretrained(checkpoint: Path, dest: Path = PRETRAINED) -> Path:
 
 
 def _verdicts(results: dict[str, dict[str, Any]], name: str) -> list[str]:
-    lines = []
+    """Against the best trivial baseline (named), then against persistence."""
+    lines = verdict_lines(results, name)
     for metric, label, higher_is_better in (
         ("mse_per_frame_sum", "MSE per frame", False),
         ("ssim", "SSIM", True),
@@ -167,7 +168,12 @@ def run_demo(
     mnist_dir: Path | None = None,
     steps: int | None = None,
 ) -> Path:
-    """Train, evaluate against persistence, write pictures and metrics.json.
+    """Train, evaluate against the trivial baselines, write pictures and metrics.json.
+
+    The table has every trivial baseline (:func:`framecast.baselines.trivial_baselines`,
+    the mean frame and best constant fitted on the demo's training split)
+    and each row's MSE skill score against the best of them; the verdict
+    names that baseline.
 
     With Moving MNIST, the shipped checkpoint of the same config trained for
     :data:`PRETRAINED_STEPS` steps (:data:`PRETRAINED`, made by
@@ -194,13 +200,14 @@ def run_demo(
     model, config = load(checkpoint)
     step = checkpoint_step(checkpoint)
     trained = f"predrnn (this run, best of {result.module.global_step} steps: step {step})"
-    models = {trained: model, "persistence": Persistence(model.in_channels)}
+    models = {trained: model}
     shipped = None
     if config.data.name == "moving_mnist" and PRETRAINED.is_file() and steps is None:
         pretrained, _ = load(PRETRAINED)
         shipped_step = checkpoint_step(PRETRAINED)
         shipped = f"predrnn (shipped, best of {PRETRAINED_STEPS} steps: step {shipped_step})"
-        models = {trained: model, shipped: pretrained, "persistence": models["persistence"]}
+        models[shipped] = pretrained
+    models = with_baselines(models, trivial_baselines(config.data, model.in_channels))
 
     test = make_dataset(config.data, "test")
     evaluation = evaluate(models, make_loader(config.data, test, train=False))

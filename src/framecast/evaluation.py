@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,13 +158,29 @@ def evaluate(
 
 
 def format_table(results: Mapping[str, Mapping[str, Any]], metrics: Sequence[str]) -> str:
-    """A Markdown table of metric means, one row per model ("-" where a metric was not scored)."""
+    """A Markdown table of metric means, one row per model ("-" where a metric was not scored).
+
+    Where trivial baselines (:data:`framecast.baselines.TRIVIAL_BASELINES`)
+    were scored, a last column gives each row's MSE skill score against the
+    best of them, ``1 - MSE / MSE_best`` (:func:`framecast.baselines.skill_scores`).
+    """
+    from framecast.baselines import skill_scores
+
+    best, skills = skill_scores(results)
     header = "| model | " + " | ".join(metrics) + " |"
     rule = "|---|" + "---:|" * len(metrics)
-    rows = [
-        f"| {name} | "
-        + " | ".join(f"{res[m]['mean']:.4g}" if m in res else "-" for m in metrics)
-        + " |"
-        for name, res in results.items()
-    ]
+    if best is not None:
+        header += f" skill vs best trivial ({best}) |"
+        rule += "---:|"
+    rows = []
+    for name, res in results.items():
+        row = (
+            f"| {name} | "
+            + " | ".join(f"{res[m]['mean']:.4g}" if m in res else "-" for m in metrics)
+            + " |"
+        )
+        if best is not None:
+            skill = skills.get(name, math.nan)
+            row += f" {skill:.3f} |" if math.isfinite(skill) else " - |"
+        rows.append(row)
     return "\n".join([header, rule, *rows])

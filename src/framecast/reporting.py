@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from framecast.baselines import skill_scores, trivial_baselines, verdict_lines, with_baselines
 from framecast.checkpoint import load
 from framecast.config import Config, apply_overrides, config_from_dict
 from framecast.evaluation import Evaluation, evaluate, format_table
 from framecast.metrics import DEFAULT_METRICS
-from framecast.models import ForecastModel, Persistence
+from framecast.models import ForecastModel
 from framecast.training.loaders import make_dataset, make_loader
 from framecast.viz import plot_metric_curves, save_prediction_gif, save_prediction_strip
 
@@ -30,14 +32,25 @@ class Report:
     gif: Path
     curves_png: Path
     table: str
+    verdict: list[str]
+    """Lines on whether the reported model beats the best trivial baseline."""
 
 
 def write_report(
     evaluation: Evaluation, out_dir: Path, model_name: str, extra: dict | None = None
 ) -> Report:
-    """Print-ready table plus metrics.json, prediction strip, GIF and MSE curve."""
+    """Print-ready table and verdict plus metrics.json, prediction strip, GIF and MSE curve.
+
+    ``metrics.json`` also names the best trivial baseline and gives every
+    model's MSE skill score against it (null where undefined).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    metrics_json = evaluation.save_json(out_dir / "metrics.json", extra)
+    best, skills = skill_scores(evaluation.results)
+    skill_json = {
+        "best_trivial_baseline": best,
+        "skill_vs_best_trivial": {k: v if math.isfinite(v) else None for k, v in skills.items()},
+    }
+    metrics_json = evaluation.save_json(out_dir / "metrics.json", {**(extra or {}), **skill_json})
     strip = save_prediction_strip(
         out_dir / "prediction_strip.png",
         evaluation.example_context,
@@ -58,7 +71,8 @@ def write_report(
         unit="sum of squared error over a frame's pixels, pixels in [0, 1]",
     )
     table = format_table(evaluation.results, [m for m in TABLE_METRICS if m in DEFAULT_METRICS])
-    return Report(evaluation, metrics_json, strip, gif, curves, table)
+    verdict = verdict_lines(evaluation.results, model_name)
+    return Report(evaluation, metrics_json, strip, gif, curves, table, verdict)
 
 
 def _config_for_data(config: Config, data: str | None, overrides: Sequence[str]) -> Config:
@@ -80,7 +94,11 @@ def evaluate_checkpoint(
     out_dir: Path | None = None,
     max_batches: int | None = None,
 ) -> Report:
-    """Score a checkpoint and persistence on a data split; print and write the report.
+    """Score a checkpoint and the trivial baselines on a data split; print and write the report.
+
+    The baselines are :func:`framecast.baselines.trivial_baselines` of the
+    checkpoint's data (the mean frame and best constant fitted on its
+    training split).
 
     Writes ``metrics.json``, ``prediction_strip.png``, ``prediction.gif`` and
     ``mse_vs_lead_time.png`` into ``out_dir`` (default: ``eval-<split>``
@@ -103,8 +121,9 @@ def evaluate_checkpoint(
     name = config.model.name
     out_dir = out_dir or checkpoint.resolve().parent.parent / f"eval-{split}"
     check_writable_dir(out_dir)  # before the work, not after it
+    baselines = trivial_baselines(config.data, channels)
     evaluation = evaluate(
-        {name: model, "persistence": Persistence(channels)},
+        with_baselines({name: model}, baselines),
         loader,
         max_batches=max_batches,
         ssim=config.evaluation.ssim,
@@ -116,6 +135,8 @@ def evaluate_checkpoint(
         {"checkpoint": str(checkpoint), "split": split, "data": config.data.name},
     )
     print(report.table)
+    for line in report.verdict:
+        print(line)
     print(f"metrics: {report.metrics_json}")
     return report
 

@@ -36,6 +36,9 @@ def test_compare_writes_table_and_resumes(tmp_path: Path):
     text = table.read_text()
     assert "| predrnn | convlstm |" in text and "| predrnn | stlstm |" in text
     assert "| persistence |" in text
+    for name in ("blank", "mean_frame", "best_constant", "flow"):  # every trivial baseline
+        assert f"| {name} | - | 0 |" in text
+    assert "Best trivial baseline: " in text
     assert "fc_lstm with convlstm: fc_lstm runs only" in text  # incompatible pair explained
     with (out / "comparison.csv").open() as fh:
         rows = list(csv.DictReader(fh))
@@ -46,6 +49,7 @@ def test_compare_writes_table_and_resumes(tmp_path: Path):
     for r in rows:
         assert int(r["params"]) > 0 and float(r["peak_memory_mb"]) > 0
         assert float(r["mse_ratio_to_persistence"]) > 0
+        assert float(r["skill_vs_best_trivial"]) < 1
     assert (out / "mse_vs_lead_time.png").stat().st_size > 0
     assert (out / "pairs" / "predrnn-stlstm" / "prediction_strip.png").is_file()
 

@@ -17,7 +17,7 @@ CELLS = {"predrnn": ["convlstm", "stlstm"]}
 ARCHITECTURES = [
     (name, cell)
     for name in MODELS.available()
-    if name not in ("side_input", "persistence")
+    if name != "side_input" and MODELS.get(name).trainable
     for cell in CELLS.get(name, [None])
 ]
 

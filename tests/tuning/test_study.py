@@ -50,6 +50,8 @@ def test_study_prunes_resumes_and_exports_a_config_that_trains(tmp_path):
     out = tmp_path / "tune"
     summary = (out / "summary.md").read_text()
     assert "pruned" in summary and "Best trial per value of `model.options.cell`" in summary
+    assert "the best trivial baseline, " in summary and "skill vs best trivial" in summary
+    assert "| blank |" in summary and "| flow |" in summary
     assert (out / "optimization_history.png").stat().st_size > 1000
     best = yaml.safe_load((out / "best.yaml").read_text())
     assert best["optim"]["lr"] == study.best_trial.params["optim.lr"]

@@ -3,10 +3,12 @@
 Each (model, cell) pair is trained on the same data with the same seed,
 optimiser, batch size and budget (minutes or steps), in its own process so
 that its peak memory is its own, then scored on the same test sequences as
-the persistence baseline. A pair whose ``result.json`` exists is not
-trained again; a pair interrupted mid-training resumes from its last
-checkpoint. So rerunning the same command after an interruption finishes
-the table.
+the trivial baselines (:mod:`framecast.baselines`: persistence, blank,
+mean frame, best constant, optical flow); the table gives every row's MSE
+skill score against the best of them and names it. A pair whose
+``result.json`` exists is not trained again; a pair interrupted
+mid-training resumes from its last checkpoint. So rerunning the same
+command after an interruption finishes the table.
 
 Pairs run ``jobs`` at a time, each with ``cores // jobs`` torch threads, so
 the cores are never oversubscribed. The default is one pair per free core
@@ -47,6 +49,7 @@ COLUMNS = (
     "ssim",
     "psnr",
     "mse_ratio_to_persistence",
+    "skill_vs_best_trivial",
 )
 
 
@@ -169,10 +172,10 @@ def run_pair(
     """Train (or resume) and evaluate one pair; write and return its result."""
     import torch
 
+    from framecast.baselines import trivial_baselines, with_baselines
     from framecast.checkpoint import load
     from framecast.config import config_from_dict
     from framecast.evaluation import evaluate
-    from framecast.models import Persistence
     from framecast.numerics import configure_torch
     from framecast.training import train
     from framecast.training.callbacks import BatchTimer
@@ -187,8 +190,9 @@ def run_pair(
     result = train(config, resume=resume, callbacks=[timer])
     trained, config = load(result.last_checkpoint)
     test = make_dataset(config.data, "test")
+    baselines = trivial_baselines(config.data, trained.in_channels)
     ev = evaluate(
-        {"model": trained, "persistence": Persistence(trained.in_channels)},
+        with_baselines({"model": trained}, baselines),
         make_loader(config.data, test, train=False),
     )
     save_prediction_strip(
@@ -212,9 +216,26 @@ def run_pair(
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "metrics": ev.results["model"],
         "persistence": ev.results["persistence"],
+        "baselines": {name: ev.results[name] for name in baselines},
     }
     (pair_dir / "result.json").write_text(json.dumps(out, indent=2))
     return out
+
+
+def _baselines(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A pair result's trivial baselines (results written before them: persistence only)."""
+    return res.get("baselines") or {"persistence": res["persistence"]}
+
+
+def _skill(mse: float, baselines: dict[str, dict[str, Any]]) -> float | None:
+    """MSE skill score against the best trivial baseline (None where undefined)."""
+    from framecast.baselines import SKILL_METRIC, best_trivial, skill_score
+
+    best = best_trivial(baselines)
+    if best is None:
+        return None
+    skill = skill_score(mse, float(baselines[best][SKILL_METRIC]["mean"]))
+    return skill if skill == skill else None  # NaN: a perfect trivial forecast
 
 
 def _row(res: dict[str, Any]) -> dict[str, Any]:
@@ -233,6 +254,7 @@ def _row(res: dict[str, Any]) -> dict[str, Any]:
         "ssim": m["ssim"]["mean"],
         "psnr": m["psnr"]["mean"],
         "mse_ratio_to_persistence": m["mse_per_frame_sum"]["mean"] / p["mse_per_frame_sum"]["mean"],
+        "skill_vs_best_trivial": _skill(m["mse_per_frame_sum"]["mean"], _baselines(res)),
     }
 
 
@@ -249,11 +271,18 @@ def _fmt(value: Any) -> str:
 def write_outputs(
     out_dir: Path, results: list[dict[str, Any]], spec: ComparisonSpec, notes: list[str]
 ) -> None:
-    """comparison.csv, comparison.md and mse_vs_lead_time.png from the pair results."""
+    """comparison.csv, comparison.md and mse_vs_lead_time.png from the pair results.
+
+    The table ends with a row per trivial baseline (as scored by the first
+    pair: every pair scores them on the same data) and a line naming the best.
+    """
+    from framecast.baselines import best_trivial
     from framecast.viz import plot_metric_curves
 
     rows = [_row(r) for r in results]
     persistence = results[0]["persistence"]
+    baselines = _baselines(results[0])
+    best = best_trivial(baselines)
     with (out_dir / "comparison.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS)
         writer.writeheader()
@@ -265,17 +294,34 @@ def write_outputs(
         f"budget {spec.budget} per pair, batch {spec.batch_size}, "
         f"Adam lr {spec.lr:g}, seed {spec.seed}.",
         "MSE per frame: squared error summed over a frame's pixels (pixels in [0, 1]); "
-        "ratio: model MSE / persistence MSE (below 1 beats persistence).",
+        "ratio: model MSE / persistence MSE (below 1 beats persistence); "
+        "skill: 1 - MSE / MSE of the best trivial baseline (above 0 beats every one).",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "---|" * 2 + "---:|" * (len(COLUMNS) - 2),
     ]
     lines += ["| " + " | ".join(_fmt(r[c]) for c in COLUMNS) + " |" for r in rows]
-    lines.append(
-        f"| persistence | - | 0 | - | - | - | {_fmt(persistence['mse_per_frame_sum']['mean'])} "
-        f"| {_fmt(persistence['mse_per_pixel']['mean'])} | {_fmt(persistence['ssim']['mean'])} "
-        f"| {_fmt(persistence['psnr']['mean'])} | 1 |"
-    )
+    for name, base in baselines.items():
+        mse = base["mse_per_frame_sum"]["mean"]
+        ratio = mse / persistence["mse_per_frame_sum"]["mean"]
+        lines.append(
+            f"| {name} | - | 0 | - | - | - | {_fmt(mse)} "
+            f"| {_fmt(base['mse_per_pixel']['mean'])} | {_fmt(base['ssim']['mean'])} "
+            f"| {_fmt(base['psnr']['mean'])} | {_fmt(ratio)} | {_fmt(_skill(mse, baselines))} |"
+        )
+    if best is not None:
+        beating = [
+            pair_name(r["model"], r["cell"])
+            for r, row in zip(results, rows, strict=True)
+            if (row["skill_vs_best_trivial"] or 0) > 0
+        ]
+        lines += [
+            "",
+            f"Best trivial baseline: {best} (MSE per frame "
+            f"{_fmt(baselines[best]['mse_per_frame_sum']['mean'])}); "
+            f"{len(beating)} of {len(rows)} rows beat it"
+            + (f" ({', '.join(beating)})." if beating else "."),
+        ]
     if notes:
         lines += ["", "Left out:", *[f"- {n}" for n in notes]]
     (out_dir / "comparison.md").write_text("\n".join(lines) + "\n")
@@ -283,7 +329,8 @@ def write_outputs(
         pair_name(r["model"], r["cell"]): r["metrics"]["mse_per_frame_sum"]["curve"]
         for r in results
     }
-    curves["persistence"] = persistence["mse_per_frame_sum"]["curve"]
+    for name, base in baselines.items():
+        curves[name] = base["mse_per_frame_sum"]["curve"]
     plot_metric_curves(
         out_dir / "mse_vs_lead_time.png",
         curves,

@@ -24,6 +24,7 @@ from framecast.models.side_inputs import SIDE_ENCODERS, SIDE_INPUTS, SideInputMo
 from framecast.models.simvp import SimVP
 from framecast.models.stvae import SpatioTemporalVideoAutoencoder
 from framecast.models.tau import TAU
+from framecast.models.trivial import BestConstant, BlankFrame, FlowExtrapolation, MeanFrame
 from framecast.signature import check_options
 
 __all__ = [
@@ -34,9 +35,13 @@ __all__ = [
     "SIDE_ENCODERS",
     "SIDE_INPUTS",
     "TAU",
+    "BestConstant",
+    "BlankFrame",
     "EncoderForecaster",
+    "FlowExtrapolation",
     "ForecastModel",
     "KerasConvLSTM",
+    "MeanFrame",
     "Persistence",
     "PhyDNet",
     "PredNet",

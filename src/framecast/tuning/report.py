@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +19,19 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def _trial_rows(study: Any, keys: list[str]) -> list[str]:
+def _skill(value: float | None, reference: float | None) -> str:
+    from framecast.baselines import skill_score
+
+    if value is None or reference is None:
+        return "-"
+    skill = skill_score(value, reference)
+    return f"{skill:.3f}" if math.isfinite(skill) else "-"
+
+
+def _trial_rows(study: Any, keys: list[str], reference: float | None = None) -> list[str]:
     header = ["trial", "state", "best val loss", *keys, "steps", "seconds", "seed"]
+    if reference is not None:
+        header.append("skill vs best trivial")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
 
     def order(t: Any) -> tuple[int, float, int]:
@@ -42,6 +54,8 @@ def _trial_rows(study: Any, keys: list[str]) -> list[str]:
             str(t.user_attrs.get("seconds", "-")),
             str(t.user_attrs.get("seed", "-")),
         ]
+        if reference is not None:
+            cells.append(_skill(value, reference))
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -76,8 +90,46 @@ def _best_per_choice(study: Any, space: list[Parameter]) -> list[str]:
     return lines
 
 
-def summary_markdown(study: Any, space: list[Parameter], settings: TuneSettings) -> str:
-    """A Markdown page: the study's settings, the best trial, every trial, best per choice."""
+def _baseline_rows(baselines: Mapping[str, Mapping[str, Any]], reference: float) -> list[str]:
+    from framecast.tuning.baselines import VAL_LOSS
+
+    lines = [
+        "",
+        "Trivial baselines on the same validation batches (the config's loss; "
+        "skill = 1 - loss / loss of the best trivial baseline):",
+        "",
+        "| baseline | val loss | val MSE per frame | skill vs best trivial |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, res in baselines.items():
+        loss = float(res[VAL_LOSS]["mean"])
+        lines.append(
+            f"| {name} | {loss:.5g} | {float(res['mse_per_frame_sum']['mean']):.5g} "
+            f"| {_skill(loss, reference)} |"
+        )
+    return lines
+
+
+def summary_markdown(
+    study: Any,
+    space: list[Parameter],
+    settings: TuneSettings,
+    baselines: Mapping[str, Mapping[str, Any]] | None = None,
+) -> str:
+    """A Markdown page: the study's settings, the best trial, every trial, best per choice.
+
+    With ``baselines`` (:func:`framecast.tuning.baselines.validation_baselines`)
+    the page names the best trivial baseline by validation loss, gives the
+    best trial's and every trial's skill score against it
+    (``1 - loss / loss_best``), and lists the baselines.
+    """
+    from framecast.baselines import best_trivial
+    from framecast.tuning.baselines import VAL_LOSS
+
+    best_base = best_trivial(baselines, VAL_LOSS) if baselines else None
+    reference = None
+    if baselines is not None and best_base is not None:
+        reference = float(baselines[best_base][VAL_LOSS]["mean"])
     states = [t.state.name for t in study.trials]
     counts = ", ".join(f"{states.count(s)} {s.lower()}" for s in sorted(set(states)))
     budget = []
@@ -99,8 +151,18 @@ def summary_markdown(study: Any, space: list[Parameter], settings: TuneSettings)
         best = study.best_trial
         params = ", ".join(f"`{k}` = {_value(v)}" for k, v in best.params.items())
         lines += [f"Best: trial {best.number}, validation loss {best.value:.5g}: {params}.", ""]
-    lines += _trial_rows(study, [p.key for p in space])
+        if reference is not None:
+            beats = best.value < reference
+            lines += [
+                f"The best trial {'beats' if beats else 'does NOT beat'} the best trivial "
+                f"baseline, {best_base} (validation loss {reference:.5g}; "
+                f"skill {_skill(best.value, reference)}).",
+                "",
+            ]
+    lines += _trial_rows(study, [p.key for p in space], reference)
     lines += _best_per_choice(study, space)
+    if baselines and reference is not None:
+        lines += _baseline_rows(baselines, reference)
     lines += [
         "",
         "Plots: optimization_history.png, param_importances.png, parallel_coordinate.png.",

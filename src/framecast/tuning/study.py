@@ -418,7 +418,12 @@ def best_config(study: Any, base: Mapping[str, Any]) -> dict[str, Any]:
 def write_outputs(
     study: Any, base: Mapping[str, Any], space: list[Parameter], settings: TuneSettings
 ) -> dict[str, Path]:
-    """Write best.yaml, summary.md and the plots; returns their paths by name."""
+    """Write best.yaml, summary.md and the plots; returns their paths by name.
+
+    The summary scores the trivial baselines on the base config's validation
+    batches beside the trials (:func:`framecast.tuning.baselines.validation_baselines`).
+    """
+    from framecast.tuning.baselines import validation_baselines
     from framecast.tuning.report import plot_study, summary_markdown
 
     out = settings.out_dir
@@ -433,7 +438,8 @@ def write_outputs(
         )
         paths["best"].write_text(header + yaml.safe_dump(best, sort_keys=False))
     paths["summary"] = out / "summary.md"
-    paths["summary"].write_text(summary_markdown(study, space, settings))
+    baselines = validation_baselines(base)
+    paths["summary"].write_text(summary_markdown(study, space, settings, baselines))
     paths.update(plot_study(study, out))
     return paths
 
