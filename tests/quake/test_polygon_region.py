@@ -113,6 +113,7 @@ def test_run_with_a_polygon_and_a_declustered_background(tmp_path):
     text = report.read_text()
     assert "## Testing region" in text and "32 of the grid's 64 cells" in text
     assert "32 cells are masked" in text
+    assert "32 cells, target events" in text  # the score table counts the scored cells only
     assert "declustered" in text and "Branching ratio" in text
     assert "## Comparisons allowing for clustered events" in text
     section = text.split("## Comparisons allowing for clustered events")[1].split("\n## ")[0]

@@ -880,7 +880,8 @@ def score_forecasts(
         reference=reference,
         n_events=len(observed),
         num_windows=first.num_windows,
-        num_cells=int(np.prod(first.grid.shape)),
+        # cells some forecast covers: a testing region's masked cells are zero in every forecast
+        num_cells=int(np.any([(m.rates > 0).any(axis=0) for m in members], axis=0).sum()),
         window_days=float(first.window_days),
         mc=float(first.mc),
         settings=settings,
