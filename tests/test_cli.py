@@ -62,6 +62,30 @@ def test_evaluate_prints_table_and_writes_json(trained: Path, tmp_path: Path, ca
         assert (out / name).stat().st_size > 0
 
 
+def test_evaluate_scores_csi_and_fss_at_thresholds(trained: Path, tmp_path: Path, capsys):
+    out = tmp_path / "eval"
+    # an override after --thresholds is not taken for a threshold
+    args = ["evaluate", str(trained), "--out", str(out), "--fss-scales", "1", "5"]
+    assert main([*args, "--thresholds", "0.2", "0.5", "data.batch_size=2"]) == 0
+    printed = capsys.readouterr().out
+    assert "| model | csi@0.2 | fss@0.2/1px | fss@0.2/5px | csi@0.5 | fss@0.5/1px |" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["thresholds"] == [0.2, 0.5] and metrics["fss_scales"] == [1, 5]
+    assert set(metrics["models"]) == {"predrnn", "persistence", "blank", "mean_frame"} | {
+        "best_constant",
+        "flow",
+    }
+    for result in metrics["models"].values():
+        assert {"csi@0.2", "fss@0.5/5px"} <= set(result)
+    assert main(["evaluate", str(trained), "--thresholds", "1.5", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "threshold 1.5 is outside the data range [0, 1]" in err
+    assert main(["evaluate", str(trained), "--fss-scales", "3", "--out", str(out)]) == 2
+    assert "without thresholds" in capsys.readouterr().err
+    assert main(["evaluate", str(trained), "--thresholds", "x", "--out", str(out)]) == 2
+    assert "--thresholds takes numbers, 'x' is not a number" in capsys.readouterr().err
+
+
 def test_evaluate_on_another_dataset_with_overrides(trained: Path, tmp_path: Path):
     frames = (np.random.default_rng(0).random((6, 5, 40, 40)) * 255).astype(np.uint8)
     np.save(tmp_path / "user.npy", frames)

@@ -55,15 +55,47 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from framecast.checkpoint import resolve_checkpoint
     from framecast.reporting import evaluate_checkpoint
 
+    # `--thresholds 0.1 0.5 data.x=1` hands the override to --thresholds: give it back
+    thresholds, moved = _numbers_and_overrides("--thresholds", args.thresholds or [], float)
+    scales, moved_too = (
+        _numbers_and_overrides("--fss-scales", args.fss_scales, int)
+        if args.fss_scales is not None
+        else (None, [])
+    )
     evaluate_checkpoint(
         resolve_checkpoint(args.checkpoint),
         data=args.data,
-        overrides=args.overrides,
+        overrides=[*args.overrides, *moved, *moved_too],
         split=args.split,
         out_dir=args.out,
         max_batches=args.max_batches,
+        thresholds=thresholds,
+        fss_scales=scales,
     )
     return 0
+
+
+def _numbers_and_overrides(
+    option: str, values: Sequence[str], kind: type[int] | type[float]
+) -> tuple[list, list[str]]:
+    """Split an option's words into numbers and the ``key=value`` overrides it swallowed.
+
+    Raises
+    ------
+    ValueError
+        A word that is neither a number of ``kind`` nor an override.
+    """
+    numbers, overrides = [], []
+    for value in values:
+        if "=" in value:
+            overrides.append(value)
+            continue
+        try:
+            numbers.append(kind(value))
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise ValueError(f"{option} takes numbers, {value!r} is not {what}") from None
+    return numbers, overrides
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -239,6 +271,22 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--out", type=Path, help="output folder (default: beside the checkpoint)")
     p.add_argument("--max-batches", type=int, help="evaluate only this many batches")
+    p.add_argument(
+        "--thresholds",
+        nargs="+",
+        metavar="VALUE",
+        help="also score the CSI and the fractions skill score (pySTEPS definitions) at these "
+        "event thresholds, in the units of the scored frames (within [0, data range]: [0, 1] "
+        "for video and radar frames; a radar series prepared with clip=(0, 70) dBZ reads 20 dBZ "
+        "as 20/70); meant for radar-like frames (frame_series)",
+    )
+    p.add_argument(
+        "--fss-scales",
+        nargs="+",
+        metavar="PIXELS",
+        help="FSS neighbourhood sides in pixels, with --thresholds (default: 1 3 9, "
+        "framecast.metrics.DEFAULT_FSS_SCALES)",
+    )
     p.add_argument("overrides", nargs="*", help="data.* overrides, e.g. data.options.path=x.npy")
     p.set_defaults(func=_cmd_evaluate)
 

@@ -15,9 +15,12 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from framecast.metrics import (
+    DEFAULT_FSS_SCALES,
     DEFAULT_METRICS,
     METRIC_SPECS,
+    CategoricalMetrics,
     FrameMetrics,
+    categorical_metric_names,
     clamp_to_range,
     dataset_data_range,
 )
@@ -33,7 +36,9 @@ class Evaluation:
 
     ``data_range`` is the range the predictions were clamped to and PSNR and
     SSIM used (None: values without an upper bound); ``ssim`` names the SSIM
-    definition (:data:`framecast.metrics.SSIM_DEFINITIONS`).
+    definition (:data:`framecast.metrics.SSIM_DEFINITIONS`). ``thresholds``
+    and ``fss_scales`` name the CSI and FSS scored
+    (:class:`framecast.metrics.CategoricalMetrics`; none when empty).
     """
 
     results: dict[str, dict[str, Any]]
@@ -43,9 +48,20 @@ class Evaluation:
     seconds: dict[str, float] = field(default_factory=dict)
     data_range: float | None = 1.0
     ssim: str = "gaussian"
+    thresholds: tuple[float, ...] = ()
+    fss_scales: tuple[int, ...] = ()
+
+    @property
+    def categorical_metrics(self) -> list[str]:
+        """The names of the CSI and FSS scored, in table order (empty without thresholds)."""
+        return categorical_metric_names(self.thresholds, self.fss_scales)
 
     def save_json(self, path: str | Path, extra: Mapping[str, Any] | None = None) -> Path:
-        """Write the metrics (and ``extra`` keys) as JSON, atomically."""
+        """Write the metrics (and ``extra`` keys) as JSON, atomically.
+
+        With thresholds, ``thresholds`` and ``fss_scales`` are written too;
+        an undefined CSI or FSS (NaN: no event in either field) is null.
+        """
         from framecast.files import atomic_write
 
         path = Path(path)
@@ -53,12 +69,24 @@ class Evaluation:
             **(extra or {}),
             "data_range": self.data_range,
             "ssim_definition": self.ssim,
-            "models": self.results,
-            "inference_seconds": self.seconds,
         }
+        if self.thresholds:
+            payload |= {"thresholds": list(self.thresholds), "fss_scales": list(self.fss_scales)}
+        payload |= {"models": self.results, "inference_seconds": self.seconds}
         with atomic_write(path) as partial:
-            partial.write_text(json.dumps(payload, indent=2))
+            partial.write_text(json.dumps(_nan_to_none(payload), indent=2))
         return path
+
+
+def _nan_to_none(value: Any) -> Any:
+    """``value`` with every float NaN inside dicts and lists replaced by None (JSON null)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, Mapping):
+        return {key: _nan_to_none(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_nan_to_none(item) for item in value]
+    return value
 
 
 def autocast_context(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
@@ -88,6 +116,8 @@ def evaluate(
     device: str | torch.device = "cpu",
     precision: str = "32",
     max_batches: int | None = None,
+    thresholds: Sequence[float] = (),
+    fss_scales: Sequence[int] = DEFAULT_FSS_SCALES,
 ) -> Evaluation:
     """Forecast every batch's target with every model and score the forecasts.
 
@@ -112,6 +142,20 @@ def evaluate(
         ``32``, ``bf16-mixed`` or ``16-mixed``.
     max_batches : int, optional
         Stop after this many batches.
+    thresholds : sequence of float
+        Event thresholds of the CSI and the FSS
+        (:mod:`framecast.metrics.categorical`, pySTEPS definitions), in the
+        units of the scored frames; meant for radar-like frames (the
+        ``prepared`` dataset of a ``frame_series``), opt-in for any. Empty:
+        neither is scored.
+    fss_scales : sequence of int
+        FSS neighbourhood sides in pixels (used with ``thresholds``).
+
+    Raises
+    ------
+    ValueError
+        A threshold outside ``[0, data_range]`` (refused before any batch
+        is scored), bad FSS scales, or a loader that yields no batch.
     """
     import time
 
@@ -125,6 +169,11 @@ def evaluate(
     if data_range is None:
         metrics = [m for m in metrics if m not in METRIC_SPECS or not METRIC_SPECS[m].needs_range]
     accumulators = {name: FrameMetrics(data_range, metrics, ssim) for name in models}
+    categorical = (
+        {name: CategoricalMetrics(thresholds, fss_scales, data_range) for name in models}
+        if len(thresholds) > 0
+        else {}
+    )  # built before the first batch: a bad threshold is refused before any scoring
     seconds = dict.fromkeys(models, 0.0)
     example: dict[str, Tensor] = {}
     ctx0 = tgt0 = None
@@ -140,33 +189,45 @@ def evaluate(
             pred = clamp_to_range(pred.float(), data_range)  # the rule validation follows
             seconds[name] += time.perf_counter() - start
             accumulators[name].update(pred, target.float())
+            if categorical:
+                categorical[name].update(pred, target.float())
             if name not in example:
                 example[name] = pred[0].cpu()
         if ctx0 is None:
             ctx0, tgt0 = context[0].cpu(), target[0].cpu()
     if ctx0 is None or tgt0 is None:
         raise ValueError("the data loader yielded no batch to evaluate")
+    results = {name: acc.compute() for name, acc in accumulators.items()}
+    for name, scores in categorical.items():
+        results[name].update(scores.compute())
+    first = next(iter(categorical.values()), None)
     return Evaluation(
-        results={name: acc.compute() for name, acc in accumulators.items()},
+        results=results,
         example_context=ctx0,
         example_target=tgt0,
         example_predictions=example,
         seconds=seconds,
         data_range=data_range,
         ssim=ssim,
+        thresholds=first.thresholds if first is not None else (),
+        fss_scales=first.fss_scales if first is not None else (),
     )
 
 
-def format_table(results: Mapping[str, Mapping[str, Any]], metrics: Sequence[str]) -> str:
+def format_table(
+    results: Mapping[str, Mapping[str, Any]], metrics: Sequence[str], *, skill: bool = True
+) -> str:
     """A Markdown table of metric means, one row per model ("-" where a metric was not scored).
 
     Where trivial baselines (:data:`framecast.baselines.TRIVIAL_BASELINES`)
-    were scored, a last column gives each row's MSE skill score against the
-    best of them, ``1 - MSE / MSE_best`` (:func:`framecast.baselines.skill_scores`).
+    were scored and ``skill`` is true, a last column gives each row's MSE
+    skill score against the best of them, ``1 - MSE / MSE_best``
+    (:func:`framecast.baselines.skill_scores`). An undefined score (a CSI or
+    FSS without events) reads ``nan``.
     """
     from framecast.baselines import skill_scores
 
-    best, skills = skill_scores(results)
+    best, skills = skill_scores(results) if skill else (None, {})
     header = "| model | " + " | ".join(metrics) + " |"
     rule = "|---|" + "---:|" * len(metrics)
     if best is not None:

@@ -14,7 +14,13 @@ from framecast.baselines import skill_scores, trivial_baselines, verdict_lines, 
 from framecast.checkpoint import load
 from framecast.config import Config, apply_overrides, config_from_dict
 from framecast.evaluation import Evaluation, evaluate, format_table
-from framecast.metrics import DEFAULT_METRICS
+from framecast.metrics import (
+    DEFAULT_FSS_SCALES,
+    DEFAULT_METRICS,
+    check_fss_scales,
+    check_thresholds,
+    dataset_data_range,
+)
 from framecast.models import ForecastModel
 from framecast.training.loaders import make_dataset, make_loader
 from framecast.viz import plot_metric_curves, save_prediction_gif, save_prediction_strip
@@ -42,7 +48,9 @@ def write_report(
     """Print-ready table and verdict plus metrics.json, prediction strip, GIF and MSE curve.
 
     ``metrics.json`` also names the best trivial baseline and gives every
-    model's MSE skill score against it (null where undefined).
+    model's MSE skill score against it (null where undefined). Where the
+    evaluation scored thresholds, a second table gives every model's CSI and
+    FSS (:mod:`framecast.metrics.categorical`).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     best, skills = skill_scores(evaluation.results)
@@ -71,6 +79,10 @@ def write_report(
         unit="sum of squared error over a frame's pixels, pixels in [0, 1]",
     )
     table = format_table(evaluation.results, [m for m in TABLE_METRICS if m in DEFAULT_METRICS])
+    if evaluation.thresholds:
+        table += "\n\n" + format_table(
+            evaluation.results, evaluation.categorical_metrics, skill=False
+        )
     verdict = verdict_lines(evaluation.results, model_name)
     return Report(evaluation, metrics_json, strip, gif, curves, table, verdict)
 
@@ -93,12 +105,23 @@ def evaluate_checkpoint(
     split: str = "test",
     out_dir: Path | None = None,
     max_batches: int | None = None,
+    thresholds: Sequence[float] = (),
+    fss_scales: Sequence[int] | None = None,
 ) -> Report:
     """Score a checkpoint and the trivial baselines on a data split; print and write the report.
 
     The baselines are :func:`framecast.baselines.trivial_baselines` of the
     checkpoint's data (the mean frame and best constant fitted on its
     training split).
+
+    With ``thresholds`` (values of the scored frames, within ``[0,
+    data_range]`` of the dataset), every model's CSI at each threshold and
+    FSS at each of ``fss_scales`` pixels (default
+    :data:`framecast.metrics.DEFAULT_FSS_SCALES`) are scored too, printed in a
+    second table and written to ``metrics.json``: the pySTEPS scores of
+    radar nowcasting, meant for radar-like frames (a ``frame_series``
+    prepared into the ``prepared`` dataset). A threshold outside the data
+    range is refused before the baselines are fitted.
 
     Writes ``metrics.json``, ``prediction_strip.png``, ``prediction.gif`` and
     ``mse_vs_lead_time.png`` into ``out_dir`` (default: ``eval-<split>``
@@ -117,6 +140,10 @@ def evaluate_checkpoint(
             f"dataset {config.data.name!r} has {channels} channels, "
             f"the model expects {model.in_channels}"
         )
+    if fss_scales is not None and not thresholds:
+        raise ValueError("FSS scales were given without thresholds; add --thresholds")
+    scales = check_fss_scales(DEFAULT_FSS_SCALES if fss_scales is None else fss_scales)
+    thresholds = check_thresholds(thresholds, dataset_data_range(dataset))  # before any work
     loader = make_loader(config.data, dataset, train=False)
     name = config.model.name
     out_dir = out_dir or checkpoint.resolve().parent.parent / f"eval-{split}"
@@ -127,6 +154,8 @@ def evaluate_checkpoint(
         loader,
         max_batches=max_batches,
         ssim=config.evaluation.ssim,
+        thresholds=thresholds,
+        fss_scales=scales,
     )
     report = write_report(
         evaluation,
