@@ -48,7 +48,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
     with LightningConfigErrors():
         result = train(config, resume=args.resume)  # prints its own summary with the paths
     print(f"run folder: {result.run_dir}")
-    return 0
+    return stopped_status(result.stopped_by, result.run_dir)
+
+
+def stopped_status(signum: int | None, run_dir: Path) -> int:
+    """The exit status of a training run: 0, or ``128 + signal`` when a signal stopped it.
+
+    SIGTERM (what a scheduler sends) gives 143 and a first Ctrl-C 130, as
+    for a process ended by the signal, so that a job script sees that the
+    run did not finish; ``last.ckpt`` holds the stop and ``--resume``
+    continues it.
+    """
+    if signum is None:
+        return 0
+    print(f"stopped early by signal {signum}; continue with: framecast train --resume {run_dir}")
+    return 128 + int(signum)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -254,7 +268,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"framecast {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("train", help="train a model from a YAML config")
+    p = sub.add_parser(
+        "train",
+        help="train a model from a YAML config",
+        epilog="A first SIGTERM or Ctrl-C stops after the current step, writes last.ckpt and "
+        "the summary, and exits with status 143 (SIGTERM) or 130 (Ctrl-C); --resume continues.",
+    )
     p.add_argument("--config", type=Path, help="YAML config file")
     p.add_argument("--resume", help="run folder or checkpoint to continue exactly")
     p.add_argument(

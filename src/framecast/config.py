@@ -10,6 +10,7 @@ errors (a typo must not silently fall back to a default). Overrides are
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -173,6 +174,36 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.precision = normalize_precision(self.precision)
+        check_train_limits(self)
+
+
+def check_train_limits(train: Any, where: str = "train") -> None:
+    """Refuse a run name that is not one folder name and limits that would train nothing.
+
+    Shared by the forecasters' and the classifiers' ``train`` sections.
+
+    Raises
+    ------
+    ValueError
+        ``run_name`` with a separator, ``..`` or an absolute path;
+        ``max_minutes`` not a positive finite number; ``val_every_n_steps``
+        below 1. One line naming the value.
+    """
+    from framecast.runfolder import check_run_name
+
+    check_run_name(train.run_name, f"{where}.run_name")
+    minutes = train.max_minutes
+    if minutes is not None and not (math.isfinite(minutes) and minutes > 0):
+        raise ValueError(
+            f"{where}.max_minutes must be a positive number of minutes (or null for no time "
+            f"limit), got {minutes!r}"
+        )
+    every = train.val_every_n_steps
+    if every is not None and every < 1:
+        raise ValueError(
+            f"{where}.val_every_n_steps must be a whole number >= 1 (or null to validate at "
+            f"the end of every epoch), got {every!r}"
+        )
 
 
 SSIM_NAMES = ("gaussian", "skimage")

@@ -7,7 +7,6 @@ squares otherwise; the job says which.
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from framecast.config import config_from_dict
 from framecast.data import find_mnist_dir
 from framecast.evaluation import evaluate
 from framecast.reporting import write_report
+from framecast.runfolder import RunFolder
 from framecast.training import train
 from framecast.training.loaders import make_dataset, make_loader
 from framecast.viz import plot_loss_history, save_prediction_strip
@@ -192,9 +192,14 @@ def run_demo(
     else:
         print(f"Moving MNIST from the digits in {mnist}")
     config = config_from_dict(demo_config(out_dir, minutes, mnist, steps))
-    # a rerun of the demo starts afresh rather than resuming the old run
-    # (train() refuses a run folder that holds checkpoints, so remove them all)
-    shutil.rmtree(out_dir / "train" / "checkpoints", ignore_errors=True)
+    # a rerun of the demo starts afresh rather than resuming the old run (train() refuses a
+    # run folder that holds checkpoints): delete what the last demo run wrote, nothing else
+    last_run = RunFolder(out_dir / "train")
+    if last_run.has_manifest():
+        last_run.clear()
+    else:  # a demo run from before manifests: its checkpoints, by name
+        for old in (out_dir / "train" / "checkpoints").glob("*.ckpt"):
+            old.unlink()
     result = train(config)
     checkpoint = best_checkpoint(result.run_dir, result.last_checkpoint)
     model, config = load(checkpoint)

@@ -39,15 +39,19 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
     block. It is then fsynced and renamed over ``path`` with ``os.replace``
     (atomic on POSIX), so a crash or an exception at any point leaves either
     the old file or the new one, never a mix; the temporary file is removed
-    on failure.
+    on failure. A ``path`` inside an open :class:`~framecast.runfolder.RunFolder`
+    is recorded in its manifest first.
 
     Examples
     --------
     >>> with atomic_write("scores.json") as partial:  # doctest: +SKIP
     ...     partial.write_text("{}")
     """
+    from framecast.runfolder import note_written
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    note_written(path)  # listed in its run folder's manifest before it exists
     partial = path.with_name(path.name + PARTIAL_SUFFIX)
     try:
         yield partial

@@ -34,6 +34,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     with LightningConfigErrors():
         result = train_classifier(config, resume=args.resume)
     print(f"run folder: {result.run_dir}")
+    if result.stopped_by is not None:  # 143 after SIGTERM, 130 after Ctrl-C, as `train`
+        print(f"stopped early; continue with: framecast classify train --resume {result.run_dir}")
+        return 128 + int(result.stopped_by)
     return 0
 
 

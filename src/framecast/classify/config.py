@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from framecast.config import OptimConfig, apply_overrides, build_dataclass
+from framecast.config import OptimConfig, apply_overrides, build_dataclass, check_train_limits
 
 CLASS_WEIGHTS = ("balanced",)
 
@@ -76,6 +76,9 @@ class ClassifyTrainConfig:
     out_dir: str = "runs/classify"
     run_name: str | None = None
     progress_bar: bool = True
+
+    def __post_init__(self) -> None:
+        check_train_limits(self)
 
 
 @dataclass

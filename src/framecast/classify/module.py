@@ -81,8 +81,12 @@ class ClassifierModule(TrainingModule):
         loss = F.cross_entropy(logits, y, weight=self.class_weight)
         accuracy = (logits.argmax(-1) == y).float().mean()
         b = y.shape[0]
-        train = stage == "train"
-        self.log(f"{stage}_loss", loss, prog_bar=True, on_step=train, on_epoch=True, batch_size=b)
+        if stage == "train":  # epoch means kept in checkpoints: whole epochs after a resume
+            self.log("train_loss_step", loss, prog_bar=True, on_step=True, batch_size=b)
+            self.log_epoch_mean("train_loss_epoch", loss, b)
+            self.log_epoch_mean("train_accuracy", accuracy, b)
+            return loss
+        self.log(f"{stage}_loss", loss, prog_bar=True, on_epoch=True, batch_size=b)
         self.log(f"{stage}_accuracy", accuracy, on_step=False, on_epoch=True, batch_size=b)
         return loss
 

@@ -23,6 +23,7 @@ from framecast.classify.models import CLASSIFIERS, InputSpec
 from framecast.classify.module import ClassifierModule, balanced_class_weights
 from framecast.files import atomic_write
 from framecast.numerics import configure_torch
+from framecast.runfolder import RunFolder
 from framecast.training.callbacks import ConsoleReport, StopRequest, stop_on_interrupt
 from framecast.training.checkpointing import (
     LastCheckpoint,
@@ -33,7 +34,9 @@ from framecast.training.run import (
     check_new_run_dir,
     check_resumable,
     checkpoint_to_resume,
+    file_state,
     make_trainer,
+    open_run_folder,
     quiet_lightning,
 )
 
@@ -49,6 +52,8 @@ class ClassifyResult:
     config: ClassifyConfig
     seconds: float
     skipped: list[str]
+    stopped_by: int | None = None
+    """The signal (SIGTERM, SIGINT) that stopped training early, None otherwise."""
 
 
 def resolve_classify_config(
@@ -116,6 +121,7 @@ def train_classifier(
     threads = configure_torch(t.num_threads, choose=True)
     L.seed_everything(t.seed, workers=True, verbose=False)
     ckpt_path = checkpoint_to_resume(resume) if resume is not None else None
+    ckpt_state = file_state(ckpt_path) if ckpt_path is not None else None
     if ckpt_path is not None:
         run_dir = ckpt_path.parent.parent
     else:
@@ -143,7 +149,12 @@ def train_classifier(
     best = ModelCheckpoint(
         dirpath=checkpoint_dir, filename="best-{epoch:03d}", monitor="val_loss", mode="min"
     )
-    last = LastCheckpoint(checkpoint_dir, every_n_steps=t.checkpoint_every_n_steps)
+    folder: RunFolder | None = None
+    last = LastCheckpoint(
+        checkpoint_dir,
+        every_n_steps=t.checkpoint_every_n_steps,
+        after_save=lambda: folder.record_new() if folder is not None else None,
+    )
     stop = StopRequest()
     cbs: list[Callback] = []
     if t.early_stopping_patience is not None:
@@ -159,23 +170,28 @@ def train_classifier(
     cbs.extend([stop, *report, best, last])  # checkpoint callbacks last, as in train()
     trainer = make_trainer(run_dir, t, cbs, grad_clip=t.grad_clip)
 
-    run_dir.mkdir(parents=True, exist_ok=True)  # the run is valid: only now write its folder
-    remove_partial_files(run_dir)
-    keep_rows_before(run_dir / "logs" / METRICS_FILE, resume_step)
-    with atomic_write(run_dir / "config.yaml") as partial:
-        config.save(partial)
-    if vocabulary is not None:
-        vocabulary.save(run_dir / "vocabulary.json")
-    skipped = list(getattr(train_ds, "skipped", [])) + [
-        s for s in getattr(val_ds, "skipped", []) if s not in getattr(train_ds, "skipped", [])
-    ]
-    if verbose and skipped:
-        print(f"skipped {len(skipped)} unreadable file(s): {'; '.join(skipped[:5])}")
+    # the run is valid: only now write its folder, held (locked) for the run's life
+    folder = open_run_folder(run_dir, ckpt_path, ckpt_state)
+    try:
+        folder.record("vocabulary.json")
+        remove_partial_files(run_dir, folder.listed())
+        keep_rows_before(run_dir / "logs" / METRICS_FILE, resume_step)
+        with atomic_write(run_dir / "config.yaml") as partial:
+            config.save(partial)
+        if vocabulary is not None:
+            vocabulary.save(run_dir / "vocabulary.json")
+        skipped = list(getattr(train_ds, "skipped", [])) + [
+            s for s in getattr(val_ds, "skipped", []) if s not in getattr(train_ds, "skipped", [])
+        ]
+        if verbose and skipped:
+            print(f"skipped {len(skipped)} unreadable file(s): {'; '.join(skipped[:5])}")
 
-    start = time.perf_counter()
-    with quiet_lightning(), stop_on_interrupt(stop):
-        trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path)
-    seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        with quiet_lightning(), stop_on_interrupt(stop):
+            trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path)
+        seconds = time.perf_counter() - start
+    finally:
+        folder.close()
     best_path = Path(best.best_model_path) if best.best_model_path else None
     score = best_score()
     if verbose and trainer.is_global_zero:
@@ -186,4 +202,6 @@ def train_classifier(
             + f"; last: {last.path}"
             + (f"; best: {best_path}" if best_path is not None else "")
         )
-    return ClassifyResult(run_dir, last.path, best_path, module, config, seconds, skipped)
+    return ClassifyResult(
+        run_dir, last.path, best_path, module, config, seconds, skipped, stop.signal
+    )

@@ -41,6 +41,7 @@ from torch.utils.data import Dataset
 from framecast.data.registry import DATASETS
 from framecast.data.splits import SPLITS, split_index
 from framecast.data.window import check_positive_int, check_window, require_option, split_window
+from framecast.runfolder import ProcessLock, same_file
 
 CACHE_FORMAT = "framecast video cache 1"
 """Value of the ``format`` attribute; bumped when the layout changes."""
@@ -127,9 +128,14 @@ class CacheWriter:
     Raises
     ------
     ValueError
-        ``path`` exists and ``overwrite`` is false; bad frame shape or
-        settings; a partial file that is not a cache, cannot be opened, or
-        was started with another dataset, frame shape or settings.
+        ``path`` exists and ``overwrite`` is false; ``path`` is the source
+        (refused even with ``overwrite``); bad frame shape or settings; a
+        partial file that is not a cache, cannot be opened, or was started
+        with another dataset, frame shape or settings.
+    RunInUseError
+        Another process writes the same cache (``<path>.lock``, a
+        ValueError naming its PID); the lock is held until
+        :meth:`finish`, :meth:`discard` or :meth:`close`.
 
     Examples
     --------
@@ -160,6 +166,11 @@ class CacheWriter:
         self.frame_shape = _check_frame_shape(frame_shape)
         self._settings_json = _canonical_json(settings, "settings")
         self.settings = json.loads(self._settings_json)  # as stored: tuples become lists
+        if same_file(self.source, self.path) or same_file(self.source, self.partial):
+            raise ValueError(
+                f"the output cache {str(self.path)!r} is the source {self.source!r}; framecast "
+                "never writes over its own input (not even with --overwrite): choose another --out"
+            )
         if self.path.exists() and not overwrite:
             raise ValueError(
                 f"cache {str(self.path)!r} already exists; delete it, choose another output, "
@@ -168,10 +179,18 @@ class CacheWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._keys: list[str] = []
         self._finished = False
-        if self.partial.exists():
-            self._file = self._reopen()
-        else:
-            self._file = self._create()
+        # one writer per cache: a second `data prepare` on the same --out is refused
+        self._lock = ProcessLock(
+            self.path.with_name(self.path.name + ".lock"), f"cache {str(self.path)!r}"
+        ).acquire()
+        try:
+            if self.partial.exists():
+                self._file = self._reopen()
+            else:
+                self._file = self._create()
+        except BaseException:
+            self._lock.release()
+            raise
         self.resumed = len(self._keys)
         """Number of clips found in the partial file when the writer opened."""
 
@@ -362,18 +381,22 @@ class CacheWriter:
         handle.close()
         os.replace(self.partial, self.path)
         self._finished = True
+        self._lock.release()
         return self.path
 
     def discard(self) -> None:
         """Close and delete the partial file (a later writer starts from nothing)."""
-        self.close()
+        if not self._finished and self._file.id.valid:
+            self._file.close()
         if not self._finished:
             self.partial.unlink(missing_ok=True)
+        self._lock.release()
 
     def close(self) -> None:
         """Close the partial file without finishing it (a later writer continues it)."""
         if not self._finished and self._file.id.valid:
             self._file.close()
+        self._lock.release()
 
     def __enter__(self) -> CacheWriter:
         return self

@@ -86,7 +86,22 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_out(args: argparse.Namespace, *inputs: str) -> None:
+    """Refuse ``--out`` when it is one of the ``inputs`` options, or exists without --overwrite.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file; nothing is read or written then.
+    """
+    from framecast.runfolder import check_output_file
+
+    given = [(option, getattr(args, option[2:].replace("-", "_"), None)) for option in inputs]
+    check_output_file(args.out, inputs=given, overwrite=args.overwrite)
+
+
 def _cmd_grid(args: argparse.Namespace) -> int:
+    _check_out(args, "--catalog")
     from framecast.quake.catalog.readers import read_catalog
     from framecast.quake.frames import grid_catalog
     from framecast.quake.grid import Grid
@@ -132,6 +147,7 @@ def _etas_parameters(overrides: list[str], mc: float) -> Any:
 
 
 def _cmd_etas_simulate(args: argparse.Namespace) -> int:
+    _check_out(args)
     from framecast.quake.catalog.region import parse_region
     from framecast.quake.catalog.store import write_catalog
     from framecast.quake.etas.region import box_region
@@ -157,6 +173,8 @@ def _cmd_etas_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_etas_fit(args: argparse.Namespace) -> int:
+    if args.out:
+        _check_out(args, "--catalog")
     from framecast.quake.catalog.readers import read_catalog
     from framecast.quake.catalog.region import parse_region
     from framecast.quake.etas.fit import fit_etas
@@ -268,6 +286,7 @@ def _add_etas_commands(sub: Any) -> None:
     p.add_argument("--burn-in-days", type=float, default=3650.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True, help="catalog store (.h5)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("overrides", nargs="*", help="ETAS parameters, e.g. log10_mu=-6.0 a=1.8")
     p.set_defaults(func=_cmd_etas_simulate)
 
@@ -293,6 +312,7 @@ def _add_etas_commands(sub: Any) -> None:
     p.add_argument("--max-pair-days", type=float, help="keep pairs less than this many days apart")
     p.add_argument("--quiet", action="store_true", help="no progress line per iteration")
     p.add_argument("--out", help="write the fit (JSON) here")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=_cmd_etas_fit)
 
 
@@ -320,6 +340,7 @@ def add_quake_commands(sub: Any) -> None:
         help="comma-separated: count, log_energy, max_magnitude, mean_depth",
     )
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=_cmd_grid)
 
     _add_etas_commands(qsub)

@@ -41,6 +41,7 @@ from framecast.quake.etas_channel import ETAS_CHANNEL
 from framecast.quake.frames import SeismicityFrames, check_channels, grid_catalog
 from framecast.quake.grid import KM_PER_DEGREE, Grid
 from framecast.quake.rates import RateForecast
+from framecast.runfolder import RunFolder
 
 if TYPE_CHECKING:
     from framecast.quake.etas.background import BackgroundMap
@@ -395,12 +396,65 @@ _ETAS_INPUT_FILES = (
 """Files that read the ETAS parameters when the network takes the ETAS channel."""
 
 
-def _claim_out_dir(experiment: QuakeExperiment, restart: bool, log: Log = print) -> Path:
+QUAKE_RUN_FILES = (
+    "experiment.yaml",
+    "recipe.json",
+    "catalog.h5",
+    "frames.h5",
+    "frames_etas.h5",
+    "etas_channel.h5",
+    "etas_fit.json",
+    "etas_fit_uniform.json",
+    "radio.h5",
+    "network.ckpt",
+    "train",
+    "forecasts",
+    "seeds",
+    "ablations",
+    "networks",
+    "report",
+    "compare_aux.yaml",
+    "aux_gain.json",
+)
+"""What a quake run (or a radio comparison) writes in its out_dir; a folder from before
+manifests adopts these files, and no other."""
+
+
+def claim_run_folder(folder: RunFolder, saved: Path, restart: bool) -> None:
+    """Make ``folder`` (held by this process) ready for a run whose settings file is ``saved``.
+
+    ``restart`` deletes the files framecast recorded there and nothing else,
+    and is refused (nothing deleted) in a folder that is not empty and has
+    no manifest. Without ``restart`` a folder without a manifest is taken
+    when empty, or adopted when it holds a run from before manifests (its
+    ``saved`` file and :data:`QUAKE_RUN_FILES`), and refused otherwise: a
+    stage would take a file framecast did not write for its own.
+
+    Raises
+    ------
+    ValueError
+        One line naming the folder and a file in it that framecast did not write.
+    """
+    if restart:
+        folder.clear()
+    elif not folder.has_manifest():
+        if saved.is_file():
+            folder.adopt(QUAKE_RUN_FILES)
+        elif others := folder.unlisted():
+            raise ValueError(
+                f"out_dir {str(folder.path)!r} holds {len(others)} file(s) framecast did not "
+                f"write (e.g. {others[0]!r}); choose a new or empty out_dir"
+            )
+
+
+def _claim_out_dir(
+    experiment: QuakeExperiment, restart: bool, log: Log = print, folder: RunFolder | None = None
+) -> Path:
     out = Path(experiment.out_dir)
     saved = out / "experiment.yaml"
     current = experiment.to_dict()
-    if restart and out.exists():
-        shutil.rmtree(out)
+    folder = folder if folder is not None else RunFolder(out, "out_dir")
+    claim_run_folder(folder, saved, restart)
     if saved.is_file():
         previous = yaml.safe_load(saved.read_text()) or {}
         previous.setdefault("seeds", [])  # folders written before the seed sweep have no key
@@ -419,11 +473,7 @@ def _claim_out_dir(experiment: QuakeExperiment, restart: bool, log: Log = print)
         if experiment.etas_input.channel and any(k.startswith("etas.") for k in changed):
             stale = sorted({*stale, *_ETAS_INPUT_FILES})  # the network reads ETAS
         for name in stale:
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            else:
-                target.unlink(missing_ok=True)
+            folder.remove(name)  # the files framecast recorded there, nothing else
         if changed:
             log(
                 f"settings changed ({changed}): recomputing {stale}; "
@@ -434,6 +484,7 @@ def _claim_out_dir(experiment: QuakeExperiment, restart: bool, log: Log = print)
                 )
             )
     out.mkdir(parents=True, exist_ok=True)
+    folder.record(saved)
     with atomic_write(saved) as partial:
         partial.write_text(yaml.safe_dump(current, sort_keys=False))
     return out
@@ -608,6 +659,19 @@ def stage_train(
     return train_network(net, path, log)
 
 
+def stopped_by_signal(signum: int | None, log: Log) -> None:
+    """End the run when a signal stopped its training, rather than go on with a partial network.
+
+    Raises
+    ------
+    SystemExit
+        With status ``128 + signum`` (143 after SIGTERM); the same command resumes.
+    """
+    if signum is not None:
+        log(f"network: training stopped by signal {signum}; run the same command to resume")
+        raise SystemExit(128 + int(signum))
+
+
 def train_network(net: dict[str, Any], path: Path, log: Log) -> Path:
     """Train (or resume) the network of the training config ``net``; copy its best to ``path``."""
     from framecast.training import train
@@ -619,6 +683,7 @@ def train_network(net: dict[str, Any], path: Path, log: Log) -> Path:
     resume = run_dir if last.is_file() else None
     log(f"network: training {config.model.name}" + (f", resuming {last}" if resume else ""))
     result = train(config, resume=resume)
+    stopped_by_signal(result.stopped_by, log)
     best = result.best_checkpoint or result.last_checkpoint
     with atomic_write(path) as partial:
         shutil.copyfile(best, partial)
@@ -1058,13 +1123,36 @@ def run_experiment(
     """Run every stage not yet done; returns the report's path.
 
     ``recipe`` (the config file's hash and overrides) is written to
-    ``recipe.json`` and heads the report.
-    """
-    from framecast.quake.report import write_quake_report
+    ``recipe.json`` and heads the report. The out_dir is locked for the
+    run (a second ``quake run`` on it is refused, naming this one's PID)
+    and its manifest lists every file written; ``restart`` deletes only
+    those (:func:`claim_run_folder`).
 
+    Raises
+    ------
+    ValueError
+        Bad settings, an out_dir framecast did not write, or one in use.
+    """
     experiment.check()
     check_patch_fit(experiment, experiment.network)
-    out = _claim_out_dir(experiment, restart, log)
+    folder = RunFolder(experiment.out_dir, "out_dir")
+    if restart:
+        folder.check_clearable()  # refused before the folder is touched
+    with folder:
+        return _run_stages(experiment, folder, restart=restart, log=log, recipe=recipe)
+
+
+def _run_stages(
+    experiment: QuakeExperiment,
+    folder: RunFolder,
+    *,
+    restart: bool,
+    log: Log,
+    recipe: Recipe | None,
+) -> Path:
+    from framecast.quake.report import write_quake_report
+
+    out = _claim_out_dir(experiment, restart, log, folder)
     if recipe is not None:
         with atomic_write(out / "recipe.json") as partial:
             partial.write_text(json.dumps(recipe.to_dict(), indent=2))

@@ -97,19 +97,42 @@ class ConsoleReport(L.Callback):
         self.print_fn("  ".join(parts))
 
 
+SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
+"""The signals after which training stops cleanly (the first) or at once (the second)."""
+
+
 class StopRequest(L.Callback):
     """Ends training cleanly at the end of the current step once :meth:`request` was called.
 
     Training then ends as at ``max_steps``: the final checkpoint is written
-    and ``fit`` returns.
+    and ``fit`` returns. :attr:`signal` keeps the signal that asked for the
+    stop (None for a stop requested in code), so that the command line can
+    exit with ``128 + signal`` (143 for SIGTERM, 130 for Ctrl-C) as
+    schedulers and shells expect of a process stopped by a signal.
     """
 
     def __init__(self) -> None:
         self.requested = False
+        self.signal: int | None = None
+        self._handlers: dict[int, Any] = {}
 
-    def request(self) -> None:
-        """Stop after the step in progress."""
+    def request(self, signum: int | None = None) -> None:
+        """Stop after the step in progress; ``signum`` is the signal that asked, if any."""
         self.requested = True
+        if signum is not None and self.signal is None:
+            self.signal = signum
+
+    def install(self, handlers: dict[int, Any]) -> None:
+        """Remember the signal handlers that :meth:`on_train_start` sets again."""
+        self._handlers = dict(handlers)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+        # Lightning sets its own SIGTERM handler when fit starts, which ends the run at
+        # once with status 0, no stop checkpoint and no summary: put ours back over it
+        # (Lightning restores the handlers it found when fit ends)
+        if threading.current_thread() is threading.main_thread():
+            for signum, handler in self._handlers.items():
+                signal.signal(signum, handler)
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, idx: int
@@ -117,13 +140,20 @@ class StopRequest(L.Callback):
         if self.requested:
             trainer.should_stop = True
 
+    def on_validation_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+        if self.requested and not trainer.sanity_checking:
+            trainer.should_stop = True  # a signal during validation: no further step
+
 
 @contextmanager
 def stop_on_interrupt(stop: StopRequest, print_fn: Callable[[str], None] = print) -> Iterator[None]:
-    """While inside, a first Ctrl-C (SIGINT) asks ``stop`` to end training after this step.
+    """While inside, a first Ctrl-C (SIGINT) or SIGTERM asks ``stop`` to end after this step.
 
-    A second Ctrl-C interrupts at once (KeyboardInterrupt). Outside the main
-    thread, where no signal handler can be set, it does nothing.
+    The step in progress finishes, ``last.ckpt`` is written, the logs are
+    flushed and the summary printed; :attr:`StopRequest.signal` tells the
+    caller which signal it was. A second signal interrupts at once
+    (KeyboardInterrupt). Outside the main thread, where no signal handler
+    can be set, it does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -132,11 +162,15 @@ def stop_on_interrupt(stop: StopRequest, print_fn: Callable[[str], None] = print
     def handler(signum: int, frame: Any) -> None:
         if stop.requested:
             raise KeyboardInterrupt
-        stop.request()
-        print_fn("stopping after this step and saving last.ckpt (Ctrl-C again to abort)")
+        stop.request(signum)
+        name = SIGNAL_NAMES.get(signum, f"signal {signum}")
+        print_fn(f"{name}: stopping after this step and saving last.ckpt (send it again to abort)")
 
-    previous = signal.signal(signal.SIGINT, handler)
+    handlers = dict.fromkeys(SIGNAL_NAMES, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in handlers}
+    stop.install(handlers)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)

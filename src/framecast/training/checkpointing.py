@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from lightning.fabric.plugins import TorchCheckpointIO
 from lightning.pytorch.callbacks import Checkpoint
 
 from framecast.files import PARTIAL_SUFFIX, atomic_write
+from framecast.training.csv_log import write_step_row_now
 
 LAST_NAME = "last.ckpt"
 
@@ -55,9 +57,24 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 ) from error
 
 
-def remove_partial_files(run_dir: str | os.PathLike[str]) -> list[Path]:
-    """Delete the ``*.partial`` files a killed run left in ``run_dir``; returns them."""
-    stale = sorted(Path(run_dir).rglob(f"*{PARTIAL_SUFFIX}"))
+def remove_partial_files(
+    run_dir: str | os.PathLike[str], listed: Iterable[str] | None = None
+) -> list[Path]:
+    """Delete the ``*.partial`` files a killed run left in ``run_dir``; returns them.
+
+    With ``listed`` (the run folder's manifest, paths relative to
+    ``run_dir``), only the partial files of listed files are deleted: a
+    ``.partial`` framecast did not write stays.
+    """
+    root = Path(run_dir)
+    stale = sorted(root.rglob(f"*{PARTIAL_SUFFIX}"))
+    if listed is not None:
+        owned = set(listed)
+        stale = [
+            p
+            for p in stale
+            if p.relative_to(root).with_name(p.name[: -len(PARTIAL_SUFFIX)]).as_posix() in owned
+        ]
     for path in stale:
         path.unlink(missing_ok=True)
     return stale
@@ -81,9 +98,24 @@ class LastCheckpoint(Checkpoint):
         Folder of ``last.ckpt``.
     every_n_steps : int, optional
         Also save every this many optimiser steps.
+    after_save : callable, optional
+        Called after each save (the run folder records the files written so far).
+
+    Notes
+    -----
+    The loggers are flushed before each save, so that ``logs/metrics.csv``
+    holds every row logged before the checkpoint: a run resumed from it
+    after a SIGKILL loses no row (the row of the step that ends at an
+    ``every_n_steps`` save, which Lightning logs only after the hook that
+    saves, is written ahead: :func:`~framecast.training.csv_log.write_step_row_now`).
     """
 
-    def __init__(self, dirpath: str | os.PathLike[str], every_n_steps: int | None = None) -> None:
+    def __init__(
+        self,
+        dirpath: str | os.PathLike[str],
+        every_n_steps: int | None = None,
+        after_save: Callable[[], object] | None = None,
+    ) -> None:
         if every_n_steps is not None and (
             isinstance(every_n_steps, bool)
             or not isinstance(every_n_steps, int)
@@ -95,18 +127,24 @@ class LastCheckpoint(Checkpoint):
             )
         self.path = Path(dirpath) / LAST_NAME
         self.every_n_steps = every_n_steps
+        self.after_save = after_save
         self.saved_step: int | None = None
 
     def save(self, trainer: L.Trainer) -> None:
-        """Write ``last.ckpt`` with the trainer's current state."""
+        """Flush the loggers, then write ``last.ckpt`` with the trainer's current state."""
+        for logger in trainer.loggers:
+            logger.save()
         trainer.save_checkpoint(self.path)
         self.saved_step = trainer.global_step
+        if self.after_save is not None:
+            self.after_save()
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         n = self.every_n_steps
         if n is not None and trainer.global_step % n == 0 and not trainer.sanity_checking:
+            write_step_row_now(trainer)  # Lightning logs it only after this hook
             self.save(trainer)
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +59,28 @@ class TrainingModule(L.LightningModule):
 
     cfg: Any
 
+    #: checkpoint key of the running sums of the epoch means (:meth:`log_epoch_mean`)
+    EPOCH_SUMS_KEY = "framecast_epoch_sums"
+
+    def _epoch_sums(self) -> dict[str, Any]:
+        if not hasattr(self, "_sums"):
+            self._sums: dict[str, Any] = {"epoch": None, "batches": 0, "values": {}}
+        return self._sums
+
+    def log_epoch_mean(self, name: str, value: Tensor, batch_size: int) -> None:
+        """Add a training batch's ``value`` to the epoch mean logged as ``name`` at epoch end.
+
+        Lightning's own epoch means (``on_epoch=True``) restart from nothing
+        when a run resumes mid-epoch, and a partial-epoch mean would then be
+        logged as the epoch's. These running sums (weighted by
+        ``batch_size``) are kept in every checkpoint, so a resumed epoch's
+        mean covers the whole epoch, as in an uninterrupted run; an epoch
+        that a stop cuts short logs no mean (its resume does).
+        """
+        sums = self._epoch_sums()
+        total, count = sums["values"].get(name, (0.0, 0))
+        sums["values"][name] = (total + value.detach().float() * batch_size, count + batch_size)
+
     def on_train_epoch_start(self) -> None:
         # Lightning hands samplers a count of processed epochs, which is off by
         # one after resuming from an end-of-epoch checkpoint; the epoch number
@@ -65,6 +88,73 @@ class TrainingModule(L.LightningModule):
         sampler = getattr(self.trainer.train_dataloader, "sampler", None)
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(self.current_epoch)
+
+    def _log_unlogged_epoch(self, sums: dict[str, Any]) -> None:
+        """Log the means of an epoch whose end a resumed checkpoint was taken just before.
+
+        A checkpoint written at the last batch of an epoch (every ``n``
+        steps, or at a validation) holds the epoch's whole sums, and the
+        resumed run starts the next epoch without ending that one again: its
+        row (at the step Lightning gives epoch ends) is written here, unless
+        ``metrics.csv`` has it already.
+        """
+        from framecast.training.csv_log import ResumableCSVLogger
+
+        if sums["epoch"] is None or not sums["values"] or "last_step" not in sums:
+            return
+        expected = self.trainer.num_training_batches
+        if math.isfinite(expected) and sums["batches"] < expected:
+            return  # not a whole epoch (cannot happen with framecast's loaders)
+        if not self.trainer.is_global_zero:
+            return
+        row = {name: total / count for name, (total, count) in sums["values"].items() if count}
+        row = {k: float(v) for k, v in row.items()}
+        row["epoch"] = int(sums["epoch"])
+        step = int(sums["last_step"]) - 1
+        for logger in self.trainer.loggers:
+            if isinstance(logger, ResumableCSVLogger):
+                logger.log_metrics_once(row, step)
+            else:
+                logger.log_metrics(row, step)
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        sums = self._epoch_sums()
+        if sums["epoch"] != self.current_epoch:  # a new epoch (kept when resuming this one)
+            self._log_unlogged_epoch(sums)
+            sums.update(epoch=self.current_epoch, batches=0, values={})
+        sums["batches"] += 1  # counted before the step: a checkpoint in its end hooks holds it
+
+    def on_train_epoch_end(self) -> None:
+        sums = self._epoch_sums()
+        expected = self.trainer.num_training_batches
+        if math.isfinite(expected) and sums["batches"] < expected:
+            return  # stopped mid-epoch: the sums go into the checkpoint for the resume
+        for name, (total, count) in sums["values"].items():
+            if count:
+                mean = torch.as_tensor(total / count, dtype=torch.float32)
+                self.log(name, mean, on_step=False, on_epoch=True, batch_size=1)
+        sums.update(batches=0, values={})
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        sums = self._epoch_sums()
+        values = {k: [float(total), int(n)] for k, (total, n) in sums["values"].items()}
+        checkpoint[self.EPOCH_SUMS_KEY] = {
+            "epoch": sums["epoch"],
+            "batches": int(sums["batches"]),
+            "last_step": int(self.global_step),  # the step the last batch trained ended at
+            "values": values,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        stored = checkpoint.get(self.EPOCH_SUMS_KEY)
+        if isinstance(stored, dict):
+            values = {k: (float(v[0]), int(v[1])) for k, v in stored.get("values", {}).items()}
+            self._epoch_sums().update(
+                epoch=stored.get("epoch"),
+                batches=int(stored.get("batches", 0)),
+                last_step=int(stored.get("last_step", 0)),
+                values=values,
+            )
 
     def configure_optimizers(self) -> Any:
         o = self.cfg.optim
@@ -161,7 +251,8 @@ class ForecastModule(TrainingModule):
             loss = self._forward_and_reversed_steps(context, target, mask)
         else:
             loss = self._batch_loss(context, target, mask)
-        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=b)
+        self.log("train_loss_step", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=b)
+        self.log_epoch_mean("train_loss_epoch", loss, b)
         self.log("p_true_future", p_fut, on_step=True, on_epoch=False, batch_size=b)
         return loss
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 import warnings
@@ -26,7 +27,13 @@ from framecast.config import Config
 from framecast.files import atomic_write
 from framecast.metrics.data_range import dataset_data_range
 from framecast.numerics import configure_torch, resolve_precision
-from framecast.training.callbacks import ConsoleReport, StopRequest, stop_on_interrupt
+from framecast.runfolder import RunFolder
+from framecast.training.callbacks import (
+    SIGNAL_NAMES,
+    ConsoleReport,
+    StopRequest,
+    stop_on_interrupt,
+)
 from framecast.training.checkpointing import (
     LAST_NAME,
     AtomicCheckpointIO,
@@ -57,6 +64,14 @@ class TrainResult:
     best_checkpoint: Path | None
     module: ForecastModule
     seconds: float
+    stopped_by: int | None = None
+    """The signal (SIGTERM, SIGINT) that stopped training early, None otherwise."""
+
+
+RUN_FILES = ("config.yaml", "checkpoints", "logs", "tensorboard")
+"""What a training run writes in its folder; a run folder from before manifests adopts them."""
+RESUMABLE_OPTIM_KEYS = ("grad_clip",)
+"""``optim`` keys a resumed run may change (applied by the trainer, not held by the optimiser)."""
 
 
 def resolve_config(config: Config, sample_channels: int) -> Config:
@@ -108,6 +123,68 @@ def check_new_run_dir(run_dir: Path) -> None:
         )
 
 
+def open_run_folder(
+    run_dir: Path, ckpt_path: Path | None, ckpt_state: tuple[int, int] | None
+) -> RunFolder:
+    """Take the run folder for this process (its lock) once the run is known to be valid.
+
+    The checks that the folder is free are repeated under the lock: a
+    second run started at the same moment under the same name, or a
+    checkpoint rewritten by another process since it was read, is refused
+    rather than mixed into this run. A folder from before manifests adopts
+    the files a run writes (:data:`RUN_FILES`). The other processes of a
+    multi-process (DDP) run leave the folder to the first.
+
+    Raises
+    ------
+    RunInUseError
+        Another process writes in the folder (its PID in the message).
+    ValueError
+        The folder now holds a run (a new run), or the checkpoint changed.
+    """
+    if secondary_process():
+        return RunFolder(run_dir)  # not opened: the rank-0 process holds and records the folder
+    folder = RunFolder(run_dir).open()
+    try:
+        if ckpt_path is None:
+            check_new_run_dir(run_dir)
+        else:
+            if file_state(ckpt_path) != ckpt_state:
+                raise ValueError(
+                    f"checkpoint {str(ckpt_path)!r} changed while this run started (another "
+                    "process wrote it); run the command again"
+                )
+            if not folder.has_manifest():
+                folder.adopt(RUN_FILES)
+        folder.record("config.yaml", f"logs/{METRICS_FILE}", "logs/hparams.yaml")
+    except BaseException:
+        folder.close()
+        raise
+    return folder
+
+
+def secondary_process() -> bool:
+    """Whether this is a process of a multi-process run other than its first (global rank 0).
+
+    Lightning's launcher starts the other processes of a DDP run with the
+    same command; ``RANK`` (torchrun), ``LOCAL_RANK`` and ``NODE_RANK`` tell
+    them apart.
+    """
+    return any(os.environ.get(name, "0").strip() not in ("", "0") for name in _RANK_VARIABLES)
+
+
+_RANK_VARIABLES = ("RANK", "LOCAL_RANK", "NODE_RANK")
+
+
+def file_state(path: Path) -> tuple[int, int] | None:
+    """``(mtime_ns, size)`` of ``path`` (None when missing): whether a file changed since."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def _flatten(tree: Any, prefix: str) -> dict[str, Any]:
     if isinstance(tree, dict):
         out: dict[str, Any] = {}
@@ -120,14 +197,22 @@ def _flatten(tree: Any, prefix: str) -> dict[str, Any]:
 def check_resumable(ckpt_path: Path, config: Config, module: ForecastModule) -> int:
     """Check that ``ckpt_path`` continues ``config``'s model; returns its global step.
 
+    A changed optimiser setting is refused too (``optim.lr``,
+    ``weight_decay``, ``scheduler``, ``step_gamma``): the optimiser and its
+    schedule continue from the checkpoint's state, so a new value would be
+    recorded in ``config.yaml`` and the checkpoints but not used. Only
+    ``optim.grad_clip``, which the trainer applies at every step, may change.
+
     Raises
     ------
     ValueError
         The checkpoint is unreadable, its stored model config differs from
-        ``config.model``, or its weights do not fit the model.
+        ``config.model``, an optimiser setting differs from the stored one,
+        or its weights do not fit the model.
     """
     ckpt = read_checkpoint(ckpt_path)
-    stored = _flatten(ckpt["hyper_parameters"]["config"].get("model", {}), "model")
+    stored_config = ckpt["hyper_parameters"]["config"]
+    stored = _flatten(stored_config.get("model", {}), "model")
     wanted = _flatten(config.to_dict()["model"], "model")
     changed = [
         f"{key} {stored.get(key)!r} -> {wanted.get(key)!r}"
@@ -138,6 +223,20 @@ def check_resumable(ckpt_path: Path, config: Config, module: ForecastModule) -> 
         raise ValueError(
             f"cannot resume {str(ckpt_path)!r} with a different model ({'; '.join(changed)}); "
             "start a new run (another train.run_name) to change the model"
+        )
+    stored_optim = stored_config.get("optim", {}) or {}
+    wanted_optim = config.to_dict().get("optim", {})
+    changed = [
+        f"optim.{key} {stored_optim[key]!r} -> {wanted_optim.get(key)!r}"
+        for key in sorted(stored_optim)
+        if key not in RESUMABLE_OPTIM_KEYS and stored_optim[key] != wanted_optim.get(key)
+    ]
+    if changed:
+        raise ValueError(
+            f"cannot resume {str(ckpt_path)!r} with changed optimiser settings "
+            f"({'; '.join(changed)}): the optimiser and its schedule continue from the "
+            f"checkpoint; to train on with new settings start a new run from its weights "
+            f"(train.init_from={ckpt_path} and another train.run_name)"
         )
     try:
         module.load_state_dict(ckpt["state_dict"])
@@ -294,13 +393,25 @@ def train(
     ------
     ValueError
         A new run in a folder that already holds one, or a resumed run whose
-        model differs from the checkpoint's. Nothing is written then.
+        model or optimiser settings differ from the checkpoint's. Nothing is
+        written then.
+    RunInUseError
+        Another process trains in the run folder (a ValueError naming its PID).
+
+    Notes
+    -----
+    The run folder's lock is held from the first write to the end, and its
+    manifest (``.framecast-manifest``) lists every file the run wrote. A
+    first SIGTERM or Ctrl-C stops after the step in progress as
+    ``max_steps`` would (``last.ckpt``, logs, summary);
+    :attr:`TrainResult.stopped_by` then names the signal.
     """
     t = config.train
     threads = configure_torch(t.num_threads, choose=True)
     L.seed_everything(t.seed, workers=True, verbose=False)
 
     ckpt_path = checkpoint_to_resume(resume) if resume is not None else None
+    ckpt_state = file_state(ckpt_path) if ckpt_path is not None else None
     if ckpt_path is not None:
         run_dir = ckpt_path.parent.parent
     else:
@@ -330,7 +441,12 @@ def train(
         save_top_k=1,
         save_last=False,
     )
-    last = LastCheckpoint(checkpoint_dir, every_n_steps=t.checkpoint_every_n_steps)
+    folder: RunFolder | None = None
+    last = LastCheckpoint(
+        checkpoint_dir,
+        every_n_steps=t.checkpoint_every_n_steps,
+        after_save=lambda: folder.record_new() if folder is not None else None,
+    )
     stop = StopRequest()
     cbs: list[Callback] = [LearningRateMonitor(logging_interval="step")]
     if t.early_stopping_patience is not None:
@@ -354,27 +470,31 @@ def train(
         deterministic=False,
     )
 
-    # the run is valid: only now create and write its folder
-    run_dir.mkdir(parents=True, exist_ok=True)
-    remove_partial_files(run_dir)
-    keep_rows_before(run_dir / "logs" / METRICS_FILE, resume_step)
-    with atomic_write(run_dir / "config.yaml") as partial:
-        config.save(partial)
+    # the run is valid: only now create and write its folder, held for the run's life
+    folder = open_run_folder(run_dir, ckpt_path, ckpt_state)
+    try:
+        remove_partial_files(run_dir, folder.listed())
+        keep_rows_before(run_dir / "logs" / METRICS_FILE, resume_step)
+        with atomic_write(run_dir / "config.yaml") as partial:
+            config.save(partial)
 
-    start = time.perf_counter()
-    with quiet_lightning(), stop_on_interrupt(stop):
-        trainer.fit(
-            module,
-            train_dataloaders=train_loader,
-            val_dataloaders=val_loader,
-            ckpt_path=ckpt_path,
-        )
-    seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        with quiet_lightning(), stop_on_interrupt(stop):
+            trainer.fit(
+                module,
+                train_dataloaders=train_loader,
+                val_dataloaders=val_loader,
+                ckpt_path=ckpt_path,
+            )
+        seconds = time.perf_counter() - start
+    finally:
+        folder.close()
     best_path = Path(best.best_model_path) if best.best_model_path else None
     score = _best_score(best)
     if verbose and trainer.is_global_zero:
         print(
             f"trained to step {trainer.global_step} in {seconds / 60:.1f} min"
+            + (f" (stopped by {SIGNAL_NAMES.get(stop.signal, stop.signal)})" if stop.signal else "")
             + (f" on {trainer.world_size} processes" if trainer.world_size > 1 else "")
             + f" ({threads} torch thread{'s' if threads > 1 else ''})"
             + (f"; best val_loss {score:.5g}" if score is not None else "")
@@ -387,4 +507,5 @@ def train(
         best_checkpoint=best_path,
         module=module,
         seconds=seconds,
+        stopped_by=stop.signal,
     )

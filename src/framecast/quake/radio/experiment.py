@@ -34,12 +34,15 @@ from framecast.files import atomic_write
 from framecast.quake.experiment import (
     QuakeExperiment,
     check_patch_fit,
+    claim_run_folder,
     network_config,
     stage_catalog,
     stage_frames,
+    stopped_by_signal,
 )
 from framecast.quake.frames import SeismicityFrames
 from framecast.quake.rates import RateForecast
+from framecast.runfolder import RunFolder
 
 Log = Callable[[str], None]
 VARIANTS = ("without_radio", "with_radio", "shuffled_radio")
@@ -223,6 +226,7 @@ def train_variant(net: dict[str, Any], path: Path, log: Log) -> Path:
     resume = run_dir if last.is_file() else None
     log(f"{path.stem}: training {config.model.name}" + (", resuming" if resume else ""))
     result = train(config, resume=resume)
+    stopped_by_signal(result.stopped_by, log)
     best = result.best_checkpoint or result.last_checkpoint
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as partial:
@@ -343,20 +347,34 @@ def compare_aux(
     restart: bool = False,
     log: Log = print,
 ) -> Path:
-    """Run the with / without / shuffled comparison; returns the report's path."""
+    """Run the with / without / shuffled comparison; returns the report's path.
+
+    The out_dir is locked and its manifest kept as for ``quake run``
+    (:func:`~framecast.quake.experiment.claim_run_folder`): ``restart``
+    deletes only what framecast recorded there.
+    """
+    experiment.check()
+    aux.check()
+    check_patch_fit(experiment, experiment.network)
+    folder = RunFolder(experiment.out_dir, "out_dir")
+    if restart:
+        folder.check_clearable()  # refused before the folder is touched
+    with folder:
+        return _compare_aux(experiment, aux, folder, restart=restart, log=log)
+
+
+def _compare_aux(
+    experiment: QuakeExperiment, aux: AuxSection, folder: RunFolder, *, restart: bool, log: Log
+) -> Path:
     import json
 
     from framecast.quake.experiment import _b_value
     from framecast.quake.report import write_quake_report
 
-    experiment.check()
-    aux.check()
-    check_patch_fit(experiment, experiment.network)
     out = Path(experiment.out_dir)
     settings = {"experiment": experiment.to_dict(), "aux": dataclasses.asdict(aux)}
     saved = out / "compare_aux.yaml"
-    if restart and out.exists():
-        shutil.rmtree(out)
+    claim_run_folder(folder, saved, restart)
     if saved.is_file() and (yaml.safe_load(saved.read_text()) or {}) != settings:
         raise ValueError(
             f"{str(out)!r} holds a comparison with other settings; use another out_dir, "
