@@ -11,31 +11,36 @@ from framecast_testing import tiny_run_config
 from framecast.checkpoint import load
 from framecast.cli import main
 from framecast.config import config_from_dict
-from framecast.demo import (
-    PRETRAINED,
-    PRETRAINED_STEPS,
-    best_checkpoint,
-    demo_config,
-    export_pretrained,
-)
+from framecast.demo import best_checkpoint, demo_config
+from framecast.zoo import export_weights
 from framecast.training import train
 
 
 def test_demo_config_bounds_time_or_steps(tmp_path: Path):
-    timed = demo_config(tmp_path, 4.0, None)
+    timed = demo_config(tmp_path, 4.0)
     assert timed["train"]["max_minutes"] == 4.0
+    assert timed["data"]["name"] == "moving_squares"
     assert timed["model"]["options"]["output_activation"] == "clip"
-    assert timed["train"]["loss"] == "l1+l2"
-    fixed = demo_config(tmp_path, 4.0, None, steps=500)
+    assert timed["train"]["loss"] == "mse"
+    fixed = demo_config(tmp_path, 4.0, steps=500)
     assert fixed["train"]["max_steps"] == 500 and fixed["train"]["max_minutes"] is None
     # the same model, data, optimiser and sampling either way
     for section in ("model", "data", "optim", "sampling"):
         assert timed[section] == fixed[section]
 
 
+def test_demo_config_trains_moving_mnist_on_request(tmp_path: Path):
+    mnist = demo_config(tmp_path, 4.0, data="moving_mnist", mnist_dir=Path("digits"))
+    assert mnist["data"]["name"] == "moving_mnist"
+    assert mnist["data"]["options"] == {"mnist_dir": "digits"}
+    assert mnist["model"] == demo_config(tmp_path, 4.0)["model"]
+    with pytest.raises(ValueError, match="demo data must be one of .* got 'kth'"):
+        demo_config(tmp_path, 4.0, data="kth")
+
+
 def test_export_keeps_weights_and_config_and_drops_the_optimiser(tmp_path: Path):
     result = train(config_from_dict(tiny_run_config(tmp_path)))
-    dest = export_pretrained(result.last_checkpoint, tmp_path / "shipped.ckpt")
+    dest = export_weights(result.last_checkpoint, tmp_path / "shipped.ckpt")
     assert dest.stat().st_size < result.last_checkpoint.stat().st_size
     assert "optimizer_states" not in torch.load(dest, weights_only=True)
     original, config = load(result.last_checkpoint)
@@ -56,22 +61,6 @@ def test_best_checkpoint_prefers_the_best_and_falls_back(tmp_path: Path):
     best = run / "checkpoints" / "best-epoch=000.ckpt"
     best.write_bytes(b"x")
     assert best_checkpoint(run, last) == best
-
-
-@pytest.mark.skipif(not PRETRAINED.is_file(), reason=f"no shipped checkpoint at {PRETRAINED}")
-def test_the_shipped_checkpoint_is_the_demo_config_trained_longer(tmp_path: Path):
-    model, config = load(PRETRAINED)
-    demo = demo_config(tmp_path, 4.0, Path("mnist"), steps=PRETRAINED_STEPS)
-    assert config.model.name == demo["model"]["name"]
-    assert config.model.options == demo["model"]["options"]
-    assert config.data.name == "moving_mnist"
-    assert config.train.loss == demo["train"]["loss"]
-    assert config.train.max_steps == PRETRAINED_STEPS
-    assert 0 < torch.load(PRETRAINED, weights_only=True)["global_step"] <= PRETRAINED_STEPS
-    assert PRETRAINED.stat().st_size < 5 * 2**20  # a few MB at most
-    frames = torch.rand(2, 10, 1, 64, 64)
-    out = model(frames, 10)
-    assert out.shape == (2, 10, 1, 64, 64) and out.min() >= 0 and out.max() <= 1
 
 
 def test_demo_refuses_a_bad_step_count(capsys):

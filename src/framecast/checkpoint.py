@@ -25,13 +25,20 @@ def resolve_checkpoint(path: str | Path) -> Path:
     A run folder (the folder ``framecast train`` prints, which ``--resume``
     accepts) gives its ``checkpoints/last.ckpt``, or the newest
     ``checkpoints/best*.ckpt`` when there is no ``last.ckpt``. A
-    ``checkpoints`` folder itself is accepted too.
+    ``checkpoints`` folder itself is accepted too, and ``pretrained:NAME``
+    names shipped weights (:mod:`framecast.zoo`).
 
     Raises
     ------
     FileNotFoundError
         Nothing at ``path``, or a folder without a checkpoint.
+    ValueError
+        ``pretrained:NAME`` with no such shipped weights.
     """
+    from framecast.zoo import PREFIX, find
+
+    if str(path).startswith(PREFIX):
+        return find(str(path)).weights
     path = Path(path).expanduser()
     if path.is_file():
         return path

@@ -195,7 +195,30 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     if args.steps is not None and args.steps < 1:
         raise ValueError(f"--steps must be a whole number >= 1, got {args.steps}")
-    run_demo(out_dir=args.out, minutes=args.minutes, mnist_dir=args.mnist_dir, steps=args.steps)
+    run_demo(
+        out_dir=args.out,
+        minutes=args.minutes,
+        mnist_dir=args.mnist_dir,
+        steps=args.steps,
+        data=args.data,
+    )
+    return 0
+
+
+def _cmd_pretrained(args: argparse.Namespace) -> int:
+    from framecast.zoo import PREFIX, PRETRAINED_DIR, available, table
+
+    entries = available()
+    if not entries:
+        print(f"no shipped weights in {PRETRAINED_DIR}")
+        return 0
+    print(table(entries))
+    print()
+    for e in entries:
+        print(f"{PREFIX}{e.name}: {e.weights}")
+        print(f"  config {e.config}; {e.command}")
+        print(f"  trained on {e.machine}")
+    print(f"score one: framecast evaluate {PREFIX}NAME")
     return 0
 
 
@@ -404,13 +427,20 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, default=Path("runs/demo"))
     p.add_argument("--minutes", type=float, default=4.0, help="training time budget")
+    p.add_argument("--steps", type=int, help="train exactly this many steps instead")
     p.add_argument(
-        "--steps",
-        type=int,
-        help="train exactly this many steps instead (how the shipped checkpoint is made)",
+        "--data",
+        choices=("moving_squares", "moving_mnist"),
+        default="moving_squares",
+        help="what to train on (Moving MNIST-2 needs hours to show skill; default: squares)",
     )
-    p.add_argument("--mnist-dir", type=Path, help="folder of the MNIST IDX files")
+    p.add_argument(
+        "--mnist-dir", type=Path, help="folder of the MNIST IDX files (for the shipped weights)"
+    )
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("pretrained", help="list the trained weights framecast ships")
+    p.set_defaults(func=_cmd_pretrained)
     return parser
 
 
