@@ -46,7 +46,7 @@ def test_missing_and_bad_files(tmp_path: Path):
         load_config(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: [unclosed")
-    with pytest.raises(ValueError, match="not valid YAML"):
+    with pytest.raises(ValueError, match="invalid YAML"):
         load_config(bad)
     listy = tmp_path / "list.yaml"
     listy.write_text("- 1\n- 2\n")

@@ -168,14 +168,23 @@ def load(path: str | Path) -> tuple[ForecastModel, Config]:
     FileNotFoundError
         No checkpoint at ``path``.
     ValueError
-        Not a framecast checkpoint, or weights that do not fit its config.
+        Not a framecast checkpoint, a classifier's checkpoint (the message
+        names ``framecast classify evaluate``), or weights that do not fit
+        its config.
     """
     from framecast.config import config_from_dict
     from framecast.models import build_model
 
     path = resolve_checkpoint(path)
     ckpt = read_checkpoint(path)
-    config = config_from_dict(ckpt["hyper_parameters"]["config"])
+    stored = ckpt["hyper_parameters"]["config"]
+    model_section = stored.get("model") if isinstance(stored, dict) else None
+    if isinstance(model_section, dict) and "class_names" in model_section:
+        raise ValueError(
+            f"{str(path)!r} is a classifier checkpoint (framecast classify train), not a "
+            "forecaster's; use framecast classify evaluate (or classify predict)"
+        )
+    config = config_from_dict(stored)
     if config.model.in_channels is None:
         raise ValueError(f"checkpoint {str(path)!r} has no model.in_channels in its config")
     model = build_model(config.model.name, config.model.in_channels, config.model.options)

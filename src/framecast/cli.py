@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -136,15 +137,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    import yaml
-
     from framecast.experiments.compare import run_comparison
+    from framecast.yamlio import read_yaml_file
 
     model_options = None
     if args.preset_file is not None:
-        if not args.preset_file.is_file():
-            raise FileNotFoundError(f"preset file {str(args.preset_file)!r} does not exist")
-        model_options = yaml.safe_load(args.preset_file.read_text()) or {}
+        model_options = read_yaml_file(args.preset_file, "preset file") or {}
         if not isinstance(model_options, dict):
             raise ValueError(f"preset file {args.preset_file} must map model names to options")
     run_comparison(
@@ -337,11 +335,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         help="forecast the frames after those in an array file",
         description="Forecast the frames after every sequence of an array file. Writes "
         "predictions.npy and predictions.h5 (N, horizon, C, H, W) in [0, 1], a strip and a "
-        "GIF of the first sequence, and with --frame-pngs one PNG per forecast frame.",
+        "GIF of the first sequence (its first 100 forecast frames), and with --frame-pngs one "
+        "PNG per forecast frame. A horizon whose arrays would not fit the memory available is "
+        "refused with the estimate; a long one prints its progress every 10 s.",
     )
     p.add_argument("checkpoint", type=Path, help="a .ckpt file or a run folder (its last.ckpt)")
     p.add_argument("--input", type=Path, required=True, help=".npy/.npz/.h5 frames")
-    p.add_argument("--horizon", type=int, default=10)
+    p.add_argument("--horizon", type=int, default=10, help="frames to forecast (default 10)")
     p.add_argument("--out", type=Path, default=Path("predictions"))
     p.add_argument(
         "--frame-pngs", action="store_true", help="also write one PNG per forecast frame (frames/)"
@@ -448,9 +448,16 @@ def _one_line(message: object) -> str:
     return " ".join(str(message).split())
 
 
+_HDF5_FILE_NAME = re.compile(r"\bname = '([^']+)'")
+"""The file in HDF5's errors, which h5py raises without ``filename``."""
+
+
 def _os_error_message(err: OSError) -> str:
     """One line for an OSError: what failed, on which file, and why."""
-    where = f" {str(err.filename)!r}" if err.filename else ""
+    filename = err.filename
+    if not filename and (found := _HDF5_FILE_NAME.search(str(err))):
+        filename = found.group(1).removesuffix(".partial")  # name the file being written
+    where = f" {str(filename)!r}" if filename else ""
     if isinstance(err, PermissionError):
         return f"cannot write or read{where}: permission denied"
     if err.errno == errno.ENOSPC:

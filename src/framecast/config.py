@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from framecast.yamlio import load_yaml_text, parse_override_value, read_yaml_file
+
 
 @dataclass
 class ModelConfig:
@@ -66,6 +68,18 @@ class OptimConfig:
     scheduler: str = "step"
     step_gamma: float = 0.1
     grad_clip: float | None = None
+
+    def __post_init__(self) -> None:
+        # refused here, when the config loads, not by the optimiser once the run folder exists
+        for name in ("lr", "weight_decay", "step_gamma", "grad_clip"):
+            value = getattr(self, name)
+            if value is None and name == "grad_clip":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue  # a wrong type is refused by the config loader, with the key named
+            least = "> 0" if name in ("step_gamma", "grad_clip") else ">= 0"
+            if not math.isfinite(value) or value < 0 or (least == "> 0" and value == 0):
+                raise ValueError(f"optim.{name} must be a finite number {least}, got {value!r}")
 
 
 @dataclass
@@ -327,15 +341,22 @@ def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Apply ``key.path=value`` overrides (values parsed as YAML) to a nested dict."""
-    out = yaml.safe_load(yaml.safe_dump(data))  # deep copy
+    """Apply ``key.path=value`` overrides (values parsed as YAML) to a nested dict.
+
+    Raises
+    ------
+    ValueError
+        An override without ``=`` or a key, or whose value is invalid YAML, a
+        YAML tag or an alias bomb (one line naming the override).
+    """
+    out = load_yaml_text(yaml.safe_dump(data), "the config")  # deep copy
     for item in overrides:
         if "=" not in item:
             raise ValueError(f"override {item!r} must look like section.key=value")
         key, raw = item.split("=", 1)
         if not key:
             raise ValueError(f"override {item!r} has an empty key")
-        set_dotted(out, key.strip(), yaml.safe_load(raw))
+        set_dotted(out, key.strip(), parse_override_value(raw, item))
     return out
 
 
@@ -347,17 +368,13 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
     FileNotFoundError
         The file does not exist.
     ValueError
-        The file is not valid YAML or not a mapping.
+        The file is not UTF-8 text, not valid YAML (a tag, an alias bomb) or
+        not a mapping.
     """
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"config file {str(path)!r} does not exist")
-        try:
-            loaded = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as err:
-            raise ValueError(f"config file {str(path)!r} is not valid YAML: {err}") from err
+        loaded = read_yaml_file(path, "config file")
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

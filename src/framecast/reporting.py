@@ -22,6 +22,7 @@ from framecast.metrics import (
     dataset_data_range,
 )
 from framecast.models import ForecastModel
+from framecast.models.base import step_progress
 from framecast.training.loaders import make_dataset, make_loader
 from framecast.viz import plot_metric_curves, save_prediction_gif, save_prediction_strip
 
@@ -208,6 +209,89 @@ def _save_frame_pngs(folder: Path, pred: np.ndarray) -> int:
     return count
 
 
+GIF_FRAMES = 100
+"""Forecast frames the GIF of ``predict`` shows at most (the arrays hold all of them)."""
+
+PREDICT_COPIES = 4
+"""Copies of the forecast array ``predict`` holds at its peak: the frames of the rollout,
+their stacked tensor, the clamped forecast and the float32 array it writes."""
+
+
+def check_forecast_size(shape: Sequence[int], horizon: int) -> None:
+    """Refuse a forecast whose arrays would not fit the memory available now.
+
+    Parameters
+    ----------
+    shape : sequence of int
+        ``(N, T, C, H, W)`` of the input frames.
+    horizon : int
+        Frames to forecast after each sequence.
+
+    Raises
+    ------
+    ValueError
+        The estimate (``PREDICT_COPIES`` float32 copies of the rollout's
+        ``N x (T + horizon) x C x H x W`` frames) exceeds the memory available.
+    """
+    from framecast.memory import check_memory
+
+    n, t, c, h, w = (int(v) for v in shape)
+    frame_count = n * (t + horizon)
+    check_memory(
+        PREDICT_COPIES * frame_count * c * h * w * 4,
+        f"--horizon {horizon} ({n} sequence(s) x {t + horizon} frames of {c}x{h}x{w})",
+        "forecast a shorter horizon or fewer sequences at a time",
+    )
+
+
+class ProgressLine:
+    """A step callback printing ``what: step k/n (p%), elapsed, left`` every ``seconds`` on stderr.
+
+    Nothing is printed for a job that ends within ``seconds``.
+
+    Parameters
+    ----------
+    what : str
+        The job, at the start of each line.
+    seconds : float
+        Interval between lines.
+    """
+
+    def __init__(self, what: str, seconds: float = 10.0) -> None:
+        import time
+
+        self.what = what
+        self.seconds = seconds
+        self._clock = time.monotonic
+        self._began = self._clock()
+        self._last = self._began
+
+    def __call__(self, done: int, total: int) -> None:
+        import sys
+
+        now = self._clock()
+        if now - self._last < self.seconds and done < total:
+            return
+        if done == total and self._last == self._began and now - self._began < self.seconds:
+            return  # a short job: no line
+        self._last = now
+        elapsed = now - self._began
+        left = elapsed / done * (total - done) if done else math.inf
+        print(
+            f"{self.what}: step {done}/{total} ({100 * done / total:.0f}%), "
+            f"{_duration(elapsed)} elapsed, about {_duration(left)} left",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
+
+
 @torch.no_grad()
 def predict_file(
     checkpoint: str | Path,
@@ -236,10 +320,14 @@ def predict_file(
     model, _config = load(checkpoint)
     frames = torch.from_numpy(load_frames(Path(input_path), layout, model.in_channels, scale))
     model.check_frames(frames, "input frames")
+    check_forecast_size(frames.shape, horizon)
     check_writable_dir(out_dir)
     if frame_pngs:
         check_writable_dir(out_dir / "frames")
-    pred = model(frames, horizon)  # (N, horizon, C, H, W)
+    with step_progress(
+        ProgressLine(f"predict: {horizon} frames ahead of {len(frames)} sequence(s)")
+    ):
+        pred = model(frames, horizon)  # (N, horizon, C, H, W)
     if not torch.isfinite(pred).all():
         raise ValueError(
             f"the model forecast NaN or infinite values from {str(input_path)!r}; "
@@ -282,7 +370,8 @@ def _write_predictions(
     save_prediction_strip(
         out_dir / "prediction_strip.png", frames[0], None, pred[0], title="forecast"
     )
-    save_prediction_gif(out_dir / "prediction.gif", frames[0], None, pred[0])
+    # a long horizon would make a GIF of thousands of frames: it shows the first ones
+    save_prediction_gif(out_dir / "prediction.gif", frames[0], None, pred[0][:GIF_FRAMES])
     print(f"predictions: {npy} and {h5.name}, shape {tuple(pred.shape)}")
     if frame_pngs:
         count = _save_frame_pngs(out_dir / "frames", array)

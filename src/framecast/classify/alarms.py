@@ -368,17 +368,20 @@ def plot_alarm_comparison(path: str | os.PathLike[str], skills: Sequence[AlarmSk
     """Molchan diagram and ROC curves of the compared alarm scores, side by side (PNG)."""
     from matplotlib.figure import Figure
 
+    from framecast.classify.metrics import format_score
     from framecast.files import atomic_write
 
     fig = Figure(figsize=(10, 4.5))
     molchan_ax, roc_ax = fig.subplots(1, 2)
     for skill in skills:
         m, r = skill.molchan, skill.roc
-        molchan_ax.plot(m.tau, m.nu, label=f"{skill.name} (ASS {skill.area_skill_score:.3f})")
+        molchan_ax.plot(
+            m.tau, m.nu, label=f"{skill.name} (ASS {format_score(skill.area_skill_score)})"
+        )
         roc_ax.plot(
             r.false_positive_rate,
             r.true_positive_rate,
-            label=f"{skill.name} (AUC {skill.roc_auc:.3f})",
+            label=f"{skill.name} (AUC {format_score(skill.roc_auc)})",
         )
     molchan_ax.plot([0, 1], [1, 0], "k:", lw=1, label="no skill")
     roc_ax.plot([0, 1], [0, 1], "k:", lw=1, label="no skill")

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from framecast.config import OptimConfig, apply_overrides, build_dataclass, check_train_limits
+from framecast.yamlio import read_yaml_file
 
 CLASS_WEIGHTS = ("balanced",)
 
@@ -137,12 +138,7 @@ def load_classify_config(
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"config file {str(path)!r} does not exist")
-        try:
-            loaded = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as err:
-            raise ValueError(f"config file {str(path)!r} is not valid YAML: {err}") from err
+        loaded = read_yaml_file(path, "config file")
         if not isinstance(loaded, dict | None):
             raise ValueError(f"config file {str(path)!r} must hold a mapping, got {loaded!r}")
         data = loaded or {}

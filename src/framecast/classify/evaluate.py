@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,11 @@ from framecast.classify.alarms import (
 from framecast.classify.checkpoint import load_classifier
 from framecast.classify.config import classify_config_from_dict
 from framecast.classify.data import build_labelled_dataset
-from framecast.classify.metrics import ClassificationMetrics, classification_metrics
+from framecast.classify.metrics import (
+    ClassificationMetrics,
+    classification_metrics,
+    format_score,
+)
 from framecast.classify.report import (
     format_confusion,
     format_metrics_table,
@@ -67,7 +72,10 @@ def alarm_table(skills: Sequence[AlarmSkill], windows: int, positives: int) -> s
         "| alarm score | ROC AUC | Molchan ASS |",
         "|---|---:|---:|",
     ]
-    lines += [f"| {s.name} | {s.roc_auc:.3f} | {s.area_skill_score:.3f} |" for s in skills]
+    lines += [
+        f"| {s.name} | {format_score(s.roc_auc)} | {format_score(s.area_skill_score)} |"
+        for s in skills
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -156,7 +164,13 @@ def evaluate_classifier(
         "skipped": skipped,
         "metrics": metrics.to_dict(),
         "alarms": [
-            {"name": s.name, "roc_auc": s.roc_auc, "area_skill_score": s.area_skill_score}
+            {
+                "name": s.name,
+                "roc_auc": s.roc_auc if math.isfinite(s.roc_auc) else None,
+                "area_skill_score": (
+                    s.area_skill_score if math.isfinite(s.area_skill_score) else None
+                ),
+            }
             for s in skills
         ],
     }

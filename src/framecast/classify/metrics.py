@@ -7,10 +7,17 @@ and F1 per class and their unweighted (macro) mean; the confusion matrix
 (rows true class, columns predicted); the ROC curve and its area and the
 precision-recall curve and its average precision per class, with their
 macro means.
+
+A class's ROC AUC is undefined when the scored items hold no item of it or
+only items of it (one class in its one-vs-rest split), and its average
+precision when they hold none of it; torchmetrics scores these 0 (or -0),
+here they are NaN, printed as :data:`UNDEFINED`, and the macro mean is
+taken over the classes where the score is defined.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +25,28 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
+
+UNDEFINED = "n/a (one class)"
+"""How a report prints a score that the items cannot define (an AUC over one class)."""
+
+
+def format_score(value: float) -> str:
+    """``0.873``, or :data:`UNDEFINED` for NaN (never ``0.000`` or ``-0.000``).
+
+    Parameters
+    ----------
+    value : float
+
+    Returns
+    -------
+    str
+    """
+    return f"{value:.3f}" if math.isfinite(value) else UNDEFINED
+
+
+def _json_scores(values: dict[str, float]) -> dict[str, float | None]:
+    """Scores for JSON: an undefined (NaN) score is null."""
+    return {name: (v if math.isfinite(v) else None) for name, v in values.items()}
 
 
 @dataclass(frozen=True)
@@ -38,7 +67,9 @@ class ClassificationMetrics:
     accuracy : float
         Fraction of items whose most probable class is the true one.
     precision, recall, f1, roc_auc, average_precision : dict of str to float
-        Per class name, plus ``"macro"`` (their unweighted mean).
+        Per class name, plus ``"macro"`` (their unweighted mean). ROC AUC and
+        average precision are NaN for a class where they are undefined (see
+        the module), and their macro mean leaves those classes out.
     support : dict of str to int
         True items per class.
     confusion : numpy.ndarray
@@ -71,16 +102,26 @@ class ClassificationMetrics:
             "precision": self.precision,
             "recall": self.recall,
             "f1": self.f1,
-            "roc_auc": self.roc_auc,
-            "average_precision": self.average_precision,
+            "roc_auc": _json_scores(self.roc_auc),
+            "average_precision": _json_scores(self.average_precision),
             "support": self.support,
             "confusion": self.confusion.tolist(),
         }
 
 
-def _per_class(values: Tensor, names: tuple[str, ...]) -> dict[str, float]:
+def _per_class(
+    values: Tensor, names: tuple[str, ...], defined: list[bool] | None = None
+) -> dict[str, float]:
+    """Scores by class name and their macro mean; NaN where ``defined`` says False."""
     out = {name: float(v) for name, v in zip(names, values.tolist(), strict=True)}
-    out["macro"] = float(np.mean(list(out.values())))
+    if defined is None:
+        out["macro"] = float(np.mean(list(out.values())))
+        return out
+    out = {
+        name: (v if ok else math.nan) for (name, v), ok in zip(out.items(), defined, strict=True)
+    }
+    kept = [v for v in out.values() if math.isfinite(v)]
+    out["macro"] = float(np.mean(kept)) if kept else math.nan
     return out
 
 
@@ -143,14 +184,17 @@ def classification_metrics(
         fpr, tpr, _ = multiclass_roc(probs, target, **kw)
         pr_precision, pr_recall, _ = multiclass_precision_recall_curve(probs, target, **kw)
     support = torch.bincount(target, minlength=k)
+    count = int(target.numel())
+    two_sided = [0 < s < count for s in support.tolist()]  # positives and negatives
+    has_positives = [s > 0 for s in support.tolist()]
     return ClassificationMetrics(
         class_names=tuple(class_names),
         accuracy=accuracy,
         precision=_per_class(precision, class_names),
         recall=_per_class(recall, class_names),
         f1=_per_class(f1, class_names),
-        roc_auc=_per_class(auroc, class_names),
-        average_precision=_per_class(ap, class_names),
+        roc_auc=_per_class(auroc, class_names, two_sided),
+        average_precision=_per_class(ap, class_names, has_positives),
         support={n: int(s) for n, s in zip(class_names, support.tolist(), strict=True)},
         confusion=confusion.numpy().astype(np.int64),
         roc={n: Curve(fpr[i].numpy(), tpr[i].numpy()) for i, n in enumerate(class_names)},

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from framecast.classify.metrics import ClassificationMetrics
+from framecast.classify.metrics import UNDEFINED, ClassificationMetrics, format_score
 from framecast.files import atomic_write
 
 ROWS = ("precision", "recall", "f1", "roc_auc", "average_precision")
@@ -18,18 +18,24 @@ def format_metrics_table(metrics: ClassificationMetrics) -> str:
     """Markdown table: one row per class and a macro row; accuracy and counts below.
 
     Columns are precision, recall, F1, ROC AUC, average precision (area under
-    the precision-recall curve) and support (true items of the class).
+    the precision-recall curve) and support (true items of the class). A
+    score the items cannot define reads :data:`~framecast.classify.metrics.UNDEFINED`.
     """
     header = "| class | precision | recall | F1 | ROC AUC | PR AUC (AP) | support |"
     lines = [header, "|---|---:|---:|---:|---:|---:|---:|"]
     for name in (*metrics.class_names, "macro"):
         values = [getattr(metrics, row)[name] for row in ROWS]
         support = metrics.support.get(name, metrics.count)
-        cells = " | ".join(f"{v:.3f}" for v in values)
+        cells = " | ".join(format_score(v) for v in values)
         label = "**macro**" if name == "macro" else name
         lines.append(f"| {label} | {cells} | {support} |")
     lines.append("")
     lines.append(f"accuracy {metrics.accuracy:.3f} on {metrics.count} items")
+    if UNDEFINED in "\n".join(lines):
+        lines.append(
+            f"{UNDEFINED}: the items hold no item of the class, or only items of it, so its "
+            "one-vs-rest curve has one class; the macro mean leaves it out"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -53,8 +59,8 @@ def plot_curves(path: str | os.PathLike[str], metrics: ClassificationMetrics, ti
     roc_ax, pr_ax, cm_ax = fig.subplots(1, 3)
     for name in metrics.class_names:
         roc, pr = metrics.roc[name], metrics.pr[name]
-        roc_ax.plot(roc.x, roc.y, label=f"{name} ({metrics.roc_auc[name]:.3f})")
-        pr_ax.plot(pr.x, pr.y, label=f"{name} ({metrics.average_precision[name]:.3f})")
+        roc_ax.plot(roc.x, roc.y, label=f"{name} ({format_score(metrics.roc_auc[name])})")
+        pr_ax.plot(pr.x, pr.y, label=f"{name} ({format_score(metrics.average_precision[name])})")
     roc_ax.plot([0, 1], [0, 1], "k:", lw=1)
     roc_ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (AUC)")
     pr_ax.set(xlabel="recall", ylabel="precision", title="precision-recall (AP)")

@@ -103,8 +103,9 @@ def read_text_folder(
     FileNotFoundError
         ``root`` or a named class folder does not exist.
     ValueError
-        Fewer than two classes; a class folder without ``.txt`` files; a file
-        that is not UTF-8 with ``on_error="raise"``.
+        Fewer than two classes; a class folder without ``.txt`` files, or
+        none of whose files can be read (a class must not train empty); a
+        file that is not UTF-8 with ``on_error="raise"``.
     """
     _check_on_error(on_error)
     root = Path(root).expanduser()
@@ -125,19 +126,30 @@ def read_text_folder(
         files = sorted(folder.glob("*.txt"))
         if not files:
             raise ValueError(f"class folder {str(folder)!r} holds no .txt file")
+        reasons = []
         for file in files:
             try:
                 text = file.read_text(encoding="utf-8")
             except UnicodeDecodeError as err:
                 reason = f"{file}: not UTF-8 (byte {err.start}: {err.reason})"
-                if on_error == "raise":
-                    raise ValueError(f"text file {reason}") from None
-                corpus.skipped.append(reason)
-                logger.warning("skipped text file %s", reason)
+            except OSError as err:
+                reason = f"{file}: cannot read ({err.strerror or err})"
+            else:
+                corpus.texts.append(text)
+                corpus.labels.append(label)
+                corpus.files.append(str(file))
                 continue
-            corpus.texts.append(text)
-            corpus.labels.append(label)
-            corpus.files.append(str(file))
+            if on_error == "raise":
+                raise ValueError(f"text file {reason}") from None
+            reasons.append(reason)
+        if len(reasons) == len(files):  # one line for the class, not one per file
+            raise ValueError(
+                f"class {name!r}: none of the {len(files)} .txt file(s) in {str(folder)!r} can "
+                f"be read (first: {reasons[0]}); a class needs at least one readable file"
+            )
+        for reason in reasons:
+            corpus.skipped.append(reason)
+            logger.warning("skipped text file %s", reason)
     return corpus
 
 

@@ -147,7 +147,11 @@ def train_classifier(
 
     checkpoint_dir = run_dir / "checkpoints"
     best = ModelCheckpoint(
-        dirpath=checkpoint_dir, filename="best-{epoch:03d}", monitor="val_loss", mode="min"
+        dirpath=checkpoint_dir,
+        filename="best-{epoch:03d}",
+        monitor="val_loss",
+        mode="min",
+        save_on_train_epoch_end=False,  # before `last` saves its state: see training.run
     )
     folder: RunFolder | None = None
     last = LastCheckpoint(

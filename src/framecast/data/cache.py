@@ -407,6 +407,11 @@ class CacheWriter:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        if isinstance(exc, ValueError) and not self._finished and self.resumed == 0:
+            # refused input: a partial file this writer started would only block the
+            # corrected rerun (other settings); one that an earlier run filled is kept
+            self.discard()
+            return
         self.close()
 
 

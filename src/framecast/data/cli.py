@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
+from framecast.yamlio import load_yaml_text
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -41,7 +41,7 @@ def parse_options(items: list[str]) -> dict[str, Any]:
         if "=" not in item:
             raise ValueError(f"option {item!r} must look like name=value (scale=70)")
         name, raw = item.split("=", 1)
-        options[name.strip()] = yaml.safe_load(raw)
+        options[name.strip()] = load_yaml_text(raw, f"option {item!r}")
     return options
 
 

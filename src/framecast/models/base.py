@@ -8,7 +8,9 @@ unknown or withheld by scheduled sampling) and predicts ``x_{t+1}``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar
 
 import torch
@@ -17,6 +19,30 @@ from torch import Tensor, nn
 from framecast.models.patching import check_patchable, patch, unpatch
 
 OUTPUT_ACTIVATIONS = ("none", "sigmoid", "clip", "softplus", "exp")
+
+_STEP_PROGRESS: ContextVar[Callable[[int, int], None] | None] = ContextVar(
+    "framecast_step_progress", default=None
+)
+
+
+@contextmanager
+def step_progress(callback: Callable[[int, int], None]) -> Iterator[None]:
+    """Call ``callback(done, total)`` after each step of the rollouts run inside the block.
+
+    Recurrent models (:class:`StepwiseForecaster`) report every step, so
+    that a long forecast (``framecast predict --horizon 100000``) can show
+    its progress; other models report nothing.
+
+    Parameters
+    ----------
+    callback : callable
+        Receives the steps done and the steps of the rollout.
+    """
+    token = _STEP_PROGRESS.set(callback)
+    try:
+        yield
+    finally:
+        _STEP_PROGRESS.reset(token)
 
 
 def check_output_activation(name: str) -> None:
@@ -248,6 +274,7 @@ class StepwiseForecaster(ForecastModel):
         preds: list[Tensor] = []
         aux: list[Any] = []
         x = seq[:, 0]
+        report = _STEP_PROGRESS.get()
         for t in range(total - 1):
             if t > 0:
                 m = true_mask[:, t - 1].to(seq.dtype).view(b, 1, 1, 1)
@@ -256,4 +283,6 @@ class StepwiseForecaster(ForecastModel):
             pred, state, extra = step(x, state)
             preds.append(pred)
             aux.append(extra)
+            if report is not None:
+                report(t + 1, total - 1)
         return unpatch(torch.stack(preds, dim=1), self.patch_size), aux

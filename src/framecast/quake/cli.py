@@ -100,14 +100,20 @@ def _check_out(args: argparse.Namespace, *inputs: str) -> None:
     check_output_file(args.out, inputs=given, overwrite=args.overwrite)
 
 
+def _notice(line: str) -> None:
+    """A line about the input (duplicates removed, a partial bin dropped), on stderr."""
+    print(line, file=sys.stderr)
+
+
 def _cmd_grid(args: argparse.Namespace) -> int:
     _check_out(args, "--catalog")
-    from framecast.quake.catalog.readers import read_catalog
-    from framecast.quake.frames import grid_catalog
+    from framecast.quake.catalog.readers import load_catalog
+    from framecast.quake.frames import check_frames_size, grid_catalog
     from framecast.quake.grid import Grid
 
     grid = Grid.from_region(args.region, args.cell, args.unit)  # checked before reading
-    catalog = read_catalog(args.catalog)
+    check_frames_size(grid, args.start, args.end, args.bin_days, args.channels)
+    catalog = load_catalog(args.catalog, log=_notice)
     frames = grid_catalog(
         catalog,
         grid,
@@ -116,6 +122,7 @@ def _cmd_grid(args: argparse.Namespace) -> int:
         bin_days=args.bin_days,
         mc=args.mc,
         channels=args.channels,
+        log=_notice,
     )
     frames.save(args.out)
     print(
@@ -175,14 +182,14 @@ def _cmd_etas_simulate(args: argparse.Namespace) -> int:
 def _cmd_etas_fit(args: argparse.Namespace) -> int:
     if args.out:
         _check_out(args, "--catalog")
-    from framecast.quake.catalog.readers import read_catalog
+    from framecast.quake.catalog.readers import load_catalog
     from framecast.quake.catalog.region import parse_region
     from framecast.quake.etas.fit import fit_etas
     from framecast.quake.etas.likelihood import PairCutoffs
     from framecast.quake.etas.region import box_region
 
     fixed = _parameter_values(args.fix, "--fix")
-    catalog = read_catalog(args.catalog)
+    catalog = load_catalog(args.catalog, log=_notice)
     fit = fit_etas(
         catalog,
         region=box_region(parse_region(args.region)),

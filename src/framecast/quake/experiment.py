@@ -42,6 +42,7 @@ from framecast.quake.frames import SeismicityFrames, check_channels, grid_catalo
 from framecast.quake.grid import KM_PER_DEGREE, Grid
 from framecast.quake.rates import RateForecast
 from framecast.runfolder import RunFolder
+from framecast.yamlio import read_yaml_file
 
 if TYPE_CHECKING:
     from framecast.quake.etas.background import BackgroundMap
@@ -258,6 +259,48 @@ class QuakeExperiment:
                 f"got {dates}"
             )
         self.cell_mask()
+        from framecast.quake.frames import check_frames_size
+
+        f = self.frames
+        check_frames_size(self.grid(), f.start, f.end, f.bin_days, f.channels)
+        self.check_network()
+
+    def check_network(self) -> None:
+        """Refuse a ``network:`` section the training run would refuse, before any stage runs.
+
+        The training config is built as :func:`network_config` builds it (its
+        keys and types checked), the model is built with its options, and the
+        seismicity dataset's options are checked, so that a typo stops the
+        run before the catalog and frames stages, not after them.
+
+        Raises
+        ------
+        KeyError, TypeError, ValueError
+            The message starts with ``network:`` and names the bad key or value.
+        """
+        import framecast.quake.etas_residual  # noqa: F401  (registers the etas_residual model)
+        from framecast.config import Config
+        from framecast.data import DATASETS
+        from framecast.models import build_model
+        from framecast.signature import check_options
+        from framecast.training.loaders import split_options
+
+        try:
+            config = build_dataclass(
+                Config, network_config(self, None, Path(self.out_dir)), "network"
+            )
+            factory = DATASETS.get(config.data.name)
+            for split in ("train", "val", "test"):
+                check_options(
+                    factory,
+                    split_options(config.data, split),
+                    f"dataset {config.data.name!r}",
+                    skip=("split", "n_context", "n_target"),
+                )
+            build_model(config.model.name, len(network_channels(self)), config.model.options)
+        except (KeyError, TypeError, ValueError) as error:
+            message = error.args[0] if isinstance(error, KeyError) and error.args else error
+            raise type(error)(f"network: {message}") from None
 
     def _check_etas_input(self) -> None:
         from framecast.quake.etas_channel import ETAS_INPUT_FORECASTS
@@ -333,9 +376,7 @@ def load_experiment(
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"experiment file not found: {str(path)!r}")
-        data = yaml.safe_load(path.read_text()) or {}
+        data = read_yaml_file(path, "experiment file") or {}
         if not isinstance(data, dict):
             raise ValueError(f"{str(path)!r} must hold a YAML mapping")
     experiment = build_dataclass(QuakeExperiment, _dates_as_text(apply_overrides(data, overrides)))
@@ -456,7 +497,7 @@ def _claim_out_dir(
     folder = folder if folder is not None else RunFolder(out, "out_dir")
     claim_run_folder(folder, saved, restart)
     if saved.is_file():
-        previous = yaml.safe_load(saved.read_text()) or {}
+        previous = read_yaml_file(saved, "saved experiment") or {}
         previous.setdefault("seeds", [])  # folders written before the seed sweep have no key
         previous.setdefault("aux", {})  # nor before the radio input
         previous.setdefault("ablations", [])  # nor before the ablations
@@ -493,7 +534,7 @@ def _claim_out_dir(
 # ---------------------------------------------------------------------- stages
 def stage_catalog(experiment: QuakeExperiment, out: Path, log: Log) -> Catalog:
     """Read or simulate the catalog once; later runs read ``catalog.h5``."""
-    from framecast.quake.catalog.readers import read_catalog
+    from framecast.quake.catalog.readers import load_catalog
     from framecast.quake.catalog.store import CatalogStore
 
     path = out / "catalog.h5"
@@ -518,7 +559,7 @@ def stage_catalog(experiment: QuakeExperiment, out: Path, log: Log) -> Catalog:
         )
         source = f"ETAS simulation, seed {section.seed}, parameters {params.to_dict()}"
     else:
-        catalog = read_catalog(section.path)
+        catalog = load_catalog(section.path, log=lambda line: log(f"catalog: {line}"))
         source = str(section.path)
     CatalogStore(path).append(catalog, metadata={"source": source})
     log(f"catalog: {len(catalog)} events from {source} -> {path}")
@@ -547,6 +588,7 @@ def stage_frames(
         bin_days=f.bin_days,
         mc=f.mc,
         channels=f.channels,
+        log=lambda line: log(f"frames: {line}"),
     )
     frames.save(path)
     log(
@@ -563,9 +605,14 @@ def inverse_activation(rate: float, activation: str) -> float:
 
 
 def network_config(
-    experiment: QuakeExperiment, frames: SeismicityFrames, out: Path
+    experiment: QuakeExperiment, frames: SeismicityFrames | None, out: Path
 ) -> dict[str, Any]:
-    """The framecast training config of the network, with the data and rate settings filled in."""
+    """The framecast training config of the network, with the data and rate settings filled in.
+
+    Without ``frames`` (checking the settings before any stage runs) the
+    output bias is 0 instead of the training period's mean rate, and no
+    radio side input is added.
+    """
     net = apply_overrides(experiment.network, [])
     model = net.setdefault("model", {})
     options = model.setdefault("options", {})
@@ -584,12 +631,15 @@ def network_config(
         }
     else:
         options.setdefault("output_activation", "softplus")
-        train_bins = frames.bin_index(experiment.periods.val_start)
-        count = frames.channel("count")[:train_bins]
-        mean_rate = float(count.mean())
-        options.setdefault(
-            "output_bias", inverse_activation(mean_rate, options["output_activation"])
-        )
+        if frames is None:
+            options.setdefault("output_bias", 0.0)
+        else:
+            train_bins = frames.bin_index(experiment.periods.val_start)
+            count = frames.channel("count")[:train_bins]
+            mean_rate = float(count.mean())
+            options.setdefault(
+                "output_bias", inverse_activation(mean_rate, options["output_activation"])
+            )
     data = net.setdefault("data", {})
     data["name"] = "seismicity"
     data.setdefault("n_context", 8)
@@ -607,7 +657,7 @@ def network_config(
     train["loss_channels"] = [channels.index("count")]
     train.setdefault("out_dir", str(out / "train"))
     train.setdefault("run_name", "network")
-    if experiment.aux:  # the radio side input (stage_radio wrote out / "radio.h5")
+    if experiment.aux and frames is not None:  # the radio side input (out / "radio.h5")
         from framecast.quake.radio.experiment import aux_section, with_side_input
 
         aux = aux_section(experiment)

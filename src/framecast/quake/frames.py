@@ -186,10 +186,32 @@ class SeismicityFrames:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SeismicityFrames:
-        """Read frames written by :meth:`save`."""
+        """Read frames written by :meth:`save`.
+
+        Raises
+        ------
+        FileNotFoundError
+            No file at ``path``.
+        ValueError
+            Not a frames file, or a damaged one (truncated, not HDF5, a part
+            missing): one line naming the file.
+        """
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"frames file not found: {str(path)!r}")
+        try:
+            return cls._read(path)
+        except PermissionError:
+            raise
+        except (OSError, KeyError) as error:
+            reason = " ".join(str(error).split())
+            raise ValueError(
+                f"frames file {str(path)!r} cannot be read (truncated or damaged? {reason}); "
+                "write it again with framecast quake grid"
+            ) from None
+
+    @classmethod
+    def _read(cls, path: Path) -> SeismicityFrames:
         with h5py.File(path, "r") as handle:
             if handle.attrs.get("format") != FORMAT:
                 raise ValueError(
@@ -233,34 +255,15 @@ def _check_depths(events: Catalog) -> None:
         )
 
 
-def grid_catalog(
-    catalog: Catalog,
-    grid: Grid,
-    *,
-    start: object,
-    end: object,
-    bin_days: float,
-    mc: float,
-    channels: Sequence[str] = ("count",),
-) -> SeismicityFrames:
-    """Bin the events of ``catalog`` into frames on ``grid``.
-
-    Events with magnitude >= ``mc`` inside the grid and in
-    ``[start, start + T*bin_days)`` are kept, with ``T = floor((end - start)
-    / bin_days)`` whole bins (a last partial bin is dropped). Deterministic:
-    the same catalog and settings give identical frames.
+def _whole_bins(start: object, end: object, bin_days: float) -> int:
+    """Whole bins of ``bin_days`` in ``[start, end)``.
 
     Raises
     ------
     ValueError
-        Non-positive ``bin_days``, fewer than one whole bin, unknown
-        channels, no events left in the region, period and magnitude
-        range (the message gives the counts at each filter), or the
-        ``mean_depth`` channel when no event has a depth (a warning is
-        logged when only some lack one).
+        Non-positive ``bin_days``, or not one whole bin.
     """
-    channels = check_channels(channels)
-    if not (isinstance(bin_days, int | float) and bin_days > 0):
+    if isinstance(bin_days, bool) or not (isinstance(bin_days, int | float) and bin_days > 0):
         raise ValueError(f"bin_days must be a positive number of days, got {bin_days!r}")
     t0, t1 = to_datetime64(start), to_datetime64(end)
     span_days = float(timedelta_to_days(t1 - t0))
@@ -270,7 +273,82 @@ def grid_catalog(
             f"the period {t0} to {t1} holds no whole bin of {bin_days:g} days; "
             "check start, end and bin_days"
         )
+    return num_bins
+
+
+def frames_bytes(num_bins: int, num_channels: int, shape: tuple[int, int]) -> int:
+    """Estimated peak bytes of :func:`grid_catalog`: float64 channels, stacked, then float32."""
+    cells = num_bins * shape[0] * shape[1]
+    return cells * (num_channels * (8 + 8 + 4) + 8)
+
+
+def check_frames_size(
+    grid: Grid, start: object, end: object, bin_days: float, channels: Sequence[str]
+) -> None:
+    """Refuse, before the catalog is read, frames too large for the memory available.
+
+    Raises
+    ------
+    ValueError
+        Bad bins or channels, or frames whose estimated size exceeds the
+        memory available now (the message gives the estimate).
+    """
+    from framecast.memory import check_memory
+
+    channels = check_channels(channels)
+    num_bins = _whole_bins(start, end, bin_days)
+    ny, nx = grid.shape
+    check_memory(
+        frames_bytes(num_bins, len(channels), (ny, nx)),
+        f"frames of {num_bins} bins x {len(channels)} channel(s) on a {ny}x{nx} grid "
+        f"({grid.cell:g} {grid.unit} cells)",
+        "use a larger cell, longer bins, or a smaller region or period",
+    )
+
+
+def grid_catalog(
+    catalog: Catalog,
+    grid: Grid,
+    *,
+    start: object,
+    end: object,
+    bin_days: float,
+    mc: float,
+    channels: Sequence[str] = ("count",),
+    log: Callable[[str], None] | None = None,
+) -> SeismicityFrames:
+    """Bin the events of ``catalog`` into frames on ``grid``.
+
+    Events with magnitude >= ``mc`` inside the grid and in
+    ``[start, start + T*bin_days)`` are kept, with ``T = floor((end - start)
+    / bin_days)`` whole bins. A last partial bin is dropped, and said so in
+    one line to ``log`` (default: a logged warning) with the events it held.
+    Deterministic: the same catalog and settings give identical frames.
+
+    Raises
+    ------
+    ValueError
+        Non-positive ``bin_days``, fewer than one whole bin, unknown
+        channels, frames larger than the memory available (with the
+        estimate), no events left in the region, period and magnitude
+        range (the message gives the counts at each filter), or the
+        ``mean_depth`` channel when no event has a depth (a warning is
+        logged when only some lack one).
+    """
+    check_frames_size(grid, start, end, bin_days, channels)
+    channels = check_channels(channels)
+    num_bins = _whole_bins(start, end, bin_days)
+    t0, t1 = to_datetime64(start), to_datetime64(end)
     t_end = t0 + days_to_timedelta(num_bins * bin_days)
+    if t1 - t_end > np.timedelta64(1, "s"):  # not the microseconds of a rounded bin
+        left = catalog.filter(start=t_end, end=t1, min_magnitude=mc, event_types=None)
+        dropped = int((grid.locate(left.latitude, left.longitude)[0] >= 0).sum())
+        rest = float(timedelta_to_days(t1 - t_end))
+        (log or logger.warning)(
+            f"the last {rest:g} days ({t_end} to {t1}) do not fill a {bin_days:g}-day bin: "
+            f"dropped, with their {dropped} event(s) M >= {mc:g}; "
+            f"the frames end at {t_end}"
+        )
     in_period = catalog.filter(start=t0, end=t_end, event_types=None)
     above = in_period.filter(min_magnitude=mc, event_types=None)
     rows, cols = grid.locate(above.latitude, above.longitude)

@@ -136,20 +136,38 @@ class RateForecast:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> RateForecast:
-        """Read a forecast written by :meth:`save`."""
+        """Read a forecast written by :meth:`save`.
+
+        Raises
+        ------
+        FileNotFoundError
+            No file at ``path``.
+        ValueError
+            Not a framecast rate forecast, or a damaged one (truncated, not
+            HDF5, a part missing): one line naming the file.
+        """
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"forecast file not found: {str(path)!r}")
-        with h5py.File(path, "r") as handle:
-            if handle.attrs.get("format") != "framecast rate forecast 1":
-                raise ValueError(f"{str(path)!r} is not a framecast rate forecast")
-            return cls(
-                name=str(handle.attrs["name"]),
-                rates=handle["rates"][()],
-                window_start=handle["window_start"][()].astype(TIME_UNIT),
-                window_days=float(handle.attrs["window_days"]),
-                grid=Grid.from_dict(json.loads(handle.attrs["grid"])),
-                mc=float(handle.attrs["mc"]),
-                b_value=float(handle.attrs["b_value"]),
-                details=str(handle.attrs.get("details", "")),
-            )
+        try:
+            with h5py.File(path, "r") as handle:
+                if handle.attrs.get("format") != "framecast rate forecast 1":
+                    raise ValueError(f"{str(path)!r} is not a framecast rate forecast")
+                return cls(
+                    name=str(handle.attrs["name"]),
+                    rates=handle["rates"][()],
+                    window_start=handle["window_start"][()].astype(TIME_UNIT),
+                    window_days=float(handle.attrs["window_days"]),
+                    grid=Grid.from_dict(json.loads(handle.attrs["grid"])),
+                    mc=float(handle.attrs["mc"]),
+                    b_value=float(handle.attrs["b_value"]),
+                    details=str(handle.attrs.get("details", "")),
+                )
+        except PermissionError:
+            raise
+        except (OSError, KeyError) as error:
+            reason = " ".join(str(error).split())
+            raise ValueError(
+                f"forecast file {str(path)!r} cannot be read (truncated or damaged? {reason}); "
+                "write it again"
+            ) from None

@@ -49,10 +49,16 @@ from framecast.training.module import ForecastModule
 QUIET_LOGGERS = ("lightning.pytorch", "lightning.fabric")
 QUIET_WARNINGS = (
     r".*isinstance\(treespec, LeafSpec\)",
+    # num_workers=0 is framecast's default on purpose (in-memory data, exact resume)
     r".*does not have many workers which may be a bottleneck",
+    # a resumed run writes into its own folder: that it is not empty is expected
     r".*Experiment logs directory .* exists and is not empty",
     r".*Checkpoint directory .* exists and is not empty",
+    # Lightning 2 logs every log_every_n_steps optimiser steps across epochs, so an epoch
+    # shorter than that interval loses no log row: the advice does not apply
+    r".*The number of training batches \(\d+\) is smaller than the logging interval",
 )
+"""Lightning warnings framecast has decided are irrelevant to its runs, by message."""
 
 
 @dataclass
@@ -440,6 +446,10 @@ def train(
         mode="min",
         save_top_k=1,
         save_last=False,
+        # save at validation end, before `last` (after it in the callbacks) writes its state:
+        # saved at train-epoch end, `last.ckpt` would hold the previous best, and a resumed
+        # run would never delete the best file it does not know (two best-*.ckpt)
+        save_on_train_epoch_end=False,
     )
     folder: RunFolder | None = None
     last = LastCheckpoint(

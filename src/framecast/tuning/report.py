@@ -13,6 +13,45 @@ if TYPE_CHECKING:
     from framecast.tuning.study import TuneSettings
 
 
+def trial_state(trial: Any) -> str:
+    """The state a summary shows: Optuna's, with a dead process's "running" trial "interrupted".
+
+    A trial whose process is killed (SIGKILL, a node lost) stays RUNNING in
+    the storage until Optuna's heartbeat retries it. Each trial records the
+    process and host that run it (``pid``, ``host`` user attributes); when
+    that process no longer runs on this host, or is this one (which writes
+    the summary only once its own trials ended), the trial is shown as
+    interrupted.
+
+    Parameters
+    ----------
+    trial : optuna.trial.FrozenTrial
+
+    Returns
+    -------
+    str
+        ``complete``, ``pruned``, ``fail``, ``waiting``, ``running`` or ``interrupted``.
+    """
+    import os
+    import socket
+
+    state = str(trial.state.name).lower()
+    if state != "running":
+        return state
+    pid, host = trial.user_attrs.get("pid"), trial.user_attrs.get("host")
+    if not isinstance(pid, int) or host != socket.gethostname():
+        return state  # run elsewhere, or before the attributes existed: cannot tell
+    if pid == os.getpid():
+        return "interrupted"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return "interrupted"
+    except PermissionError:
+        return state  # a live process of another user
+    return state
+
+
 def _value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -47,7 +86,7 @@ def _trial_rows(study: Any, keys: list[str], reference: float | None = None) -> 
             value = min(t.intermediate_values.values())
         cells = [
             str(t.number),
-            t.state.name.lower(),
+            trial_state(t),
             "-" if value is None else f"{value:.5g}",
             *[_value(t.params.get(k, "-")) for k in keys],
             str(t.user_attrs.get("steps", "-")),
@@ -130,8 +169,8 @@ def summary_markdown(
     reference = None
     if baselines is not None and best_base is not None:
         reference = float(baselines[best_base][VAL_LOSS]["mean"])
-    states = [t.state.name for t in study.trials]
-    counts = ", ".join(f"{states.count(s)} {s.lower()}" for s in sorted(set(states)))
+    states = [trial_state(t) for t in study.trials]
+    counts = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))
     budget = []
     if settings.trial_minutes is not None:
         budget.append(f"{settings.trial_minutes:g} min")

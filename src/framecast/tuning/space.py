@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from framecast.config import apply_overrides, config_from_dict, set_dotted
+from framecast.yamlio import read_yaml_file
 
 TYPES = ("float", "int", "categorical")
 
@@ -136,30 +135,7 @@ def parse_parameter(key: str, spec: Mapping[str, Any]) -> Parameter:
 
 def _read_yaml(path: Path) -> Any:
     """The YAML document in ``path``; any failure is one ValueError naming the file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except PermissionError:
-        raise ValueError(
-            f"cannot read search space file {str(path)!r}: permission denied"
-        ) from None
-    except UnicodeDecodeError as error:
-        raise ValueError(
-            f"search space file {str(path)!r} is not UTF-8 text (byte {error.start})"
-        ) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        if mark is not None:
-            where = f", line {mark.line + 1}, column {mark.column + 1}"
-        elif isinstance(error, yaml.reader.ReaderError):  # a bad character: only its offset
-            where = f", line {text.count(chr(10), 0, error.position) + 1}"
-        else:
-            where = ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ValueError(
-            f"search space file {str(path)!r}{where}: invalid YAML: {problem}"
-        ) from None
+    return read_yaml_file(path, "search space file")
 
 
 def load_space(path: str | Path) -> list[Parameter]:

@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import os
+import socket
 import subprocess
 import sys
 import warnings
@@ -105,9 +106,35 @@ class TuneSettings:
             from framecast.numerics import check_jobs
 
             check_jobs(self.jobs)
+        if self.storage is not None:
+            check_storage_url(self.storage)
 
     def storage_url(self) -> str:
         return self.storage or f"sqlite:///{(self.out_dir / 'study.db').resolve()}"
+
+
+def check_storage_url(url: str) -> None:
+    """Refuse, before anything is written, a ``--storage`` that is no database URL.
+
+    The URL is parsed by SQLAlchemy (what Optuna's ``RDBStorage`` opens) and
+    its dialect loaded, so a scheme without a database driver is refused too.
+
+    Raises
+    ------
+    ValueError
+        One line naming the URL and what is expected.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        make_url(url).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as error:
+        reason = " ".join(str(error).split())
+        raise ValueError(
+            f"--storage {url!r} is not a database URL Optuna can open ({reason}); expected "
+            "e.g. sqlite:///runs/tune/study.db or postgresql://user@host/db"
+        ) from None
 
 
 class PruningReporter:
@@ -161,16 +188,23 @@ def open_study(settings: TuneSettings, *, create: bool = True) -> Any:
     """Create or load the study in its storage (with a heartbeat, so dead trials are retried)."""
     import optuna
     from optuna.storages import RDBStorage, RetryFailedTrialCallback
+    from sqlalchemy.exc import SQLAlchemyError
 
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the heartbeat is marked experimental
-        storage = RDBStorage(
-            settings.storage_url(),
-            heartbeat_interval=30,
-            grace_period=90,
-            heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=1),
-        )
+        try:
+            storage = RDBStorage(
+                settings.storage_url(),
+                heartbeat_interval=30,
+                grace_period=90,
+                heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=1),
+            )
+        except SQLAlchemyError as error:
+            reason = " ".join(str(error).split("\n")[0].split())
+            raise ValueError(
+                f"cannot open the study storage {settings.storage_url()!r}: {reason}"
+            ) from None
     if not create:
         return optuna.load_study(study_name=settings.study_name, storage=storage)
     return optuna.create_study(
@@ -226,6 +260,9 @@ def _objective(base: Mapping[str, Any], space: list[Parameter], settings: TuneSe
         return reporter.best
 
     def objective(trial: Any) -> float:
+        # who runs it: a summary shows the trial interrupted once this process is gone
+        trial.set_user_attr("pid", os.getpid())
+        trial.set_user_attr("host", socket.gethostname())
         try:
             return run_trial(trial)
         except CAUGHT as error:

@@ -203,6 +203,39 @@ class Catalog:
         keep = np.sort(len(self) - 1 - first_in_reversed)
         return self.select(keep)
 
+    def without_duplicates(self) -> tuple[Catalog, int, int]:
+        """The catalog with each event once, and how many rows were dropped, by which rule.
+
+        Two rows are one event when they share an ``event_id`` (the last
+        occurrence is kept, as :meth:`deduplicated`), or else when they share
+        origin time, latitude and longitude exactly (a catalog without ids,
+        whose readers number the rows, listing an event twice; the last is
+        kept). Order is kept.
+
+        Returns
+        -------
+        catalog : Catalog
+        same_id : int
+            Rows dropped for a repeated event id.
+        same_time_and_place : int
+            Further rows dropped for a repeated (time, latitude, longitude).
+        """
+        by_id = self.deduplicated()
+        same_id = len(self) - len(by_id)
+        keys = np.stack(
+            [
+                by_id.time.astype(np.int64),
+                (by_id.latitude + 0.0).view(np.int64),  # + 0.0: -0.0 and 0.0 are one place
+                (by_id.longitude + 0.0).view(np.int64),
+            ],
+            axis=1,
+        )  # (N, 3)
+        if not len(by_id):
+            return by_id, same_id, 0
+        _, first_in_reversed = np.unique(keys[::-1], axis=0, return_index=True)
+        keep = np.sort(len(by_id) - 1 - first_in_reversed)
+        return by_id.select(keep), same_id, len(by_id) - len(keep)
+
     def filter(
         self,
         *,

@@ -67,7 +67,9 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     from framecast.quake.radio.spectrogram import SpectrogramSettings
 
     settings = PrepareSettings(
-        SpectrogramSettings(args.band, args.rows, args.window_seconds, args.step_seconds),
+        SpectrogramSettings(
+            args.band or (0.0, None), args.rows, args.window_seconds, args.step_seconds
+        ),
         bin_days=args.bin_days,
         slots_per_bin=args.slots_per_bin,
         statistic=args.stat,
@@ -91,15 +93,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def load_comparison(path: Path, overrides: list[str]) -> tuple[Any, Any]:
     """An experiment YAML with an ``aux:`` section -> (QuakeExperiment, AuxSection)."""
-    import yaml
-
     from framecast.config import apply_overrides, build_dataclass
     from framecast.quake.experiment import QuakeExperiment, _dates_as_text
     from framecast.quake.radio.experiment import AuxSection
+    from framecast.yamlio import read_yaml_file
 
-    if not path.is_file():
-        raise FileNotFoundError(f"experiment file not found: {str(path)!r}")
-    data = yaml.safe_load(path.read_text()) or {}
+    data = read_yaml_file(path, "experiment file") or {}
     if not isinstance(data, dict):
         raise ValueError(f"{str(path)!r} must hold a YAML mapping")
     data = _dates_as_text(apply_overrides(data, overrides))
@@ -129,7 +128,11 @@ def add_radio_commands(qsub: Any) -> None:
     p.add_argument("--bin-days", type=float, default=1.0, help="the seismicity frames' bin")
     p.add_argument("--slots-per-bin", type=int, default=24, help="time columns per bin image")
     p.add_argument("--stat", default="mean", help="per slot: mean, max or qNN (e.g. q90)")
-    p.add_argument("--band", type=_band, default=(0.0, 24000.0), help="LOW,HIGH Hz")
+    p.add_argument(
+        "--band",
+        type=_band,
+        help="LOW,HIGH Hz, at most the Nyquist frequency (default: 0 to each recording's)",
+    )
     p.add_argument("--rows", type=int, default=16, help="frequency rows over the band")
     p.add_argument("--window-seconds", type=float, default=1.0, help="STFT segment")
     p.add_argument("--step-seconds", type=float, default=60.0, help="between segments")

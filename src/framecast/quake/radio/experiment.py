@@ -43,6 +43,7 @@ from framecast.quake.experiment import (
 from framecast.quake.frames import SeismicityFrames
 from framecast.quake.rates import RateForecast
 from framecast.runfolder import RunFolder
+from framecast.yamlio import read_yaml_file
 
 Log = Callable[[str], None]
 VARIANTS = ("without_radio", "with_radio", "shuffled_radio")
@@ -375,7 +376,7 @@ def _compare_aux(
     settings = {"experiment": experiment.to_dict(), "aux": dataclasses.asdict(aux)}
     saved = out / "compare_aux.yaml"
     claim_run_folder(folder, saved, restart)
-    if saved.is_file() and (yaml.safe_load(saved.read_text()) or {}) != settings:
+    if saved.is_file() and (read_yaml_file(saved, "saved comparison") or {}) != settings:
         raise ValueError(
             f"{str(out)!r} holds a comparison with other settings; use another out_dir, "
             "or --restart to discard it"

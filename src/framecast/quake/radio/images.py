@@ -287,7 +287,8 @@ def read_spectrogram_image(
     rows, width = power.shape
     f_lo, f_hi = settings.freq_hz
     centres = f_lo + (np.arange(rows) + 0.5) * (f_hi - f_lo) / rows  # [R] Hz
-    lo, hi = spectrogram.band_hz[0], min(spectrogram.band_hz[1], f_hi)
+    band_hi = spectrogram.band_hz[1]
+    lo, hi = spectrogram.band_hz[0], f_hi if band_hi is None else min(band_hi, f_hi)
     if lo >= hi:
         raise ValueError(
             f"{path.name!r}: the band {spectrogram.band_hz} Hz lies outside the image's "

@@ -40,9 +40,10 @@ from framecast.quake.radio.readers import (
     TABLE_SUFFIXES,
     WAVEFORM_SUFFIXES,
     RadioReadError,
+    Recording,
     read_recording,
 )
-from framecast.quake.radio.spectrogram import SpectrogramSettings, log_spectrogram
+from framecast.quake.radio.spectrogram import BandError, SpectrogramSettings, log_spectrogram
 from framecast.quake.radio.store import FORMAT, RadioSeries, write_series
 
 ON_ERROR = ("skip", "raise")
@@ -140,6 +141,14 @@ def combine(kept: dict[str, dict[str, Any]], settings: PrepareSettings) -> Radio
     """The series of every kept file on one slot clock (see the module)."""
     if not kept:
         raise ValueError("no recording could be read: nothing to combine")
+    axes = {tuple(e["meta"]["frequencies"]): name for name, e in kept.items()}
+    if len(axes) > 1:
+        (a, first), (b, second) = list(axes.items())[:2]
+        raise ValueError(
+            f"{_display(first)!r} and {_display(second)!r} have different frequency rows "
+            f"({a[0]:g}..{a[-1]:g} Hz and {b[0]:g}..{b[-1]:g} Hz); one radio file holds one "
+            "frequency axis: prepare them into separate --out files"
+        )
     stations = sorted({s for entry in kept.values() for s in entry["meta"]["stations"]})
     first = min(e["meta"]["first_slot"] for e in kept.values())
     stop = max(e["meta"]["first_slot"] + len(e["power"]) for e in kept.values())
@@ -168,6 +177,46 @@ def combine(kept: dict[str, dict[str, Any]], settings: PrepareSettings) -> Radio
         settings={**asdict(settings), "unit": "dB"},
         sources={name: e["meta"]["source"] for name, e in kept.items()},
     )
+
+
+def _display(key: str) -> str:
+    """The source name of a kept file's key (folders are joined by "|" in the HDF5 names)."""
+    return key.replace("|", "/")
+
+
+def _skip_reason(error: Exception, path: Path) -> str:
+    """The error's text without the ``'name': `` its readers start with (the line names it)."""
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text.removeprefix(f"{path.name!r}: ")
+
+
+class MixedRatesError(ValueError):
+    """Recordings at different sample rates in one prepared file (refused, not skipped)."""
+
+
+def _check_rate(
+    rate: float, name: str, rates: dict[str, float], kept: dict[str, dict[str, Any]]
+) -> None:
+    """Refuse a recording sampled at another rate than those prepared into this file.
+
+    Raises
+    ------
+    MixedRatesError
+        Naming both files and both rates.
+    """
+    known = {
+        _display(k): e["meta"]["sample_rate"] for k, e in kept.items() if "sample_rate" in e["meta"]
+    }
+    known.update(rates)
+    others = {other: r for other, r in known.items() if other != name and r != rate}
+    if others:
+        other, other_rate = next(iter(others.items()))
+        raise MixedRatesError(
+            f"{name!r} is sampled at {rate:g} Hz but {other!r} at {other_rate:g} Hz; their "
+            "spectra would share one frequency axis: resample the recordings to one rate, or "
+            "prepare each rate into its own --out file"
+        )
+    rates[name] = rate
 
 
 def _write(path: Path, kept: dict[str, dict[str, Any]], settings: PrepareSettings) -> None:
@@ -202,12 +251,20 @@ def prepare_radio(
         A file that cannot be read: reported once by name and skipped, or
         raised as :class:`RadioReadError` (the output keeps the files done).
 
+    A file that cannot be read, or holds no finite sample (a WAV of NaN),
+    is skipped with one line naming it (``on_error="skip"``) and counted as
+    unreadable, not processed.
+
     Raises
     ------
     RadioReadError
         With ``on_error="raise"``, the first unreadable file.
     ValueError
-        Bad settings, or no readable file at all.
+        Bad settings, no readable file at all, recordings sampled at
+        different rates (their spectra would share one frequency axis), or a
+        band above a recording's Nyquist frequency
+        (:class:`~.spectrogram.BandError`); these stop the run whatever
+        ``on_error`` says.
     """
     settings.check()
     if on_error not in ON_ERROR:
@@ -218,6 +275,7 @@ def prepare_radio(
     kept = _read_kept(out)
     digest = settings.digest()
     report = PrepareReport([], [], {}, out)
+    rates: dict[str, float] = {}
     dirty = 0
     last_line = time.monotonic()
     for i, path in enumerate(files):
@@ -225,6 +283,7 @@ def prepare_radio(
         key = name.replace("/", "|")
         sha = file_sha256(path)
         meta = kept.get(key, {}).get("meta", {})
+        recording: Recording | None = None
         try:
             if images is not None and path.suffix.lower() in IMAGE_SUFFIXES:
                 t0, station = image_start(path, images, times)
@@ -240,14 +299,25 @@ def prepare_radio(
                 )
             else:
                 recording = read_recording(path, start=start)
+                _check_rate(recording.sample_rate, name, rates, kept)
                 spec = log_spectrogram(recording, settings.spectrogram)
-        except (RadioReadError, ValueError) as error:
+        except (BandError, MixedRatesError):
+            raise  # the settings or the folder, not this file: no later file would do better
+        except RadioReadError as error:
             if on_error == "raise":
                 if dirty:
                     _write(out, kept, settings)
                 raise RadioReadError(str(error).splitlines()[0]) from None
             report.refused[name] = str(error)
-            log(f"radio prepare: skipped {error}")  # the error names the file
+            log(f"radio prepare: skipped {name}: {_skip_reason(error, path)}")
+            continue
+        except ValueError as error:
+            if on_error == "raise":
+                if dirty:
+                    _write(out, kept, settings)
+                raise RadioReadError(f"{name}: {_skip_reason(error, path)}") from None
+            report.refused[name] = str(error)
+            log(f"radio prepare: skipped {name}: {_skip_reason(error, path)}")
             continue
         first, power, coverage = aggregate_columns(spec, settings.slot_seconds, settings.statistic)
         kept[key] = {
@@ -255,6 +325,7 @@ def prepare_radio(
                 "first_slot": first,
                 "stations": list(spec.stations),
                 "frequencies": spec.frequencies.tolist(),
+                **({} if recording is None else {"sample_rate": recording.sample_rate}),
                 "settings": digest,
                 "source": identity,
             },

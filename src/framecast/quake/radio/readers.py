@@ -215,17 +215,25 @@ def read_recording(path: str | Path, *, start: object = None) -> Recording:
     Raises
     ------
     RadioReadError
-        Unsupported suffix, or the reader's own errors.
+        Unsupported suffix, no finite sample at all (a file of NaN), or the
+        reader's own errors.
     """
     path = Path(path)
     kind = {**WAVEFORM_SUFFIXES, **TABLE_SUFFIXES}.get(path.suffix.lower())
     if kind == "wav":
-        return read_wav(path, start=start)
-    if kind == "obspy":
-        return read_obspy(path)
-    if kind == "table":
-        return read_table(path)
-    raise RadioReadError(
-        f"{path.name!r}: unsupported suffix {path.suffix!r}; expected one of "
-        f"{sorted({**WAVEFORM_SUFFIXES, **TABLE_SUFFIXES})}"
-    )
+        recording = read_wav(path, start=start)
+    elif kind == "obspy":
+        recording = read_obspy(path)
+    elif kind == "table":
+        recording = read_table(path)
+    else:
+        raise RadioReadError(
+            f"{path.name!r}: unsupported suffix {path.suffix!r}; expected one of "
+            f"{sorted({**WAVEFORM_SUFFIXES, **TABLE_SUFFIXES})}"
+        )
+    if not np.isfinite(recording.samples).any():
+        raise RadioReadError(
+            f"{path.name!r}: holds no finite sample ({recording.samples.size} samples, all NaN "
+            "or infinite)"
+        )
+    return recording

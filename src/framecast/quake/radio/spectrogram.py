@@ -8,7 +8,9 @@ a band and averaged into equal-width rows; power is returned in dB.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -21,8 +23,10 @@ class SpectrogramSettings:
 
     Attributes
     ----------
-    band_hz : (float, float)
-        Frequencies kept, Hz (upper bound capped at Nyquist).
+    band_hz : (float, float or None)
+        Frequencies kept, Hz. A high end of None is the Nyquist frequency of
+        each recording; a high end above a recording's Nyquist frequency is
+        refused (:class:`BandError`), never silently narrowed.
     rows : int
         Equal-width frequency rows over the band.
     window_seconds : float
@@ -31,20 +35,28 @@ class SpectrogramSettings:
         Time between segments.
     """
 
-    band_hz: tuple[float, float] = (0.0, 24000.0)
+    band_hz: tuple[float, float | None] = (0.0, None)
     rows: int = 16
     window_seconds: float = 1.0
     step_seconds: float = 60.0
 
     def check(self) -> None:
+        """Raise ValueError for settings no recording can use."""
         lo, hi = self.band_hz
-        if not 0 <= lo < hi:
+        if not 0 <= lo < (math.inf if hi is None else hi):
             raise ValueError(f"band must be low,high with 0 <= low < high, got {self.band_hz!r}")
         if self.rows < 1 or not self.window_seconds > 0 or not self.step_seconds > 0:
             raise ValueError(
                 "rows must be >= 1 and window/step seconds > 0, got "
                 f"{self.rows}, {self.window_seconds}, {self.step_seconds}"
             )
+
+
+class BandError(ValueError):
+    """Settings that do not fit a recording (a band above its Nyquist frequency).
+
+    Not a bad file: ``radio prepare`` stops on it instead of skipping the file.
+    """
 
 
 @dataclass
@@ -82,8 +94,10 @@ def log_spectrogram(recording: Recording, settings: SpectrogramSettings) -> Spec
 
     Raises
     ------
+    BandError
+        The band reaches above the Nyquist frequency of the recording.
     ValueError
-        The band lies above Nyquist, or the window is shorter than 2 samples.
+        The window is shorter than 2 samples.
     """
     from scipy.signal import periodogram
 
@@ -95,10 +109,20 @@ def log_spectrogram(recording: Recording, settings: SpectrogramSettings) -> Spec
         raise ValueError(
             f"window_seconds={settings.window_seconds} is under 2 samples at {rate:g} Hz"
         )
-    lo, hi = settings.band_hz[0], min(settings.band_hz[1], rate / 2)
-    if lo >= hi:
-        raise ValueError(
-            f"band {settings.band_hz} lies above the Nyquist frequency {rate / 2:g} Hz"
+    nyquist = rate / 2
+    lo, hi = settings.band_hz[0], settings.band_hz[1]
+    if hi is None:
+        hi = nyquist
+        if lo >= hi:
+            raise BandError(
+                f"{Path(recording.source).name!r}: the band's low end {lo:g} Hz is not below the "
+                f"Nyquist frequency {nyquist:g} Hz of this recording ({rate:g} Hz samples)"
+            )
+    elif hi > nyquist:
+        raise BandError(
+            f"{Path(recording.source).name!r}: the band {lo:g}-{hi:g} Hz reaches above the "
+            f"Nyquist frequency {nyquist:g} Hz of this recording ({rate:g} Hz samples); "
+            f"give --band {lo:g},{nyquist:g} or lower"
         )
     edges = np.linspace(lo, hi, settings.rows + 1)
     n, s = recording.samples.shape
