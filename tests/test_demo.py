@@ -12,8 +12,8 @@ from framecast.checkpoint import load
 from framecast.cli import main
 from framecast.config import config_from_dict
 from framecast.demo import best_checkpoint, demo_config
-from framecast.zoo import export_weights
 from framecast.training import train
+from framecast.zoo import export_weights
 
 
 def test_demo_config_bounds_time_or_steps(tmp_path: Path):
@@ -34,7 +34,7 @@ def test_demo_config_trains_moving_mnist_on_request(tmp_path: Path):
     assert mnist["data"]["name"] == "moving_mnist"
     assert mnist["data"]["options"] == {"mnist_dir": "digits"}
     assert mnist["model"] == demo_config(tmp_path, 4.0)["model"]
-    with pytest.raises(ValueError, match="demo data must be one of .* got 'kth'"):
+    with pytest.raises(ValueError, match=r"demo data must be one of .* got 'kth'"):
         demo_config(tmp_path, 4.0, data="kth")
 
 

@@ -74,11 +74,11 @@ def test_a_record_with_unknown_fields_or_not_json_is_refused_naming_the_file(she
     with pytest.raises(ValueError, match=r"bad.json: unexpected fields \['exec'\]"):
         zoo.read_entry(bad)
     bad.write_bytes(b"\x80\x04not json")
-    with pytest.raises(ValueError, match="bad.json: not a JSON record"):
+    with pytest.raises(ValueError, match=r"bad\.json: not a JSON record"):
         zoo.read_entry(bad)
     missing = {k: v for k, v in asdict(_entry()).items() if k != "steps"}
     bad.write_text(json.dumps(missing))
-    with pytest.raises(ValueError, match="bad.json: .*steps"):
+    with pytest.raises(ValueError, match=r"bad\.json: .*steps"):
         zoo.read_entry(bad)
 
 
@@ -97,7 +97,7 @@ def test_each_shipped_entry_is_small_loads_and_matches_its_config(entry: zoo.Pre
     from framecast.config import load_config
 
     assert entry.weights.stat().st_size <= zoo.MAX_BYTES
-    model, config = load(entry.weights)
+    _, config = load(entry.weights)
     source = load_config(Path(__file__).parents[1] / entry.config)
     assert config.to_dict()["model"] == source.to_dict()["model"]
     assert config.data.name == source.data.name
