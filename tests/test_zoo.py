@@ -129,3 +129,48 @@ def test_the_demo_scores_shipped_moving_mnist_weights_beside_the_baselines(
     out = capsys.readouterr().out
     assert "Test set: 4 sequences of moving_mnist" in out
     assert "tiny (shipped, 2 steps, 0.0 CPU hours)" in out
+
+
+def test_ship_exports_the_best_weights_and_records_scores_evaluate_reproduces(
+    shelf: Path, tmp_path: Path
+):
+    from framecast.reporting import evaluate_checkpoint
+
+    result = train(config_from_dict(tiny_run_config(tmp_path / "runs")))
+    entry = zoo.ship(
+        result.run_dir,
+        "tiny",
+        config_file="configs/quick/predrnn.yaml",
+        description="a tiny PredRNN on moving squares",
+        cpu_hours=0.001,
+        machine="test",
+        target="none",
+        command="framecast train",
+    )
+    assert zoo.available() == [entry]
+    assert entry.test["sequences"] == 4
+    assert entry.test["best_trivial"] in {
+        "blank",
+        "mean_frame",
+        "best_constant",
+        "flow",
+        "persistence",
+    }
+    again = evaluate_checkpoint("pretrained:tiny", out_dir=tmp_path / "eval").evaluation.results
+    assert again["predrnn"]["mse_per_frame_sum"]["mean"] == pytest.approx(
+        entry.test["mse_per_frame_sum"], rel=1e-6
+    )
+
+
+def test_evaluating_shipped_weights_writes_under_runs_not_into_the_package(
+    shelf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from framecast.reporting import evaluate_checkpoint
+
+    result = train(config_from_dict(tiny_run_config(tmp_path / "runs")))
+    zoo.export_weights(result.last_checkpoint, shelf / "tiny.ckpt")
+    zoo.write_entry(_entry())
+    monkeypatch.chdir(tmp_path)
+    evaluate_checkpoint("pretrained:tiny")
+    assert (tmp_path / "runs" / "pretrained-tiny" / "eval-test" / "metrics.json").is_file()
+    assert not (shelf.parent / "eval-test").exists()

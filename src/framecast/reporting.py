@@ -131,6 +131,7 @@ def evaluate_checkpoint(
     from framecast.checkpoint import resolve_checkpoint
     from framecast.files import check_writable_dir
 
+    shipped = str(checkpoint).startswith("pretrained:")
     checkpoint = resolve_checkpoint(checkpoint)
     model, config = load(checkpoint)
     config = _config_for_data(config, data, overrides)
@@ -147,7 +148,9 @@ def evaluate_checkpoint(
     thresholds = check_thresholds(thresholds, dataset_data_range(dataset))  # before any work
     loader = make_loader(config.data, dataset, train=False)
     name = config.model.name
-    out_dir = out_dir or checkpoint.resolve().parent.parent / f"eval-{split}"
+    # shipped weights live in the package: their reports go to runs/, not beside them
+    beside = Path("runs") / f"pretrained-{checkpoint.stem}" if shipped else None
+    out_dir = out_dir or (beside or checkpoint.resolve().parent.parent) / f"eval-{split}"
     check_writable_dir(out_dir)  # before the work, not after it
     baselines = trivial_baselines(config.data, channels)
     evaluation = evaluate(
