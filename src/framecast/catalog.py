@@ -1,16 +1,24 @@
-"""Tables of what is registered, for ``framecast list`` and the README."""
+"""Tables of the built-in plugins, for ``framecast list`` and the README."""
 
 from __future__ import annotations
 
 import inspect
 from pathlib import Path
 
-from framecast.cells import CELLS
-from framecast.classify.registry import CLASSIFIERS, LABELLED_DATA
-from framecast.data import DATASETS
-from framecast.models import MODELS
-from framecast.models.side_inputs import SIDE_ENCODERS, SIDE_INPUTS
-from framecast.training.losses import LOSSES
+from framecast.plugins import PLUGINS
+from framecast.registry import load_target
+
+TABLES: tuple[tuple[str, str], ...] = (
+    ("Models", "model"),
+    ("Cells", "cell"),
+    ("Datasets", "dataset"),
+    ("Losses", "loss"),
+    ("Side-input encoders", "side encoder"),
+    ("Side-input injections", "side input"),
+    ("Sequence classifiers", "classifier"),
+    ("Labelled datasets (classifiers)", "labelled dataset"),
+)
+"""The README's tables: title and plugin-table kind."""
 
 
 def _summary(obj: object) -> str:
@@ -19,32 +27,18 @@ def _summary(obj: object) -> str:
 
 
 def registry_tables() -> str:
-    """Markdown tables of what is registered: forecasters, cells, datasets, losses,
+    """Markdown tables of the built-in plugins: forecasters, cells, datasets, losses,
     side inputs, sequence classifiers and their datasets.
 
-    The README embeds this text; a test keeps the two in sync.
+    Read from the plugin table (:data:`framecast.plugins.PLUGINS`), so the
+    text never depends on what was imported before. The README embeds it; a
+    test keeps the two in sync.
     """
-    # import every module that registers something, so the tables do not
-    # depend on what happens to be imported already
-    import framecast.classify.alarms
-    import framecast.classify.data
-    import framecast.classify.models
-    import framecast.classify.text
-    import framecast.quake.etas_residual  # noqa: F401
-
     out: list[str] = []
-    for title, registry in (
-        ("Models", MODELS),
-        ("Cells", CELLS),
-        ("Datasets", DATASETS),
-        ("Losses", LOSSES),
-        ("Side-input encoders", SIDE_ENCODERS),
-        ("Side-input injections", SIDE_INPUTS),
-        ("Sequence classifiers", CLASSIFIERS),
-        ("Labelled datasets (classifiers)", LABELLED_DATA),
-    ):
+    for title, kind in TABLES:
+        table = PLUGINS[kind]
         out += [f"### {title}", "", "| name | description |", "|---|---|"]
-        out += [f"| `{name}` | {_summary(registry.get(name))} |" for name in registry.available()]
+        out += [f"| `{name}` | {_summary(load_target(table[name]))} |" for name in sorted(table)]
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

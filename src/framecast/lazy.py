@@ -1,9 +1,9 @@
 """Package exports that import their module on first use (PEP 562).
 
-``framecast.data`` imports the ``seismicity`` dataset from ``framecast.quake``
-and ``framecast list`` reads the loss registry from ``framecast.training``;
-neither should pay for SciPy, the ETAS likelihood or Lightning until a name
-from those modules is actually used.
+Building the ``seismicity`` dataset imports ``framecast.quake``, and the
+loss registry lives in ``framecast.training``; neither should pay for SciPy,
+the ETAS likelihood or Lightning until a name from those modules is
+actually used.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Contract tests over every registered model x every compatible cell."""
+"""Contract tests over every model of the core x every compatible cell."""
 
 from __future__ import annotations
 
@@ -7,17 +7,17 @@ from typing import Any
 
 import pytest
 import torch
-from framecast_testing import TINY_MODEL_OPTIONS
+from framecast_testing import TINY_MODEL_OPTIONS, core_models
 
 from framecast import load
 from framecast.config import Config
-from framecast.models import MODELS, build_model, compatible_cells
+from framecast.models import build_model, compatible_cells
 from framecast.training.losses import mse_loss
 
 
 def _pairs() -> list[tuple[str, str | None]]:
     pairs: list[tuple[str, str | None]] = []
-    for name in MODELS.available():
+    for name in core_models():
         cells = compatible_cells(name)
         pairs += [(name, cell) for cell in cells] if cells else [(name, None)]
     return pairs

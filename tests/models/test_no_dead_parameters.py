@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from framecast_testing import TINY_MODEL_OPTIONS
+from framecast_testing import TINY_MODEL_OPTIONS, core_models
 
 from framecast.models import MODELS, build_model, compatible_cells
 from framecast.training.losses import mse_loss
@@ -27,7 +27,7 @@ DOCUMENTED_EXCEPTIONS: dict[tuple[str, str | None], dict[str, str]] = {
 
 def _pairs() -> list[tuple[str, str | None]]:
     pairs: list[tuple[str, str | None]] = []
-    for name in MODELS.available():
+    for name in core_models():
         if not MODELS.get(name).trainable:
             continue
         cells = compatible_cells(name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from framecast_testing import TINY_MODEL_OPTIONS
+from framecast_testing import TINY_MODEL_OPTIONS, core_models
 
 from framecast.models import MODELS, build_model
 from framecast.models.side_inputs import SIDE_INPUTS, pack_side, packed_channels, unpack_side
@@ -16,7 +16,7 @@ P = packed_channels(SIDE, H, W)
 CELLS = {"predrnn": ["convlstm", "stlstm"]}
 ARCHITECTURES = [
     (name, cell)
-    for name in MODELS.available()
+    for name in core_models()
     if name != "side_input" and MODELS.get(name).trainable
     for cell in CELLS.get(name, [None])
 ]

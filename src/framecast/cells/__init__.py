@@ -1,6 +1,6 @@
 """Recurrent cells, all with one signature (see :mod:`framecast.cells.base`).
 
-Importing this package registers every cell in :data:`CELLS`.
+The cells are named in :data:`CELLS`, read from the plugin table (:mod:`framecast.plugins`).
 """
 
 from framecast.cells.base import CellState, RecurrentCell

@@ -15,10 +15,8 @@ import torch
 from torch import Tensor, nn
 
 from framecast.cells.base import CellState, RecurrentCell
-from framecast.cells.registry import CELLS
 
 
-@CELLS.register("causal_lstm")
 class CausalLSTMCell(RecurrentCell):
     """Causal LSTM cell, Wang et al. 2018 eq. (1)::
 

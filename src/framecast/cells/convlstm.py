@@ -15,10 +15,8 @@ import torch
 from torch import Tensor, nn
 
 from framecast.cells.base import CellState, RecurrentCell
-from framecast.cells.registry import CELLS
 
 
-@CELLS.register("convlstm")
 class ConvLSTMCell(RecurrentCell):
     """ConvLSTM cell, Shi et al. 2015 eq. (3)::
 

@@ -22,10 +22,8 @@ import torch
 from torch import Tensor, nn
 
 from framecast.cells.base import CellState, RecurrentCell
-from framecast.cells.registry import CELLS
 
 
-@CELLS.register("mflow_eq3")
 class MemoryFlowEq3Cell(RecurrentCell):
     """Spatiotemporal memory flow exactly as Wang et al. 2017 eq. (3)::
 
@@ -118,7 +116,6 @@ class MemoryFlowEq3Cell(RecurrentCell):
         return h_new, (h_new,), torch.cat([m_new, h_new], dim=1)  # [M^l_t; H^l_t] goes up
 
 
-@CELLS.register("mflow")
 class MemoryFlowLSTMCell(RecurrentCell):
     """ConvLSTM whose cell memory is the zigzag memory M (a variant, not eq. 3)::
 

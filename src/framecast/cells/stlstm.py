@@ -15,7 +15,6 @@ import torch
 from torch import Tensor, nn
 
 from framecast.cells.base import CellState, RecurrentCell
-from framecast.cells.registry import CELLS
 
 
 def _conv_block(in_ch: int, out_ch: int, kernel: int, layer_norm: bool) -> nn.Module:
@@ -28,7 +27,6 @@ def _conv_block(in_ch: int, out_ch: int, kernel: int, layer_norm: bool) -> nn.Mo
     return nn.Sequential(conv, nn.GroupNorm(1, out_ch))
 
 
-@CELLS.register("stlstm")
 class SpatioTemporalLSTMCell(RecurrentCell):
     """ST-LSTM cell, Wang et al. 2017 eq. (4)::
 

@@ -32,7 +32,6 @@ import torch
 from torch import Tensor, nn
 
 from framecast.cells.base import CellState, RecurrentCell
-from framecast.cells.registry import CELLS
 
 RNN_NONLINEARITIES = ("tanh", "relu")
 
@@ -71,7 +70,6 @@ class VectorCell(RecurrentCell):
             )
 
 
-@CELLS.register("lstm")
 class VectorLSTMCell(VectorCell):
     """Fully connected LSTM cell (torch's :class:`torch.nn.LSTMCell`)::
 
@@ -123,7 +121,6 @@ class VectorLSTMCell(VectorCell):
         return h, (h, c), memory
 
 
-@CELLS.register("gru")
 class VectorGRUCell(VectorCell):
     """Gated recurrent unit (torch's :class:`torch.nn.GRUCell`), Cho et al. 2014::
 
@@ -154,7 +151,6 @@ class VectorGRUCell(VectorCell):
         return h, (h,), memory
 
 
-@CELLS.register("rnn")
 class VectorRNNCell(VectorCell):
     """Elman recurrent cell (torch's :class:`torch.nn.RNNCell`)::
 

@@ -39,7 +39,6 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from framecast.classify.models import InputSpec
-from framecast.classify.registry import LABELLED_DATA
 from framecast.classify.text import SPLITS
 
 
@@ -189,7 +188,6 @@ class QuakeAlarms(Dataset[tuple[Tensor, Tensor]]):
         return context, torch.tensor(int(self.windows.labels[item]), dtype=torch.int64)
 
 
-@LABELLED_DATA.register("quake_alarms")
 def quake_alarms(
     split: str,
     *,

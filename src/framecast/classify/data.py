@@ -6,9 +6,6 @@ from typing import Any
 
 from torch.utils.data import DataLoader, Dataset
 
-import framecast.classify.alarms
-import framecast.classify.text
-import framecast.classify.video_labels  # noqa: F401  (registers kth_actions, video_folders)
 from framecast.classify.config import LabelledDataConfig
 from framecast.classify.registry import LABELLED_DATA
 from framecast.classify.vocabulary import Vocabulary

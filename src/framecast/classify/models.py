@@ -49,7 +49,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-import framecast.cells  # noqa: F401  (registers the cells)
 from framecast.cells import CellStack, build_cell, layer_widths
 from framecast.classify.registry import CLASSIFIERS
 from framecast.models.patching import check_patchable, patch
@@ -113,7 +112,6 @@ def _masked_readout(outputs: Tensor, mask: Tensor, readout: str) -> Tensor:
     return torch.where(torch.isfinite(pooled), pooled, torch.zeros_like(pooled))
 
 
-@CLASSIFIERS.register("vector_rnn")
 class VectorSequenceClassifier(nn.Module):
     """A classifier of token or feature sequences over a stack of vector cells.
 
@@ -348,7 +346,6 @@ class VectorSequenceClassifier(nn.Module):
         return int(math.prod(spec.frame_shape or (0,)))
 
 
-@CLASSIFIERS.register("conv_rnn")
 class ConvSequenceClassifier(nn.Module):
     """A classifier of frame sequences over a stack of convolutional cells.
 

@@ -31,7 +31,6 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from framecast.classify.models import InputSpec
-from framecast.classify.registry import LABELLED_DATA
 from framecast.classify.vocabulary import Vocabulary, tokenize
 
 logger = logging.getLogger(__name__)
@@ -238,7 +237,6 @@ def _text_dataset(
     return TextDataset(splits[split], vocabulary, max_length=max_length, truncation=truncation)
 
 
-@LABELLED_DATA.register("text_folder")
 def text_folder(
     split: str,
     *,
@@ -267,7 +265,6 @@ def text_folder(
     return _text_dataset(splits, split, vocabulary, max_words, max_length, truncation)
 
 
-@LABELLED_DATA.register("imdb")
 def imdb(
     split: str,
     *,
@@ -349,7 +346,6 @@ def synthetic_text_corpus(
     return TextCorpus(texts, labels, names)
 
 
-@LABELLED_DATA.register("synthetic_text")
 def synthetic_text(
     split: str,
     *,

@@ -32,7 +32,6 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from framecast.classify.models import InputSpec
-from framecast.classify.registry import LABELLED_DATA
 from framecast.classify.text import SPLITS, stratified_split
 from framecast.data.cache import read_cache_index
 from framecast.data.kth import KTH_ACTIONS
@@ -187,7 +186,6 @@ class LabelledClips(Dataset[tuple[Tensor, Tensor]]):
         return data, torch.tensor(label, dtype=torch.int64)
 
 
-@LABELLED_DATA.register("kth_actions")
 def kth_actions(
     split: str,
     *,
@@ -215,7 +213,6 @@ def kth_actions(
     )
 
 
-@LABELLED_DATA.register("video_folders")
 def video_folders(
     split: str,
     *,

@@ -1,5 +1,5 @@
-"""Datasets of frame sequences. Importing this package registers them in :data:`DATASETS`
-(and the cache preparers of real videos in :data:`PREPARERS`).
+"""Datasets of frame sequences, by name in :data:`DATASETS`, and the cache preparers of
+real videos, by name in :data:`PREPARERS` (both read from :mod:`framecast.plugins`).
 
 Every dataset's item is ``(context, target)``: float32 tensors
 ``[n_context, C, H, W]`` and ``[n_target, C, H, W]`` with values in [0, 1].
@@ -10,10 +10,6 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
-# registers "seismicity" (frames of an earthquake catalog; numpy and h5py only)
-# and "seismicity_radio" (the same with radio side images; no SciPy, no models)
-import framecast.quake.dataset
-import framecast.quake.radio.dataset  # noqa: F401
 from framecast.data.arrays import ArrayDataset
 from framecast.data.cache import (
     CacheInfo,

@@ -12,7 +12,6 @@ import numpy as np
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from framecast.data.registry import DATASETS
 from framecast.data.splits import split_index, split_range
 from framecast.data.window import check_positive_int, check_window, require_option, split_window
 
@@ -418,7 +417,6 @@ class ArrayDataset(Dataset[tuple[Tensor, Tensor]]):
         return split_window(frames, self.n_context)
 
 
-@DATASETS.register("array")
 def array_dataset(
     split: str,
     *,

@@ -38,7 +38,6 @@ import numpy as np
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from framecast.data.registry import DATASETS
 from framecast.data.splits import SPLITS, split_index
 from framecast.data.window import check_positive_int, check_window, require_option, split_window
 from framecast.runfolder import ProcessLock, same_file
@@ -771,7 +770,6 @@ class PreparedVideos(Dataset[tuple[Tensor, Tensor]]):
         return split_window(scaled, self.n_context)
 
 
-@DATASETS.register("prepared")
 def prepared_videos(
     split: str,
     *,

@@ -113,7 +113,6 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def add_data_commands(sub: Any) -> None:
     """Add ``framecast data`` and its subcommands to the top-level subparsers."""
-    import framecast.data  # noqa: F401  (registers the preparers)
     from framecast.data.prepare import available_preparers
 
     data = sub.add_parser("data", help="prepare video caches (KTH, KITTI, videos, frame series)")

@@ -52,7 +52,7 @@ from PIL import Image
 
 from framecast.data.arrays import _hdf5_datasets, _pick_key
 from framecast.data.cache import CacheWriter
-from framecast.data.prepare import PREPARERS, ClipJob, PrepareReport, Progress, write_clips
+from framecast.data.prepare import ClipJob, PrepareReport, Progress, write_clips
 from framecast.data.splits import SPLITS
 from framecast.data.video_io import check_size, resize_image
 from framecast.data.videos import split_counts
@@ -279,7 +279,6 @@ def _load_block(
     return np.stack(frames)  # (T, C, h, w)
 
 
-@PREPARERS.register("frame_series")
 def prepare_frame_series(
     source: str | os.PathLike[str],
     out: str | os.PathLike[str],

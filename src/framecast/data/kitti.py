@@ -60,14 +60,12 @@ from torch.utils.data import Dataset
 
 from framecast.data.cache import CacheWriter, PreparedVideos
 from framecast.data.prepare import (
-    PREPARERS,
     ClipJob,
     PrepareReport,
     Progress,
     check_on_error,
     write_clips,
 )
-from framecast.data.registry import DATASETS
 from framecast.data.splits import SPLITS, split_index
 from framecast.data.video_io import VideoDecodeError, check_size, resize_image
 from framecast.data.window import check_positive_int, check_window, require_option, split_window
@@ -517,7 +515,6 @@ class KittiHkl(Dataset[tuple[Tensor, Tensor]]):
         return split_window(frames, self.n_context)  # (Tc, 3, H, W), (Tt, 3, H, W)
 
 
-@DATASETS.register("kitti_hkl")
 def kitti_hkl_dataset(
     split: str,
     *,
@@ -552,7 +549,6 @@ def kitti_hkl_dataset(
     )
 
 
-@DATASETS.register("kitti")
 def kitti_dataset(
     split: str,
     *,
@@ -794,7 +790,6 @@ def _hkl_jobs(
     return jobs, frames
 
 
-@PREPARERS.register("kitti")
 def prepare_kitti(
     source: str | os.PathLike[str],
     out: str | os.PathLike[str],

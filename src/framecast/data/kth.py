@@ -46,14 +46,12 @@ from pathlib import Path
 
 from framecast.data.cache import CacheWriter, PreparedVideos
 from framecast.data.prepare import (
-    PREPARERS,
     ClipJob,
     PrepareReport,
     Progress,
     check_on_error,
     write_clips,
 )
-from framecast.data.registry import DATASETS
 from framecast.data.video_io import check_size, decode_video
 from framecast.data.window import require_option
 
@@ -144,7 +142,6 @@ def _person_splits(
     return split_of
 
 
-@PREPARERS.register("kth")
 def prepare_kth(
     source: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -259,7 +256,6 @@ def prepare_kth(
         return write_clips(writer, jobs, report, on_error=on_error, progress=progress)
 
 
-@DATASETS.register("kth")
 def kth_dataset(
     split: str,
     *,

@@ -16,7 +16,6 @@ import numpy as np
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from framecast.data.registry import DATASETS
 from framecast.data.splits import split_index, split_range
 from framecast.data.window import check_window, require_option, split_window
 
@@ -103,7 +102,6 @@ class MovingMNISTFile(Dataset[tuple[Tensor, Tensor]]):
         return split_window(frames[:, None], self.n_context)
 
 
-@DATASETS.register("mmnist_file")
 def mmnist_file(
     split: str,
     *,

@@ -19,7 +19,6 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from framecast.data.mnist import find_mnist_dir, load_mnist_digits, mnist_search_dirs
-from framecast.data.registry import DATASETS
 from framecast.data.splits import split_index
 from framecast.data.window import check_positive_int, check_window, split_window
 
@@ -219,7 +218,6 @@ class MovingMNIST(Dataset[tuple[Tensor, Tensor]]):
         return split_window(frames[:, None], self.n_context)  # (T, 1, H, W)
 
 
-@DATASETS.register("moving_mnist")
 def moving_mnist(
     split: str,
     *,

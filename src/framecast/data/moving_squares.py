@@ -14,7 +14,6 @@ import numpy as np
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from framecast.data.registry import DATASETS
 from framecast.data.splits import split_index
 from framecast.data.window import check_positive_int, check_window, split_window
 
@@ -151,7 +150,6 @@ class MovingSquares(Dataset[tuple[Tensor, Tensor]]):
         return split_window(frames[:, None], self.n_context)  # (T, 1, 40, 40)
 
 
-@DATASETS.register("moving_squares")
 def moving_squares(
     split: str,
     *,

@@ -7,8 +7,6 @@ NAME`` looks it up by name.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,15 +18,11 @@ import numpy as np
 from framecast.data.cache import CacheWriter
 from framecast.data.splits import SPLITS
 from framecast.data.video_io import VideoDecodeError
+from framecast.plugins import PLUGINS
 from framecast.registry import Registry
 
-PREPARERS: Registry[Callable[..., Any]] = Registry("preparer")
+PREPARERS: Registry[Callable[..., Any]] = Registry("preparer", PLUGINS["preparer"])
 """Name -> ``prepare_x(source, out, **options)`` writing a prepared-video cache."""
-
-OPTIONAL_PREPARERS: dict[str, tuple[str, str]] = {
-    "kitti": ("framecast.data.kitti", "prepare_kitti")
-}
-"""Preparers living in modules that may be absent: name -> (module, function)."""
 
 ON_ERROR = ("skip", "raise")
 
@@ -38,30 +32,19 @@ Progress = Callable[[str], None]
 
 
 def get_preparer(name: str) -> Callable[..., Any]:
-    """The preparer called ``name``, importing an optional module (KITTI) on demand.
+    """The preparer called ``name`` (its module is imported on first use).
 
     Raises
     ------
     KeyError
         Unknown name; the message lists the valid ones.
     """
-    key = name.lower() if isinstance(name, str) else name
-    if isinstance(key, str) and key not in PREPARERS and key in OPTIONAL_PREPARERS:
-        module_name, function = OPTIONAL_PREPARERS[key]
-        if importlib.util.find_spec(module_name) is not None:
-            module = importlib.import_module(module_name)  # may register itself
-            if key not in PREPARERS and hasattr(module, function):
-                PREPARERS.register(key)(getattr(module, function))
     return PREPARERS.get(name)
 
 
 def available_preparers() -> list[str]:
-    """Registered preparer names plus the optional ones whose module is installed."""
-    names = set(PREPARERS.available())
-    for name, (module_name, _) in OPTIONAL_PREPARERS.items():
-        if importlib.util.find_spec(module_name) is not None:
-            names.add(name)
-    return sorted(names)
+    """Names of the preparers, sorted."""
+    return PREPARERS.available()
 
 
 def check_on_error(on_error: str) -> str:

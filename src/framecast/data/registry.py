@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from torch.utils.data import Dataset
 
+from framecast.plugins import PLUGINS
 from framecast.registry import Registry
 
-DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
+DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset", PLUGINS["dataset"])

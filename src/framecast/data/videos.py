@@ -14,7 +14,6 @@ from pathlib import Path
 
 from framecast.data.cache import CacheWriter
 from framecast.data.prepare import (
-    PREPARERS,
     ClipJob,
     PrepareReport,
     Progress,
@@ -52,7 +51,6 @@ def split_counts(n: int, val_fraction: float, test_fraction: float) -> tuple[int
     return n_train, n_val, n_test
 
 
-@PREPARERS.register("videos")
 def prepare_videos(
     source: str | os.PathLike[str],
     out: str | os.PathLike[str],

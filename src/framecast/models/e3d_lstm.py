@@ -23,10 +23,8 @@ from framecast.models.base import (
     apply_output_activation,
     check_output_activation,
 )
-from framecast.models.registry import MODELS
 
 
-@MODELS.register("e3d_lstm")
 class E3DLSTM(StepwiseForecaster):
     """Stacked E3D-LSTM cells reading the last ``window`` frames at every step.
 

@@ -23,10 +23,8 @@ from framecast.models.base import (
     check_output_activation,
 )
 from framecast.models.patching import patch, unpatch
-from framecast.models.registry import MODELS
 
 
-@MODELS.register("encoder_forecaster")
 class EncoderForecaster(ForecastModel):
     """An encoding stack reads the context; a forecasting stack unrolls the future.
 

@@ -23,7 +23,6 @@ from framecast.models.base import (
     check_horizon,
     check_output_activation,
 )
-from framecast.models.registry import MODELS
 
 # (per-layer states, memory or None): the representation the encoder hands the decoders
 VectorStackState = tuple[list[CellState], Tensor | None]
@@ -84,7 +83,6 @@ class VectorStack(nn.Module):
         return inp, (new_states, memory)
 
 
-@MODELS.register("fc_lstm")
 class FCLSTM(ForecastModel):
     """The composite LSTM autoencoder (Srivastava et al. 2015, Sec. 2.3, Fig. 3).
 

@@ -24,7 +24,6 @@ from framecast.models.base import (
     apply_output_activation,
     check_output_activation,
 )
-from framecast.models.registry import MODELS
 
 #: time steps the output Conv3d looks at (its kernel is (3, 3, 3))
 OUTPUT_WINDOW = 3
@@ -33,7 +32,6 @@ OUTPUT_WINDOW = 3
 KerasState = tuple[StackState, Tensor]
 
 
-@MODELS.register("keras_convlstm")
 class KerasConvLSTM(StepwiseForecaster):
     """Stacked recurrent layers with batch normalisation and a causal Conv3d output.
 

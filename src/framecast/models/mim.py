@@ -18,10 +18,8 @@ from torch import Tensor, nn
 from framecast.cells import CELLS, build_cell
 from framecast.cells.mim_blocks import MIMBlock, PeepholeConvLSTM
 from framecast.models.base import StepwiseForecaster
-from framecast.models.registry import MODELS
 
 
-@MODELS.register("mim")
 class MIM(StepwiseForecaster):
     """A memory cell at the bottom, MIM blocks above, MIM-N modules on the differences.
 

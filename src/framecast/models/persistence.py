@@ -8,10 +8,8 @@ import torch
 from torch import Tensor
 
 from framecast.models.base import ForecastModel, check_horizon
-from framecast.models.registry import MODELS
 
 
-@MODELS.register("persistence")
 class Persistence(ForecastModel):
     """Predicts every future frame as the last observed one.
 

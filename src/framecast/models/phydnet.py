@@ -24,7 +24,6 @@ from framecast.models.base import (
     check_output_activation,
     next_frame_loss,
 )
-from framecast.models.registry import MODELS
 
 # (PhyCell state, residual branch's stack state)
 PhyDNetState = tuple[Tensor, StackState]
@@ -48,7 +47,6 @@ def _upconv_block(cin: int, cout: int, stride: int, groups: int) -> nn.Sequentia
     )
 
 
-@MODELS.register("phydnet")
 class PhyDNet(StepwiseForecaster):
     """PhyDNet (Le Guen & Thome 2020): encoder, PhyCell + recurrent branch, decoder.
 

@@ -20,7 +20,6 @@ from framecast.cells.base import CellState
 from framecast.cells.build import build_cell
 from framecast.models.base import ForecastModel, apply_output_activation, check_horizon
 from framecast.models.patching import patch, unpatch
-from framecast.models.registry import MODELS
 
 TRAIN_MODES = ("error", "extrapolate", "extrapolate_keras")
 LAYER_WEIGHT_PRESETS = ("L0", "Lall")
@@ -64,7 +63,6 @@ def layer_weights(spec: str | Sequence[float], num_layers: int) -> list[float]:
 PREDNET_OUTPUT_ACTIVATIONS = ("relu", "softplus", "exp")
 
 
-@MODELS.register("prednet")
 class PredNet(ForecastModel):
     """PredNet (Lotter et al. 2017): stacked predictive coding layers.
 

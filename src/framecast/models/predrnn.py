@@ -20,10 +20,8 @@ from framecast.models.base import (
     apply_output_activation,
     check_output_activation,
 )
-from framecast.models.registry import MODELS
 
 
-@MODELS.register("predrnn")
 class PredRNN(StepwiseForecaster):
     """A stack of recurrent cells, the zigzag memory running through it.
 

@@ -23,13 +23,11 @@ from framecast.models.base import (
     apply_output_activation,
     check_output_activation,
 )
-from framecast.models.registry import MODELS
 
 # (bottom layer state, gradient highway Z, upper layers' state)
 PlusPlusState = tuple[StackState, Tensor, StackState]
 
 
-@MODELS.register("predrnn_pp")
 class PredRNNPlusPlus(StepwiseForecaster):
     """Stacked recurrent cells (causal LSTM by default) with a gradient highway unit.
 

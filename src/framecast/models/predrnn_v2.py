@@ -20,7 +20,6 @@ from torch import Tensor, nn
 from framecast.cells import StackState
 from framecast.models.base import next_frame_loss
 from framecast.models.predrnn import PredRNN
-from framecast.models.registry import MODELS
 
 
 def decoupling_loss(delta_c: Tensor, delta_m: Tensor) -> Tensor:
@@ -47,7 +46,6 @@ def decoupling_loss(delta_c: Tensor, delta_m: Tensor) -> Tensor:
     return torch.cosine_similarity(c, m, dim=2).abs().mean()
 
 
-@MODELS.register("predrnn_v2")
 class PredRNNV2(PredRNN):
     """PredRNN (a stack of ST-LSTMs, zigzag memory) trained with the decoupling loss.
 

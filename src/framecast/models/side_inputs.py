@@ -54,13 +54,14 @@ import torch
 from torch import Tensor, nn
 
 from framecast.models.base import ForecastModel, next_frame_loss
-from framecast.models.registry import MODELS
+from framecast.models.build import build_model
+from framecast.plugins import PLUGINS
 from framecast.registry import Registry
 
-SIDE_ENCODERS: Registry[type[nn.Module]] = Registry("side encoder")
+SIDE_ENCODERS: Registry[type[nn.Module]] = Registry("side encoder", PLUGINS["side encoder"])
 """Encoders of one frame's side image ``(N, A, F, K)`` into a vector ``(N, side_dim)``."""
 
-SIDE_INPUTS: Registry[type[nn.Module]] = Registry("side input")
+SIDE_INPUTS: Registry[type[nn.Module]] = Registry("side input", PLUGINS["side input"])
 """Ways of injecting a side vector into a model's input frames."""
 
 
@@ -109,7 +110,6 @@ def unpack_side(channels: Tensor, side_shape: Sequence[int]) -> Tensor:
 
 
 # ------------------------------------------------------------------ encoders
-@SIDE_ENCODERS.register("conv_pool")
 class ConvPoolEncoder(nn.Module):
     """Convolution + max-pooling stages, then global average pooling and a linear map.
 
@@ -164,7 +164,6 @@ class ConvPoolEncoder(nn.Module):
         return self.head(x.mean(dim=(-2, -1)))  # (N, out_dim)
 
 
-@SIDE_ENCODERS.register("mlp")
 class MLPEncoder(nn.Module):
     """Flatten, one hidden layer: for short series, or a spectrogram pooled to a few numbers.
 
@@ -230,7 +229,6 @@ class Injection(nn.Module):
         return frame_channels
 
 
-@SIDE_INPUTS.register("broadcast_channels")
 class BroadcastChannels(Injection):
     """The vector broadcast over the map as extra input channels of every frame."""
 
@@ -248,7 +246,6 @@ class BroadcastChannels(Injection):
         return torch.cat([frames, planes.to(frames.dtype)], dim=2)  # (B, T, C+V, H, W)
 
 
-@SIDE_INPUTS.register("film")
 class FiLM(Injection):
     """Feature-wise linear modulation of each frame's channels (Perez et al. 2018, eq. 1)."""
 
@@ -265,7 +262,6 @@ class FiLM(Injection):
         return frames * (1 + gamma[..., None, None]) + beta[..., None, None]  # (B, T, C, H, W)
 
 
-@SIDE_INPUTS.register("log_rate")
 class LogRateShift(Injection):
     """The forecast's log rate shifted by a linear map of the side vector (module docstring).
 
@@ -297,14 +293,11 @@ class LogRateShift(Injection):
 
 # ------------------------------------------------------------------- wrapper
 def _build_inner(name: str, in_channels: int, options: Mapping[str, Any]) -> ForecastModel:
-    from framecast.models import build_model  # the package imports this module
-
     if name == "side_input":
         raise ValueError("model 'side_input' cannot wrap itself; name an architecture")
     return build_model(name, in_channels, options)
 
 
-@MODELS.register("side_input")
 class SideInputModel(ForecastModel):
     """Any registered model with a side input encoded and injected at every step.
 

@@ -20,7 +20,6 @@ from framecast.models.base import (
     check_horizon,
     check_output_activation,
 )
-from framecast.models.registry import MODELS
 from framecast.models.simvp_blocks import (
     InceptionUNet,
     MetaTranslator,
@@ -29,7 +28,6 @@ from framecast.models.simvp_blocks import (
 )
 
 
-@MODELS.register("simvp")
 class SimVP(ForecastModel):
     """SimVP: ``context_frames`` frames in, as many frames out, in one pass.
 

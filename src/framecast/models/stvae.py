@@ -29,7 +29,6 @@ from framecast.models.base import (
     check_output_activation,
     next_frame_loss,
 )
-from framecast.models.registry import MODELS
 
 #: recurrent state of one rollout: the cell's state and its spatiotemporal memory M
 STVAEState = tuple[CellState, Tensor | None]
@@ -108,7 +107,6 @@ def flow_smoothness_penalty(flows: Tensor, delta: float = 1.0) -> Tensor:
     return penalty
 
 
-@MODELS.register("stvae")
 class SpatioTemporalVideoAutoencoder(StepwiseForecaster):
     """Spatio-temporal video autoencoder (Patraucean et al. 2016, Fig. 1).
 

@@ -16,7 +16,6 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from framecast.models.registry import MODELS
 from framecast.models.simvp import SimVP
 
 
@@ -46,7 +45,6 @@ def differential_divergence(pred: Tensor, truth: Tensor, tau: float = 0.1) -> Te
     return (log_p.exp() * (log_p - log_q)).mean()
 
 
-@MODELS.register("tau")
 class TAU(SimVP):
     """SimVP with TAU blocks as translator, trained with ``loss + alpha * DDR``.
 

@@ -17,7 +17,6 @@ import torch
 from torch import Tensor
 
 from framecast.models.base import ForecastModel, check_horizon
-from framecast.models.registry import MODELS
 
 FLOW_METHODS = ("ilk", "tvl1")
 
@@ -53,7 +52,6 @@ class _TrivialForecast(ForecastModel):
         return self.forecast(context, horizon)
 
 
-@MODELS.register("blank")
 class BlankFrame(_TrivialForecast):
     """Predicts every future frame as all zeros (an empty, black frame).
 
@@ -67,7 +65,6 @@ class BlankFrame(_TrivialForecast):
         return context.new_zeros(b, horizon, c, h, w)  # (B, horizon, C, H, W)
 
 
-@MODELS.register("best_constant")
 class BestConstant(_TrivialForecast):
     """Predicts every pixel of every future frame as one value per channel.
 
@@ -106,7 +103,6 @@ class BestConstant(_TrivialForecast):
         return {"value": self.value}
 
 
-@MODELS.register("mean_frame")
 class MeanFrame(_TrivialForecast):
     """Predicts every future frame as the per-pixel mean of the training frames.
 
@@ -212,7 +208,6 @@ def semi_lagrangian(frame: np.ndarray, displacement: np.ndarray, horizon: int) -
     return out
 
 
-@MODELS.register("flow")
 class FlowExtrapolation(_TrivialForecast):
     """Optical-flow extrapolation: the last frame advected along the last motion.
 

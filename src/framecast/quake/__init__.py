@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from framecast.lazy import lazy_exports
 
-# Names load on first use (PEP 562): ``framecast.data`` imports the
-# ``seismicity`` dataset from this package, and should not pay for SciPy,
-# the ETAS likelihood or the scores until someone asks for them.
+# Names load on first use (PEP 562): building the ``seismicity`` dataset or
+# the ``etas_residual`` model imports this package, and should not pay for
+# SciPy, the ETAS likelihood or the scores until someone asks for them.
 _EXPORTS: dict[str, str] = {
     "CHANNELS": "framecast.quake.frames",
     "CatalogForecast": "framecast.quake.catalog_forecast",

@@ -1,4 +1,4 @@
-"""Seismicity frames as a framecast dataset (registered as ``seismicity``)."""
+"""Seismicity frames as a framecast dataset (``seismicity`` in the plugin table)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from framecast.data.splits import split_index
+from framecast.data.window import check_positive_int, check_window
 from framecast.quake.catalog.events import to_datetime64
 from framecast.quake.frames import SeismicityFrames
 
@@ -143,15 +145,6 @@ class SeismicityDataset(Dataset[tuple[Tensor, Tensor]]):
         return window[: self.n_context], window[self.n_context :]  # (Tc, C, H, W), (Tt, C, H, W)
 
 
-# Imported after SeismicityDataset is defined: importing framecast.data loads the
-# seismicity_radio dataset, which subclasses it, so a process that imports this module first
-# must already hold the class (the names are used only when a dataset is built).
-from framecast.data.registry import DATASETS  # noqa: E402
-from framecast.data.splits import split_index  # noqa: E402
-from framecast.data.window import check_positive_int, check_window  # noqa: E402
-
-
-@DATASETS.register("seismicity")
 def seismicity(
     split: str,
     *,

@@ -26,12 +26,10 @@ import torch
 from torch import Tensor, nn
 
 from framecast.models.base import ForecastModel, check_horizon
-from framecast.models.registry import MODELS
 
 _TINY = 1e-30  # a floor under log ETAS (ETAS rates are > 0; the floor only guards padding)
 
 
-@MODELS.register("etas_residual")
 class EtasResidual(ForecastModel):
     """Rates as ETAS times ``exp`` of a learned correction (module docstring).
 

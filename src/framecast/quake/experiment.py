@@ -278,7 +278,6 @@ class QuakeExperiment:
         KeyError, TypeError, ValueError
             The message starts with ``network:`` and names the bad key or value.
         """
-        import framecast.quake.etas_residual  # noqa: F401  (registers the etas_residual model)
         from framecast.config import Config
         from framecast.data import DATASETS
         from framecast.models import build_model
@@ -695,7 +694,6 @@ def stage_train(
     With ``seed``, the network of that ``train.seed`` of the seed sweep:
     ``seeds/seed_<seed>/network.ckpt``, trained in the run ``<run_name>_seed<seed>``.
     """
-    import framecast.quake.etas_residual  # noqa: F401  (registers the etas_residual model)
     from framecast.quake.seed_sweep import seed_dir
 
     path = out / "network.ckpt" if seed is None else seed_dir(out, seed) / "network.ckpt"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-import framecast.quake.etas_residual  # noqa: F401  (registers the etas_residual model)
 from framecast.models.base import ForecastModel
 from framecast.quake.etas_channel import ETAS_CHANNEL
 from framecast.quake.frames import SeismicityFrames

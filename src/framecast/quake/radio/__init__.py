@@ -12,6 +12,5 @@ train any framecast network with the side input
 synthetic receiver over an ETAS catalog; :mod:`.experiment` compares the
 same network with, without and with a time-shuffled radio input.
 
-Importing this package loads nothing heavy: ``framecast.data`` imports
-:mod:`.dataset` to register it.
+Importing this package loads nothing heavy.
 """

@@ -6,9 +6,10 @@ extra channels (:func:`framecast.models.side_inputs.pack_side`); train it
 with the ``side_input`` model and ``train.loss_channels`` naming the frame
 channels (``framecast quake compare-aux`` does both).
 
-:mod:`framecast.data` imports this module to register the dataset, so it
-imports only what :mod:`framecast.quake.dataset` already loads (numpy,
-h5py, torch); the models package is imported when a dataset is built.
+The plugin table (:mod:`framecast.plugins`) names it; the registry imports
+this module when the dataset is first asked for. It imports only what
+:mod:`framecast.quake.dataset` already loads (numpy, h5py, torch); the
+models package is imported when a dataset is built.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from framecast.data.registry import DATASETS
 from framecast.quake.dataset import SeismicityDataset
 from framecast.quake.frames import SeismicityFrames
 from framecast.quake.radio.alignment import normalization, side_images
@@ -112,7 +112,6 @@ class RadioSeismicityDataset(SeismicityDataset):
         self.channels = self.frame_channels + self.side_channels
 
 
-@DATASETS.register("seismicity_radio")
 def seismicity_radio(
     split: str,
     *,

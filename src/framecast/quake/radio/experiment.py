@@ -215,7 +215,6 @@ def variant_config(
 
 def train_variant(net: dict[str, Any], path: Path, log: Log) -> Path:
     """Train (or resume, or reuse) one variant's network; returns its checkpoint."""
-    import framecast.quake.radio.dataset  # noqa: F401  (registers seismicity_radio)
     from framecast.training import train
 
     if path.is_file():
@@ -242,7 +241,6 @@ def variant_forecast(
     """One-bin-ahead rate forecasts of every test bin by a trained variant."""
     import torch
 
-    import framecast.quake.radio.dataset  # noqa: F401
     from framecast.checkpoint import load
     from framecast.training.loaders import make_dataset
 

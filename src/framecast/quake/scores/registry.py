@@ -6,17 +6,21 @@ Two kinds of score:
 * a *pair score* compares forecast A with baseline B:
   ``compute(forecast_a, forecast_b, observed, settings)``.
 
-Each is registered once, with the decorators :func:`forecast_score` and
-:func:`pair_score`, together with its Markdown column headers, a function
-turning its result into those cells, and a legend line. The score table, its
-Markdown and its JSON read only this registry, so adding a score is one
-decorated function in a module that :mod:`framecast.quake.scores.table`
-imports::
+Each is a :class:`ScoreSpec`: the function, its Markdown column headers, a
+function turning its result into those cells, and a legend line. The score
+table, its Markdown and its JSON read only the two registries below, which
+read the plugin table (:data:`framecast.plugins.PLUGINS`, kinds ``forecast
+score`` and ``pair score``, in column order). Adding a score is one function
+in a module of its own::
 
-    @forecast_score("max_rate", headers=("max λ",), cells=lambda r: (f"{r:.3g}",),
-                    legend=lambda table: "- **max λ**: the largest bin rate.")
-    def _max_rate(forecast, observed, settings):
+    @score_spec("max_rate", headers=("max λ",), cells=lambda r: (f"{r:.3g}",),
+                legend=lambda table: "- **max λ**: the largest bin rate.")
+    def max_rate(forecast, observed, settings):
         return float(forecast.rates.max())
+
+plus its line in the plugin table, ``"max_rate": "my_module:max_rate"``. The
+decorators :func:`forecast_score` and :func:`pair_score` register a score
+held by user code at run time instead.
 
 A result is a plain number or an object with ``to_dict()`` (for JSON). A pair
 score whose result has ``lower``, ``upper`` and ``significant`` is an interval
@@ -30,8 +34,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from framecast.plugins import PLUGINS
 from framecast.quake.scores.bootstrap import NUM_RESAMPLES
 from framecast.quake.scores.likelihood import MAX_MAGNITUDE
+from framecast.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -99,25 +105,47 @@ class ScoreSpec:
     legend: Callable[[Any], str] | None = None
 
 
-FORECAST_SCORES: dict[str, ScoreSpec] = {}
-"""Registered forecast scores, in column order."""
+FORECAST_SCORES: Registry[ScoreSpec] = Registry("forecast score", PLUGINS["forecast score"])
+"""The forecast scores, in column order."""
 
-PAIR_SCORES: dict[str, ScoreSpec] = {}
-"""Registered pair scores (comparisons of two forecasts), in column order."""
+PAIR_SCORES: Registry[ScoreSpec] = Registry("pair score", PLUGINS["pair score"])
+"""The pair scores (comparisons of two forecasts), in column order."""
+
+
+def score_spec(
+    key: str,
+    *,
+    headers: tuple[str, ...] = (),
+    cells: Callable[[Any], tuple[str, ...]] = lambda result: (),
+    legend: Callable[[Any], str] | None = None,
+) -> Callable[[Callable[..., Any]], ScoreSpec]:
+    """Decorator: the :class:`ScoreSpec` of score ``key`` computed by the decorated function.
+
+    Raises
+    ------
+    ValueError
+        ``key`` is not a lower-case Python identifier.
+    """
+    if not key.isidentifier() or key != key.lower():
+        raise ValueError(f"a score key must be a lower-case Python identifier, got {key!r}")
+
+    def spec(compute: Callable[..., Any]) -> ScoreSpec:
+        return ScoreSpec(key, compute, tuple(headers), cells, legend)
+
+    return spec
 
 
 def _register(
-    registry: dict[str, ScoreSpec],
+    registry: Registry[ScoreSpec],
     key: str,
     headers: tuple[str, ...],
     cells: Callable[[Any], tuple[str, ...]],
     legend: Callable[[Any], str] | None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    if not key.isidentifier():
-        raise ValueError(f"a score key must be a Python identifier, got {key!r}")
+    make_spec = score_spec(key, headers=headers, cells=cells, legend=legend)
 
     def register(compute: Callable[..., Any]) -> Callable[..., Any]:
-        registry[key] = ScoreSpec(key, compute, tuple(headers), cells, legend)
+        registry.register(key)(make_spec(compute))
         return compute
 
     return register

@@ -27,8 +27,8 @@ The pieces live in small modules, all re-exported here:
 
 :func:`score_forecasts` runs every registered score for several forecasts of
 the same bins and returns a :class:`ScoreTable` with Markdown and JSON
-renderings. To add a score, write one function below decorated with
-:func:`forecast_score` or :func:`pair_score` (see :mod:`.registry`).
+renderings. The built-in scores are in :mod:`~framecast.quake.scores.builtin`;
+to add one, see :mod:`.registry`.
 """
 
 from __future__ import annotations
@@ -95,6 +95,7 @@ from framecast.quake.scores.likelihood import (
     w_test_from_rates,
     window_information_gain,
 )
+from framecast.quake.scores.markdown import number
 from framecast.quake.scores.moving_blocks import (
     BLOCK_METHODS,
     SENSITIVITY_BLOCK_LENGTHS,
@@ -118,6 +119,7 @@ from framecast.quake.scores.registry import (
     pair_score,
 )
 from framecast.quake.scores.seed_pooling import pooled_block_bootstrap, window_differences
+from framecast.registry import Registry
 
 __all__ = [
     "BLOCK_METHODS",
@@ -406,24 +408,6 @@ class ScoreTable:
 
 
 # ------------------------------------------------------------------------- markdown
-def _number(value: float, digits: int = 3) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a" if value is None or math.isnan(value) else ("∞" if value > 0 else "-∞")
-    if value != 0 and (abs(value) >= 1e5 or abs(value) < 10 ** (-digits)):
-        return f"{value:.{digits}g}"
-    return f"{value:,.{digits}f}"
-
-
-def _verdict(test: ConsistencyTest) -> str:
-    quantiles = " / ".join(_number(q) for q in test.quantile)
-    return f"{quantiles} {'✓' if test.passed else '✗'}"
-
-
-def _interval(result: Any) -> tuple[str]:
-    width = _number(result.upper - result.lower)
-    return (f"[{_number(result.lower)}, {_number(result.upper)}] ({width})",)
-
-
 def _markdown_lines(table: ScoreTable) -> list[str]:
     forecast_specs = [FORECAST_SCORES[key] for key in table.forecast_keys]
     pair_specs = [PAIR_SCORES[key] for key in table.pair_keys]
@@ -461,7 +445,7 @@ def _markdown_lines(table: ScoreTable) -> list[str]:
             mark = " *" if pair.significant else ""
             cells = [cell for spec in pair_specs for cell in spec.cells(pair.results[spec.key])]
             lines.append(
-                f"| {pair.name_a} | {pair.name_b} | {_number(pair.information_gain)}{mark} | "
+                f"| {pair.name_a} | {pair.name_b} | {number(pair.information_gain)}{mark} | "
                 + " | ".join(cells)
                 + " |"
             )
@@ -470,256 +454,6 @@ def _markdown_lines(table: ScoreTable) -> list[str]:
         if spec.legend is not None:
             lines.append(spec.legend(table))
     return lines
-
-
-# -------------------------------------------------------------- registered scores
-# One decorated function per score; the table runs them in this order.
-@forecast_score(
-    "n_forecast",
-    headers=("N forecast",),
-    cells=lambda value: (_number(value, 1),),
-    legend=lambda table: (
-        "- **N forecast**: expected number of M ≥ mc events summed over all "
-        f"windows (observed: {table.n_events})."
-    ),
-)
-def _n_forecast(forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings) -> float:
-    return float(forecast.rates.sum())
-
-
-@forecast_score(
-    "log_likelihood",
-    headers=("log L (nats)",),
-    cells=lambda value: (_number(value, 1),),
-    legend=lambda table: (
-        "- **log L**: Poisson joint log-likelihood Σ(−λ + n ln λ − ln n!) over "
-        "every window and cell (Zechar et al. 2010); higher is better. Per event: divided by the "
-        "number of observed events."
-    ),
-)
-def _log_likelihood(
-    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
-) -> float:
-    return float(log_likelihood(forecast, observed).sum())
-
-
-@forecast_score(
-    "log_likelihood_per_event",
-    headers=("log L / event (nats)",),
-    cells=lambda value: (_number(value),),
-)
-def _log_likelihood_per_event(
-    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
-) -> float:
-    total = float(log_likelihood(forecast, observed).sum())
-    return total / len(observed) if len(observed) else float("nan")
-
-
-@forecast_score(
-    "n_test",
-    headers=("N-test δ1 / δ2",),
-    cells=lambda test: (_verdict(test),),
-    legend=lambda table: (
-        "- **N-test** (Zechar et al. 2010): δ1 = P(X ≥ n_obs), "
-        "δ2 = P(X ≤ n_obs) with X ~ Poisson(N forecast) over the whole period; ✓ when both "
-        f"≥ α/2 = {table.alpha / 2:g}."
-    ),
-)
-def _n_test(
-    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
-) -> ConsistencyTest:
-    return n_test(forecast, observed, alpha=settings.alpha)
-
-
-@forecast_score(
-    "n_test_windows",
-    headers=("N-test per window ✓",),
-    cells=lambda tests: (
-        f"{_number(100 * tests.share_passed, 1)}% of {tests.num_windows}; "
-        f"{_number(100 * tests.share_passed_with_events, 1)}% of {tests.windows_with_events} "
-        "with events",
-    ),
-    legend=lambda table: (
-        "- **N-test per window**: the N-test of each window as its own "
-        "forecast period; share of windows passing, of all windows and of the windows with at "
-        "least one event."
-    ),
-)
-def _n_test_windows(
-    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
-) -> WindowTests:
-    return n_test_per_window(forecast, observed, alpha=settings.alpha)
-
-
-def _simulation(settings: ScoreSettings) -> dict[str, Any]:
-    return {
-        "alpha": settings.alpha,
-        "num_simulations": settings.num_simulations,
-        "seed": settings.seed,
-    }
-
-
-@forecast_score(
-    "m_test",
-    headers=("M-test κ",),
-    cells=lambda test: (_verdict(test),),
-    legend=lambda table: (
-        "- **M-, S-, ST-, L-tests**: quantile of the observed joint "
-        "log-likelihood among catalogs simulated from the forecast (pyCSEP's algorithm); ✓ when "
-        f"≥ α = {table.alpha:g} (one-sided; a low quantile means the observations are less likely "
-        "than the forecast's own simulations). M: magnitude-bin totals of the whole period; "
-        "S: the period-summed map (rates summed over windows per cell), as pyCSEP's S-test of one "
-        "forecast for the period; both normalised to the observed number. ST: the S-test "
-        "statistic over window × cell bins, so it also tests when events occur (not a CSEP test). "
-        "L: every window × cell × magnitude bin, Poisson catalog sizes."
-    ),
-)
-def _m_test(
-    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
-) -> ConsistencyTest:
-    return m_test(forecast, observed, max_magnitude=settings.max_magnitude, **_simulation(settings))
-
-
-@forecast_score("s_test", headers=("S-test ζ",), cells=lambda test: (_verdict(test),))
-def _s_test(
-    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
-) -> ConsistencyTest:
-    return s_test(forecast, observed, **_simulation(settings))
-
-
-@forecast_score("st_test", headers=("ST-test ζ_st",), cells=lambda test: (_verdict(test),))
-def _st_test(
-    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
-) -> ConsistencyTest:
-    return space_time_test(forecast, observed, **_simulation(settings))
-
-
-@forecast_score("l_test", headers=("L-test γ",), cells=lambda test: (_verdict(test),))
-def _l_test(
-    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
-) -> ConsistencyTest:
-    return l_test(forecast, observed, max_magnitude=settings.max_magnitude, **_simulation(settings))
-
-
-def _binary_legend(table: ScoreTable) -> str:
-    prevalence = table.scores[0].binary.prevalence if table.scores else float("nan")
-    return (
-        f"- **ROC AUC, PR AUC, ASS**: skill at flagging the window × cell bins holding an "
-        f"event of M ≥ {table.binary_magnitude:g}, with p = 1 − exp(−λ). ROC AUC: 0.5 "
-        f"without skill, 1 perfect. PR AUC is the average precision; without skill it "
-        f"equals the fraction of bins with events ({_number(prevalence, 4)}). ASS is the "
-        "Molchan area skill score (Zechar & Jordan 2008): 1 − area under the miss rate "
-        "versus fraction of space-time alarmed; 0.5 without skill."
-    )
-
-
-@forecast_score(
-    "binary",
-    headers=("ROC AUC", "PR AUC", "ASS"),
-    cells=lambda skill: (
-        _number(skill.roc_auc),
-        _number(skill.pr_auc),
-        _number(skill.area_skill_score),
-    ),
-    legend=_binary_legend,
-)
-def _binary(
-    forecast: RateForecast, observed: ObservedEvents, settings: ScoreSettings
-) -> BinarySkill:
-    magnitude = forecast.mc if settings.binary_magnitude is None else settings.binary_magnitude
-    return binary_skill(forecast, observed, magnitude=magnitude)
-
-
-@pair_score(
-    "t_test",
-    headers=("T-test (assumes independent events)",),
-    cells=_interval,
-    legend=lambda table: (
-        "- **Information gain per earthquake** (Rhoades et al. 2011, eq. 17): "
-        "mean log rate ratio at the target events minus the difference in expected numbers per "
-        "event, over the window × cell × 0.1-magnitude bins. **T-test**: its interval "
-        "IG ± t s/√N (pyCSEP's paired T-test); assumes the N events are independent."
-    ),
-)
-def _t_test(
-    forecast_a: RateForecast,
-    forecast_b: RateForecast,
-    observed: ObservedEvents,
-    settings: ScoreSettings,
-) -> PairedTTest:
-    return information_gain(
-        forecast_a,
-        forecast_b,
-        observed,
-        alpha=settings.alpha,
-        max_magnitude=settings.max_magnitude,
-    )
-
-
-@pair_score(
-    "w_test",
-    headers=("W-test p (median gain; assumes independent events)",),
-    cells=lambda test: (f"{_number(test.p_value)} ({_number(test.median_gain)})",),
-    legend=lambda table: (
-        "- **W-test** (Rhoades et al. 2011; pyCSEP's w_test): Wilcoxon "
-        "signed-rank test that the per-event log rate ratios are symmetric about "
-        "(N_A − N_B)/N; two-sided p-value, with the median per-event gain (> 0 favours the "
-        f"forecast); significant when p < α = {table.alpha:g}. Assumes independent events."
-    ),
-)
-def _w_test(
-    forecast_a: RateForecast,
-    forecast_b: RateForecast,
-    observed: ObservedEvents,
-    settings: ScoreSettings,
-) -> WilcoxonTest:
-    return w_test(
-        forecast_a,
-        forecast_b,
-        observed,
-        alpha=settings.alpha,
-        max_magnitude=settings.max_magnitude,
-    )
-
-
-def _bootstrap(
-    block_days: float,
-) -> Any:
-    def compute(
-        forecast_a: RateForecast,
-        forecast_b: RateForecast,
-        observed: ObservedEvents,
-        settings: ScoreSettings,
-    ) -> BootstrapInterval:
-        return bootstrap_information_gain(
-            forecast_a,
-            forecast_b,
-            observed,
-            block_days=block_days,
-            num_resamples=settings.num_resamples,
-            alpha=settings.alpha,
-            seed=settings.seed,
-            max_magnitude=settings.max_magnitude,
-        )
-
-    return compute
-
-
-pair_score("bootstrap_1d", headers=("1-day blocks",), cells=_interval)(_bootstrap(1.0))
-pair_score(
-    "bootstrap_30d",
-    headers=("30-day blocks",),
-    cells=_interval,
-    legend=lambda table: (
-        "- **1-day, 30-day blocks**: percentile intervals of the gain from "
-        f"{table.settings.num_resamples} block-bootstrap resamples (seed {table.seed}) of whole "
-        "days or 30-day blocks of windows, with replacement; each resample's gain is its summed "
-        "window log-likelihood difference over its number of events. They assume independence "
-        "between blocks and stationarity, not independent events, so they widen when events "
-        "cluster in time. Significance (*) rests on the "
-        f"{PAIR_SCORES[table.settings.decisive].headers[0]} interval."
-    ),
-)(_bootstrap(30.0))
 
 
 # ------------------------------------------------------------------------- scoring
@@ -743,7 +477,7 @@ def _named(forecasts: Mapping[str, RateForecast] | Sequence[RateForecast]) -> di
 
 
 def _selected(
-    registry: Mapping[str, ScoreSpec], keys: Sequence[str] | None, kind: str
+    registry: Registry[ScoreSpec], keys: Sequence[str] | None, kind: str
 ) -> tuple[str, ...]:
     if keys is None:
         return tuple(registry)
