@@ -16,6 +16,9 @@ from pathlib import Path
 
 from framecast import __version__
 from framecast.errors import FramecastError
+from framecast.training.machine import LightningConfigErrors, check_accelerator
+
+__all__ = ["LightningConfigErrors", "build_parser", "check_accelerator", "main"]
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -218,49 +221,6 @@ def _cmd_pretrained(args: argparse.Namespace) -> int:
         print(f"  trained on {e.machine}")
     print(f"score one: framecast evaluate {PREFIX}NAME")
     return 0
-
-
-def check_accelerator(accelerator: str) -> None:
-    """Refuse ``train.accelerator`` values this machine cannot run, before any work.
-
-    Raises
-    ------
-    ValueError
-        ``gpu``/``cuda`` without a CUDA device, or ``mps`` without Apple's MPS.
-    """
-    import torch
-
-    name = str(accelerator).lower()
-    if name in ("gpu", "cuda") and not torch.cuda.is_available():
-        raise ValueError(
-            f"train.accelerator={accelerator} but this machine has no CUDA GPU that torch "
-            "can use; use train.accelerator=cpu or auto"
-        )
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(
-            f"train.accelerator={accelerator} but MPS is not available here; "
-            "use train.accelerator=cpu or auto"
-        )
-
-
-class LightningConfigErrors:
-    """Turn Lightning's configuration errors into one-line ValueErrors (a context manager).
-
-    Lightning raises ``MisconfigurationException`` for settings it cannot
-    honour (an accelerator, device count or strategy this machine lacks).
-    """
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type | None, err: BaseException | None, tb: object) -> bool:
-        if err is None or "lightning" not in sys.modules:
-            return False
-        from lightning.fabric.utilities.exceptions import MisconfigurationException
-
-        if isinstance(err, MisconfigurationException):
-            raise ValueError(f"the training settings do not fit this machine: {err}") from None
-        return False
 
 
 def _command_of(argv: Sequence[str]) -> str | None:

@@ -11,11 +11,11 @@ import pytest
 from framecast.quake.experiment import load_experiment, run_experiment
 from framecast.quake.recipe import read_recipe
 from framecast.quake.residual_ablations import (
-    check_ablations,
     fit_static_map,
     poisson_log_likelihood,
     static_multipliers,
 )
+from framecast.quake.settings import check_ablations
 
 
 def _poisson_frames(shape: tuple[int, int, int], under: float, seed: int = 0):

@@ -16,8 +16,8 @@ CLASSIFY_HELP = "classify sequences: text reviews, actions in video, earthquake 
 def _cmd_train(args: argparse.Namespace) -> int:
     from framecast.classify.config import classify_config_from_dict, load_classify_config
     from framecast.classify.training import train_classifier
-    from framecast.cli import LightningConfigErrors, check_accelerator
     from framecast.config import apply_overrides
+    from framecast.training.machine import LightningConfigErrors, check_accelerator
 
     if args.resume is not None:
         from framecast.checkpoint import read_checkpoint

@@ -29,8 +29,9 @@ from framecast.quake.rates import RateForecast
 
 if TYPE_CHECKING:
     from framecast.quake.catalog_forecast import CatalogForecast
-    from framecast.quake.experiment import EtasBaseline, QuakeExperiment
     from framecast.quake.frames import SeismicityFrames
+    from framecast.quake.settings import QuakeExperiment
+    from framecast.quake.stages import EtasBaseline
 
 Log = Callable[[str], None]
 REPLICATES_FOLDER = "forecasts/etas_replicates"
@@ -143,7 +144,7 @@ def stage_uniform_variant(
     from framecast.quake.etas.background import BackgroundMap
     from framecast.quake.etas.forecast import etas_rate_forecast
     from framecast.quake.etas.parameters import ETASParameters
-    from framecast.quake.experiment import _fit_etas_stage, region_history
+    from framecast.quake.stages import fit_etas_stage, region_history
 
     region = experiment.testing_region()
     path = out / UNIFORM_FIT
@@ -156,9 +157,7 @@ def stage_uniform_variant(
         uniform = dataclasses.replace(
             experiment, etas=dataclasses.replace(experiment.etas, background="uniform")
         )
-        params, *_ = _fit_etas_stage(
-            uniform, catalog, frames, region, fit_start, fit_end, path, log
-        )
+        params, *_ = fit_etas_stage(uniform, catalog, frames, region, fit_start, fit_end, path, log)
     eta = params.branching_ratio()
     history = region_history(experiment, catalog, frames.mc)
     forecast = etas_rate_forecast(

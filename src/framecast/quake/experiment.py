@@ -14,384 +14,84 @@ already there (so an interrupted run picks up where it stopped):
 
 The settings are saved as ``experiment.yaml``; running again with different
 settings in the same folder is refused, naming the keys that changed.
+
+This module is the pipeline, the top of the quake run: the settings
+(:mod:`.settings`) and the stages (:mod:`.stages`) sit below it, the variants
+it runs (:mod:`.seed_sweep`, :mod:`.residual_ablations`,
+:mod:`.etas_variants`, :mod:`.radio.experiment`) in between, and none of
+them imports it. It re-exports the names that used to live here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import itertools
 import json
 import math
-import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 
-from framecast.config import apply_overrides, build_dataclass, config_from_dict
 from framecast.files import atomic_write
 from framecast.quake.catalog.events import Catalog, to_datetime64
-from framecast.quake.catalog.magnitudes import aki_b_value
 from framecast.quake.catalog_forecast import CatalogForecast
-from framecast.quake.etas_channel import ETAS_CHANNEL
-from framecast.quake.frames import SeismicityFrames, check_channels, grid_catalog
-from framecast.quake.grid import KM_PER_DEGREE, Grid
+from framecast.quake.frames import SeismicityFrames
+from framecast.quake.grid import KM_PER_DEGREE
 from framecast.quake.rates import RateForecast
+from framecast.quake.settings import (
+    CATALOGS_KEPT,
+    ETAS_BASELINE_KEYS,
+    Log,
+    QuakeExperiment,
+    inverse_activation,
+    load_experiment,
+    network_channels,
+    network_config,
+)
+from framecast.quake.stages import (
+    EtasBaseline,
+    check_patch_fit,
+    claim_run_folder,
+    region_history,
+    stage_catalog,
+    stage_etas_input,
+    stage_etas_parameters,
+    stage_frames,
+    stage_network_forecast,
+    stage_train,
+    stopped_by_signal,
+    train_network,
+    training_b_value,
+)
 from framecast.runfolder import RunFolder
 from framecast.yamlio import read_yaml_file
 
 if TYPE_CHECKING:
-    from framecast.quake.etas.background import BackgroundMap
-    from framecast.quake.etas.region import StudyRegion
     from framecast.quake.recipe import Recipe
 
-Log = Callable[[str], None]
-ETAS_MODES = ("fit", "simulation", "none")
-ETAS_BACKGROUNDS = ("uniform", "declustered")
-ETAS_FIT_ENDS = ("test_start", "val_start")
-ETAS_FORECASTS = ("simulated", "first_order")
-ETAS_BASELINE_KEYS = ("etas", "etas_first_order", "etas_uniform_first_order")
-"""The ETAS variants every forecast is compared with, when the run has them."""
-CATALOGS_KEPT = 1000
-"""Simulated catalogs per window kept on disk for CSEP's catalog-based tests."""
-
-
-@dataclass
-class CatalogSection:
-    """Where the events come from: a file, or an ETAS simulation."""
-
-    path: str | None = None
-    simulate: bool = False
-    seed: int = 0
-    burn_in_days: float = 3650.0
-    etas: dict[str, float] = field(default_factory=dict)
-    """ETAS parameters of the simulation (defaults: ETASParameters())."""
-
-
-@dataclass
-class FramesSection:
-    """How the catalog becomes frames (see ``framecast quake grid``)."""
-
-    region: str = ""
-    cell: float = 0.1
-    unit: str = "deg"
-    start: str = ""
-    end: str = ""
-    bin_days: float = 1.0
-    mc: float = 2.0
-    channels: list[str] = field(default_factory=lambda: ["count"])
-    polygon: str | list[list[float]] | None = None
-    """The testing region (:mod:`framecast.quake.catalog.polygon`): ``[lat, lon]`` vertices,
-    or a ``.npy``, GeoJSON or WKT file. Events outside it are dropped; cells whose centres lie
-    outside it are masked in every forecast and score, and the ETAS fit's region is the
-    polygon. None: the grid's whole box."""
-
-
-@dataclass
-class PeriodsSection:
-    """Training runs from frames.start to val_start; the test period from test_start to end."""
-
-    val_start: str = ""
-    test_start: str = ""
-
-
-@dataclass
-class EtasSection:
-    """The ETAS baseline.
-
-    ``mode``: "fit" on the training period, "simulation" (the parameters a
-    simulated catalog was drawn with), or "none". The fit's target events run
-    from ``fit_start`` (default frames.start) to periods.val_start; events
-    from ``auxiliary_start`` (default fit_start) act as triggering sources
-    only. ``fixed`` holds named parameters at given values (e.g.
-    ``{log10_tau: 3.5}``) and ``max_branching_ratio`` keeps the fit
-    subcritical; a fit that is supercritical, infinite or on a bound is
-    flagged in the log and the report. Triggering pairs are kept within
-    ``pair_cutoff`` rupture lengths (Wells & Coppersmith 1994; the cut-off of
-    Mizrahi's ``etas`` package, null for none) and ``max_pair_days`` days.
-
-    ``background``: "uniform" in the region, or "declustered": a map estimated by
-    stochastic declustering iterated with the fit (Zhuang et al. 2002;
-    :mod:`framecast.quake.etas.declustered`), as ETAS is run operationally.
-    ``fit_end``: the fit's targets end at ``periods.test_start`` (all the data
-    before the test period, as the network sees training and validation) or
-    ``periods.val_start`` (the training period only).
-
-    ``forecast``: "simulated" (the CSEP standard: ``num_simulations``
-    continuations of the catalog per window, cascades inside the window
-    included; the report also shows the first-order forecast beside it) or
-    "first_order" (background plus direct aftershocks of past events only:
-    cheaper, and too low in windows with large events). ``replicates``
-    independent runs of ``num_simulations`` simulations each (seeds derived
-    from ``seed``): the forecast is their mean, and the spread of their
-    log-likelihoods, the Monte Carlo error, enters the report's intervals
-    (:mod:`framecast.quake.etas_variants`).
-    """
-
-    mode: str = "fit"
-    fit_start: str | None = None
-    auxiliary_start: str | None = None
-    fixed: dict[str, float] = field(default_factory=dict)
-    max_branching_ratio: float | None = None
-    pair_cutoff: float | None = 100.0
-    max_pair_days: float | None = None
-    background: str = "uniform"
-    fit_end: str = "test_start"
-    forecast: str = "simulated"
-    num_simulations: int = 1000
-    seed: int = 0
-    replicates: int = 1
-
-
-@dataclass
-class EtasInputSection:
-    """The ETAS forecast as the network's input and starting point (issue 13).
-
-    ``channel``: append the channel ``etas`` to the network's frames: at frame
-    k the first-order ETAS forecast of bin k + 1 from the events before it,
-    with the parameters of the ETAS stage (fitted on the training period
-    only, or the true ones); see :mod:`framecast.quake.etas_channel`.
-    ``residual``: forecast ``log rate = log ETAS + network output`` with the
-    output layer starting at zero, so that the untrained network is ETAS
-    (:mod:`framecast.quake.etas_residual`; needs ``channel``).
-    ``forecast``: which ETAS forecast feeds every window; "first_order" (the
-    exact expectation of background + direct aftershocks: cheap for each of
-    thousands of training windows, and the same kind at test time as in
-    training) or "simulated" (``num_simulations`` simulated continuations
-    per window added to it: the residual then starts from the simulated
-    baseline it is scored against).
-    """
-
-    channel: bool = False
-    residual: bool = False
-    forecast: str = "first_order"
-    num_simulations: int = 10_000
-
-
-@dataclass
-class EvaluationSection:
-    """Scoring settings."""
-
-    binary_magnitude: float | None = None
-    num_simulations: int = 1000
-    seed: int = 0
-    maps: int = 3
-
-
-@dataclass
-class QuakeExperiment:
-    """All settings of one experiment (YAML: ``configs/quake/*.yaml``)."""
-
-    out_dir: str = "runs/quake"
-    catalog: CatalogSection = field(default_factory=CatalogSection)
-    frames: FramesSection = field(default_factory=FramesSection)
-    periods: PeriodsSection = field(default_factory=PeriodsSection)
-    network: dict[str, Any] = field(default_factory=dict)
-    etas: EtasSection = field(default_factory=EtasSection)
-    etas_input: EtasInputSection = field(default_factory=EtasInputSection)
-    evaluation: EvaluationSection = field(default_factory=EvaluationSection)
-    seeds: list[int] = field(default_factory=list)
-    """Seed sweep (issue 13): train the network once per seed (``train.seed``) on the same
-    frames and ETAS stage and report each seed's scores and their spread
-    (:mod:`framecast.quake.seed_sweep`); empty: the one network of ``network.train.seed``."""
-    aux: dict[str, Any] = field(default_factory=dict)
-    """Auxiliary radio input (issue 14), the keys of ``compare-aux``'s ``aux:`` section
-    (:class:`framecast.quake.radio.experiment.AuxSection`): the network trains with the
-    radio side image of each bin (``radio.h5``); empty: no side input."""
-    ablations: list[str] = field(default_factory=list)
-    """Non-neural ablations of the ETAS residual scored beside it (issue 21):
-    ``static_map`` and ``head_only`` (:mod:`framecast.quake.residual_ablations`)."""
-
-    def check(self) -> None:
-        """Raise ValueError for settings that cannot work, before anything is written."""
-        if bool(self.catalog.path) == bool(self.catalog.simulate):
-            raise ValueError("give exactly one of catalog.path or catalog.simulate: true")
-        if self.etas.mode not in ETAS_MODES:
-            raise ValueError(f"etas.mode must be one of {ETAS_MODES}, got {self.etas.mode!r}")
-        if self.etas.forecast not in ETAS_FORECASTS:
-            raise ValueError(
-                f"etas.forecast must be one of {ETAS_FORECASTS}, got {self.etas.forecast!r}"
-            )
-        if self.etas.background not in ETAS_BACKGROUNDS:
-            raise ValueError(
-                f"etas.background must be one of {ETAS_BACKGROUNDS}, got {self.etas.background!r}"
-            )
-        if self.etas.fit_end not in ETAS_FIT_ENDS:
-            raise ValueError(
-                f"etas.fit_end must be one of {ETAS_FIT_ENDS}, got {self.etas.fit_end!r}"
-            )
-        for key in ("num_simulations", "replicates"):
-            value = getattr(self.etas, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"etas.{key} must be an integer >= 1, got {value!r}")
-        from framecast.quake.residual_ablations import check_ablations
-
-        check_ablations(self.ablations, self.etas_input.residual)
-        if self.etas.mode == "simulation" and not self.catalog.simulate:
-            raise ValueError(
-                "etas.mode 'simulation' needs a simulated catalog (catalog.simulate: true)"
-            )
-        self._check_etas_input()
-        from framecast.quake.seed_sweep import check_seeds
-
-        check_seeds(self.seeds)
-        if self.aux:
-            from framecast.quake.radio.experiment import aux_section
-
-            aux_section(self)
-        check_channels(self.frames.channels)
-        if "count" not in self.frames.channels:
-            raise ValueError(f"frames.channels must include 'count', got {self.frames.channels}")
-        dates = [
-            self.frames.start,
-            self.periods.val_start,
-            self.periods.test_start,
-            self.frames.end,
-        ]
-        parsed = [to_datetime64(d) for d in dates]
-        if not all(a < b for a, b in itertools.pairwise(parsed)):
-            raise ValueError(
-                "need frames.start < periods.val_start < periods.test_start < frames.end; "
-                f"got {dates}"
-            )
-        self.cell_mask()
-        from framecast.quake.frames import check_frames_size
-
-        f = self.frames
-        check_frames_size(self.grid(), f.start, f.end, f.bin_days, f.channels)
-        self.check_network()
-
-    def check_network(self) -> None:
-        """Refuse a ``network:`` section the training run would refuse, before any stage runs.
-
-        The training config is built as :func:`network_config` builds it (its
-        keys and types checked), the model is built with its options, and the
-        seismicity dataset's options are checked, so that a typo stops the
-        run before the catalog and frames stages, not after them.
-
-        Raises
-        ------
-        KeyError, TypeError, ValueError
-            The message starts with ``network:`` and names the bad key or value.
-        """
-        from framecast.config import Config
-        from framecast.data import DATASETS
-        from framecast.models import build_model
-        from framecast.signature import check_options
-        from framecast.training.loaders import split_options
-
-        try:
-            config = build_dataclass(
-                Config, network_config(self, None, Path(self.out_dir)), "network"
-            )
-            factory = DATASETS.get(config.data.name)
-            for split in ("train", "val", "test"):
-                check_options(
-                    factory,
-                    split_options(config.data, split),
-                    f"dataset {config.data.name!r}",
-                    skip=("split", "n_context", "n_target"),
-                )
-            build_model(config.model.name, len(network_channels(self)), config.model.options)
-        except (KeyError, TypeError, ValueError) as error:
-            message = error.args[0] if isinstance(error, KeyError) and error.args else error
-            raise type(error)(f"network: {message}") from None
-
-    def _check_etas_input(self) -> None:
-        from framecast.quake.etas_channel import ETAS_INPUT_FORECASTS
-
-        section = self.etas_input
-        if section.forecast not in ETAS_INPUT_FORECASTS:
-            raise ValueError(
-                f"etas_input.forecast must be one of {ETAS_INPUT_FORECASTS}, "
-                f"got {section.forecast!r}"
-            )
-        if isinstance(section.num_simulations, bool) or not (
-            isinstance(section.num_simulations, int) and section.num_simulations >= 1
-        ):
-            raise ValueError(
-                f"etas_input.num_simulations must be an integer >= 1, got "
-                f"{section.num_simulations!r}"
-            )
-        if section.residual and not section.channel:
-            raise ValueError("etas_input.residual needs etas_input.channel: true")
-        if section.channel and self.etas.mode == "none":
-            raise ValueError(
-                "etas_input.channel needs ETAS (etas.mode fit or simulation), not none"
-            )
-
-    def grid(self) -> Grid:
-        return Grid.from_region(self.frames.region, self.frames.cell, self.frames.unit)
-
-    def polygon(self) -> np.ndarray | None:
-        """float64 ``[V, 2]`` (lat, lon) vertices of ``frames.polygon``, or None."""
-        if self.frames.polygon is None:
-            return None
-        from framecast.quake.catalog.polygon import read_polygon
-
-        return read_polygon(self.frames.polygon)
-
-    def testing_region(self) -> StudyRegion:
-        """The polygon, or the grid's box: the region of the ETAS model and the events kept."""
-        from framecast.quake.etas.region import as_region
-
-        vertices = self.polygon()
-        return as_region(self.grid() if vertices is None else vertices)
-
-    def cell_mask(self) -> np.ndarray | None:
-        """bool ``[H, X]``: the cells forecast and scored (centres in the polygon), or None.
-
-        Raises
-        ------
-        ValueError
-            A polygon file that is not one, or a polygon beyond the grid or holding no cell.
-        """
-        vertices = self.polygon()
-        if vertices is None:
-            self.grid()
-            return None
-        from framecast.quake.catalog.polygon import polygon_cell_mask
-
-        return polygon_cell_mask(self.grid(), vertices)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def load_experiment(
-    path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()
-) -> QuakeExperiment:
-    """Read an experiment YAML and apply ``section.key=value`` overrides.
-
-    Raises
-    ------
-    FileNotFoundError, KeyError, TypeError, ValueError
-        Missing file, unknown keys, wrong types or unusable settings.
-    """
-    data: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        data = read_yaml_file(path, "experiment file") or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{str(path)!r} must hold a YAML mapping")
-    experiment = build_dataclass(QuakeExperiment, _dates_as_text(apply_overrides(data, overrides)))
-    experiment.check()
-    return experiment
-
-
-def _dates_as_text(value: Any) -> Any:
-    """YAML reads ``2008-01-01`` as a date; the settings hold dates as ISO text."""
-    if isinstance(value, dict):
-        return {k: _dates_as_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_dates_as_text(v) for v in value]
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return value
+__all__ = [
+    "EtasBaseline",
+    "QuakeExperiment",
+    "check_patch_fit",
+    "claim_run_folder",
+    "inverse_activation",
+    "load_experiment",
+    "network_channels",
+    "network_config",
+    "region_history",
+    "run_experiment",
+    "stage_catalog",
+    "stage_etas_input",
+    "stage_etas_parameters",
+    "stage_forecasts",
+    "stage_frames",
+    "stage_network_forecast",
+    "stage_train",
+    "stopped_by_signal",
+    "train_network",
+]
 
 
 def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
@@ -423,6 +123,8 @@ _LATE_SECTIONS = {
 }
 """Sections whose change invalidates only these files of an earlier run (not the catalog,
 frames or network), so that e.g. a constrained ETAS fit reuses the trained network."""
+
+
 _ETAS_INPUT_FILES = (
     "etas_channel.h5",
     "frames_etas.h5",
@@ -434,57 +136,6 @@ _ETAS_INPUT_FILES = (
     "report",
 )
 """Files that read the ETAS parameters when the network takes the ETAS channel."""
-
-
-QUAKE_RUN_FILES = (
-    "experiment.yaml",
-    "recipe.json",
-    "catalog.h5",
-    "frames.h5",
-    "frames_etas.h5",
-    "etas_channel.h5",
-    "etas_fit.json",
-    "etas_fit_uniform.json",
-    "radio.h5",
-    "network.ckpt",
-    "train",
-    "forecasts",
-    "seeds",
-    "ablations",
-    "networks",
-    "report",
-    "compare_aux.yaml",
-    "aux_gain.json",
-)
-"""What a quake run (or a radio comparison) writes in its out_dir; a folder from before
-manifests adopts these files, and no other."""
-
-
-def claim_run_folder(folder: RunFolder, saved: Path, restart: bool) -> None:
-    """Make ``folder`` (held by this process) ready for a run whose settings file is ``saved``.
-
-    ``restart`` deletes the files framecast recorded there and nothing else,
-    and is refused (nothing deleted) in a folder that is not empty and has
-    no manifest. Without ``restart`` a folder without a manifest is taken
-    when empty, or adopted when it holds a run from before manifests (its
-    ``saved`` file and :data:`QUAKE_RUN_FILES`), and refused otherwise: a
-    stage would take a file framecast did not write for its own.
-
-    Raises
-    ------
-    ValueError
-        One line naming the folder and a file in it that framecast did not write.
-    """
-    if restart:
-        folder.clear()
-    elif not folder.has_manifest():
-        if saved.is_file():
-            folder.adopt(QUAKE_RUN_FILES)
-        elif others := folder.unlisted():
-            raise ValueError(
-                f"out_dir {str(folder.path)!r} holds {len(others)} file(s) framecast did not "
-                f"write (e.g. {others[0]!r}); choose a new or empty out_dir"
-            )
 
 
 def _claim_out_dir(
@@ -530,254 +181,6 @@ def _claim_out_dir(
     return out
 
 
-# ---------------------------------------------------------------------- stages
-def stage_catalog(experiment: QuakeExperiment, out: Path, log: Log) -> Catalog:
-    """Read or simulate the catalog once; later runs read ``catalog.h5``."""
-    from framecast.quake.catalog.readers import load_catalog
-    from framecast.quake.catalog.store import CatalogStore
-
-    path = out / "catalog.h5"
-    if path.is_file():
-        log(f"catalog: reusing {path}")
-        return CatalogStore(path).read()
-    section = experiment.catalog
-    if section.simulate:
-        from framecast.quake.etas.parameters import ETASParameters
-        from framecast.quake.etas.simulate import simulate_etas
-
-        params = ETASParameters.from_dict({**section.etas, "mc": experiment.frames.mc})
-        start = to_datetime64(experiment.frames.start)
-        catalog = simulate_etas(
-            params,
-            experiment.grid(),
-            start,
-            experiment.frames.end,
-            burn_in_days=section.burn_in_days,
-            seed=section.seed,
-            include_burn_in=True,
-        )
-        source = f"ETAS simulation, seed {section.seed}, parameters {params.to_dict()}"
-    else:
-        catalog = load_catalog(section.path, log=lambda line: log(f"catalog: {line}"))
-        source = str(section.path)
-    CatalogStore(path).append(catalog, metadata={"source": source})
-    log(f"catalog: {len(catalog)} events from {source} -> {path}")
-    return CatalogStore(path).read()
-
-
-def stage_frames(
-    experiment: QuakeExperiment, catalog: Catalog, out: Path, log: Log
-) -> SeismicityFrames:
-    path = out / "frames.h5"
-    if path.is_file():
-        log(f"frames: reusing {path}")
-        return SeismicityFrames.load(path)
-    f = experiment.frames
-    if f.polygon is not None:
-        region = experiment.testing_region()
-        inside = region.contains(catalog.latitude, catalog.longitude)
-        outside = int((~inside).sum())
-        log(f"frames: {outside} of {len(catalog)} events outside {region.description} dropped")
-        catalog = catalog.select(inside)
-    frames = grid_catalog(
-        catalog,
-        experiment.grid(),
-        start=f.start,
-        end=f.end,
-        bin_days=f.bin_days,
-        mc=f.mc,
-        channels=f.channels,
-        log=lambda line: log(f"frames: {line}"),
-    )
-    frames.save(path)
-    log(
-        f"frames: {frames.num_bins} bins of {f.bin_days:g} days on a {frames.grid.shape} grid, "
-        f"{len(frames.events)} events M>={f.mc:g} -> {path}"
-    )
-    return frames
-
-
-def inverse_activation(rate: float, activation: str) -> float:
-    """The pre-activation value whose softplus (or exp) is ``rate``."""
-    rate = max(rate, 1e-8)
-    return math.log(rate) if activation == "exp" else math.log(math.expm1(rate))
-
-
-def network_config(
-    experiment: QuakeExperiment, frames: SeismicityFrames | None, out: Path
-) -> dict[str, Any]:
-    """The framecast training config of the network, with the data and rate settings filled in.
-
-    Without ``frames`` (checking the settings before any stage runs) the
-    output bias is 0 instead of the training period's mean rate, and no
-    radio side input is added.
-    """
-    net = apply_overrides(experiment.network, [])
-    model = net.setdefault("model", {})
-    options = model.setdefault("options", {})
-    channels = network_channels(experiment)
-    if experiment.etas_input.residual:
-        # the inner network's output feeds the zero-initialised head: no activation needed
-        options.setdefault("output_activation", "none")
-        net["model"] = {
-            "name": "etas_residual",
-            "options": {
-                "model": model.get("name", "predrnn"),
-                "options": options,
-                "etas_channel": channels.index(ETAS_CHANNEL),
-                "count_channel": channels.index("count"),
-            },
-        }
-    else:
-        options.setdefault("output_activation", "softplus")
-        if frames is None:
-            options.setdefault("output_bias", 0.0)
-        else:
-            train_bins = frames.bin_index(experiment.periods.val_start)
-            count = frames.channel("count")[:train_bins]
-            mean_rate = float(count.mean())
-            options.setdefault(
-                "output_bias", inverse_activation(mean_rate, options["output_activation"])
-            )
-    data = net.setdefault("data", {})
-    data["name"] = "seismicity"
-    data.setdefault("n_context", 8)
-    data["n_target"] = 1
-    data["options"] = {
-        "path": str(out / ("frames_etas.h5" if experiment.etas_input.channel else "frames.h5")),
-        "val_start": experiment.periods.val_start,
-        "test_start": experiment.periods.test_start,
-        "channels": list(channels),
-        **data.get("options", {}),
-    }
-    train = net.setdefault("train", {})
-    train["loss"] = "poisson"
-    # the loss scores the counts; other channels (magnitudes, ETAS) are inputs only
-    train["loss_channels"] = [channels.index("count")]
-    train.setdefault("out_dir", str(out / "train"))
-    train.setdefault("run_name", "network")
-    if experiment.aux and frames is not None:  # the radio side input (out / "radio.h5")
-        from framecast.quake.radio.experiment import aux_section, with_side_input
-
-        aux = aux_section(experiment)
-        if aux is not None:
-            net = with_side_input(net, experiment, aux, frames, out / "radio.h5")
-    return net
-
-
-def network_channels(experiment: QuakeExperiment) -> tuple[str, ...]:
-    """The channels the network reads: the frames' channels, then ``etas`` if it takes ETAS."""
-    extra = (ETAS_CHANNEL,) if experiment.etas_input.channel else ()
-    return (*experiment.frames.channels, *extra)
-
-
-def check_patch_fit(experiment: QuakeExperiment, net: Mapping[str, Any]) -> None:
-    """Refuse, before training, a grid whose sides are not multiples of the model's patch."""
-    patch = int(net.get("model", {}).get("options", {}).get("patch_size", 1))
-    rows, cols = experiment.grid().shape
-    if rows % patch or cols % patch:
-        raise ValueError(
-            f"the grid is {rows}x{cols} cells, which does not fit the model's patch_size={patch}: "
-            f"both sides must be multiples of {patch}; change frames.cell or frames.region"
-        )
-
-
-def stage_train(
-    experiment: QuakeExperiment,
-    frames: SeismicityFrames,
-    out: Path,
-    log: Log,
-    seed: int | None = None,
-) -> Path:
-    """Train (or resume training) the network; returns ``network.ckpt``.
-
-    With ``seed``, the network of that ``train.seed`` of the seed sweep:
-    ``seeds/seed_<seed>/network.ckpt``, trained in the run ``<run_name>_seed<seed>``.
-    """
-    from framecast.quake.seed_sweep import seed_dir
-
-    path = out / "network.ckpt" if seed is None else seed_dir(out, seed) / "network.ckpt"
-    if path.is_file():
-        log(f"network: reusing {path}")
-        return path
-    net = network_config(experiment, frames, out)
-    if seed is not None:
-        net["train"]["seed"] = seed
-        net["train"]["run_name"] = f"{net['train']['run_name']}_seed{seed}"
-    return train_network(net, path, log)
-
-
-def stopped_by_signal(signum: int | None, log: Log) -> None:
-    """End the run when a signal stopped its training, rather than go on with a partial network.
-
-    Raises
-    ------
-    SystemExit
-        With status ``128 + signum`` (143 after SIGTERM); the same command resumes.
-    """
-    if signum is not None:
-        log(f"network: training stopped by signal {signum}; run the same command to resume")
-        raise SystemExit(128 + int(signum))
-
-
-def train_network(net: dict[str, Any], path: Path, log: Log) -> Path:
-    """Train (or resume) the network of the training config ``net``; copy its best to ``path``."""
-    from framecast.training import train
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    config = config_from_dict(net)
-    run_dir = Path(config.train.out_dir) / str(config.train.run_name)
-    last = run_dir / "checkpoints" / "last.ckpt"
-    resume = run_dir if last.is_file() else None
-    log(f"network: training {config.model.name}" + (f", resuming {last}" if resume else ""))
-    result = train(config, resume=resume)
-    stopped_by_signal(result.stopped_by, log)
-    best = result.best_checkpoint or result.last_checkpoint
-    with atomic_write(path) as partial:
-        shutil.copyfile(best, partial)
-    log(f"network: trained in {result.seconds / 60:.1f} min -> {path}")
-    return path
-
-
-def _b_value(frames: SeismicityFrames, train_end: np.datetime64) -> float:
-    train = frames.events.filter(end=train_end, event_types=None)
-    return aki_b_value(train.magnitude, frames.mc)
-
-
-def stage_network_forecast(
-    experiment: QuakeExperiment,
-    frames: SeismicityFrames,
-    network_frames: SeismicityFrames | None,
-    checkpoint: Path,
-    name_suffix: str = "",
-) -> RateForecast:
-    """The rolling one-bin-ahead forecast of the test period by the network of ``checkpoint``.
-
-    ``network_frames`` are the frames the network reads (default ``frames``);
-    ``name_suffix`` is appended to the forecast's name (a seed of the sweep).
-    """
-    from framecast.checkpoint import load
-    from framecast.quake.network import network_forecast
-
-    model, config = load(checkpoint)
-    if experiment.aux:  # the side channels come from the seismicity_radio dataset
-        from framecast.quake.radio.experiment import variant_forecast
-
-        name = f"{config.model.name} network{name_suffix}"
-        train_end = to_datetime64(experiment.periods.val_start)
-        return variant_forecast(checkpoint, frames, name, _b_value(frames, train_end))
-    return network_forecast(
-        model,
-        frames if network_frames is None else network_frames,
-        channels=network_channels(experiment),
-        n_context=config.data.n_context,
-        first_bin=frames.bin_index(experiment.periods.test_start),
-        stop_bin=frames.num_bins,
-        name=f"{config.model.name} network{name_suffix}",
-        b_value=_b_value(frames, to_datetime64(experiment.periods.val_start)),
-    )
-
-
 def stage_forecasts(
     experiment: QuakeExperiment,
     catalog: Catalog,
@@ -810,7 +213,7 @@ def stage_forecasts(
     )
     first, stop = frames.bin_index(experiment.periods.test_start), frames.num_bins
     windows = frames.bin_start[first:stop]
-    b_value = _b_value(frames, val_start)
+    b_value = training_b_value(frames, val_start)
     forecasts: dict[str, RateForecast] = {}
     mask = experiment.cell_mask()
 
@@ -885,200 +288,6 @@ def stage_forecasts(
     )
     make("etas", lambda: mean_of_replicates(replicates, baseline, experiment.etas.num_simulations))
     return forecasts, catalogs
-
-
-def region_history(experiment: QuakeExperiment, catalog: Catalog, mc: float) -> Catalog:
-    """The events M >= mc inside the testing region: the sources of every ETAS forecast."""
-    inside = experiment.testing_region().contains(catalog.latitude, catalog.longitude)
-    return catalog.select(inside).filter(min_magnitude=mc, event_types=None)
-
-
-@dataclass(frozen=True)
-class EtasBaseline:
-    """The ETAS parameters a baseline forecasts with, and how they were obtained."""
-
-    params: Any
-    name: str
-    details: str
-    warnings: tuple[str, ...] = ()
-    background: BackgroundMap | None = None
-    """Where the background falls (uniform or declustered), on the frames' grid."""
-
-    def section(self) -> str:
-        """The report's Markdown block on these parameters."""
-        eta = self.params.branching_ratio()
-        lines = [
-            "## ETAS parameters",
-            "",
-            f"{self.name}: {self.details}. Branching ratio η = {eta:.3f} "
-            f"({'subcritical' if eta < 1 else 'SUPERCRITICAL: not a stationary process'}).",
-        ]
-        if self.background is not None:
-            lines += ["", f"Background: {self.background.description}."]
-        if self.warnings:
-            lines += ["", "**Flags:**", *(f"- {warning}" for warning in self.warnings)]
-        return "\n".join(lines)
-
-
-def stage_etas_parameters(
-    experiment: QuakeExperiment,
-    catalog: Catalog,
-    frames: SeismicityFrames,
-    out: Path,
-    log: Log,
-) -> EtasBaseline:
-    """The true parameters of a simulated catalog, or a fit on the training period
-    (``etas_fit.json``, reused by later runs); warnings go to the log."""
-    from framecast.quake.etas.background import BackgroundMap
-    from framecast.quake.etas.parameters import ETASParameters
-
-    mc = frames.mc
-    region = experiment.testing_region()
-    if experiment.etas.mode == "simulation":
-        params = ETASParameters.from_dict({**experiment.catalog.etas, "mc": mc})
-        uniform = BackgroundMap.uniform(frames.grid, region)
-        return EtasBaseline(
-            params, "ETAS (true parameters)", "the simulation's own parameters", (), uniform
-        )
-    path = out / "etas_fit.json"
-    fit_start = experiment.etas.fit_start or experiment.frames.start
-    fit_end = getattr(experiment.periods, experiment.etas.fit_end)
-    period = f"fitted on {fit_start} to {fit_end} in {region.description}"
-    if path.is_file():
-        saved = json.loads(path.read_text())
-        params = ETASParameters.from_dict(saved["params"])
-        warnings = tuple(saved.get("warnings", ()))
-        background = BackgroundMap.from_dict(saved["background"], frames.grid, region)
-        log(f"ETAS: reusing {path} (branching ratio {params.branching_ratio():.3f})")
-        summary = saved.get("summary_line", "")
-    else:
-        params, warnings, summary, background = _fit_etas_stage(
-            experiment, catalog, frames, region, fit_start, fit_end, path, log
-        )
-    for warning in warnings:
-        log(f"WARNING: ETAS fit: {warning}")
-    eta = params.branching_ratio()
-    if experiment.etas.forecast == "simulated" and not eta < 1:
-        raise ValueError(
-            f"the ETAS fit is supercritical (branching ratio {eta:.3f} >= 1): simulated "
-            "forecasts of it would not end; set etas.max_branching_ratio (e.g. 0.95) or "
-            "etas.fixed (e.g. {log10_tau: 3.5}), or etas.forecast: first_order, and run again "
-            "(the catalog, frames and network are kept)"
-        )
-    summary = " ".join(summary.split())
-    name = (
-        "ETAS (fitted, declustered background)"
-        if experiment.etas.background == "declustered"
-        else "ETAS (fitted)"
-    )
-    return EtasBaseline(params, name, f"{period}: {summary}", warnings, background)
-
-
-def _fit_etas_stage(
-    experiment: QuakeExperiment,
-    catalog: Catalog,
-    frames: SeismicityFrames,
-    region: StudyRegion,
-    fit_start: str,
-    fit_end: str,
-    path: Path,
-    log: Log,
-) -> tuple[Any, tuple[str, ...], str, BackgroundMap]:
-    """Fit ETAS (uniform or declustered background) and write ``etas_fit.json``."""
-    from framecast.quake.etas.background import BackgroundMap
-    from framecast.quake.etas.declustered import fit_etas_declustered
-    from framecast.quake.etas.fit import fit_etas
-    from framecast.quake.etas.likelihood import PairCutoffs
-
-    section = experiment.etas
-    options: dict[str, Any] = {
-        "mc": frames.mc,
-        "start": fit_start,
-        "end": fit_end,
-        "auxiliary_start": section.auxiliary_start or fit_start,
-        "fixed": section.fixed or None,
-        "max_branching_ratio": section.max_branching_ratio,
-        "cutoffs": PairCutoffs(
-            coppersmith_multiplier=section.pair_cutoff, max_days=section.max_pair_days
-        ),
-        "progress": log,
-    }
-    if section.background == "declustered":
-        result = fit_etas_declustered(catalog, grid=frames.grid, region=region, **options)
-        fit, background, summary = result.fit, result.background, result.summary()
-        record = result.record()
-    else:
-        fit = fit_etas(catalog, region=region, **options)
-        background, summary = BackgroundMap.uniform(frames.grid, region), fit.summary()
-        record = {**dataclasses.asdict(fit), "background": background.to_dict()}
-    record["summary_line"] = summary
-    with atomic_write(path) as partial:
-        partial.write_text(json.dumps(record, indent=2, default=str))
-    log(
-        f"ETAS: fitted {fit.n_target_events} target events ({fit.n_source_events} sources) "
-        f"in {fit.seconds:.0f} s, branching ratio {fit.branching_ratio:.3f} -> {path}"
-    )
-    return fit.params, tuple(fit.warnings), summary, background
-
-
-def stage_etas_input(
-    experiment: QuakeExperiment,
-    catalog: Catalog,
-    frames: SeismicityFrames,
-    baseline: EtasBaseline,
-    out: Path,
-    log: Log,
-) -> SeismicityFrames:
-    """The frames with the ``etas`` channel (``frames_etas.h5``, reused by later runs).
-
-    Raises
-    ------
-    ValueError
-        ETAS parameters that are not finite (a failed fit), or a saved
-        channel that does not fit the frames (another grid, missing windows).
-    """
-    from framecast.quake.etas_channel import (
-        check_etas_channel,
-        etas_channel_forecast,
-        frames_with_etas,
-    )
-
-    path = out / "frames_etas.h5"
-    if path.is_file():
-        informed = SeismicityFrames.load(path)
-        check_etas_channel(frames, RateForecast.load(out / "etas_channel.h5"))
-        log(f"ETAS channel: reusing {path}")
-        return informed
-    params = baseline.params
-    values = [float(v) for v in params.to_dict().values() if isinstance(v, int | float)]
-    if not all(math.isfinite(v) for v in values) or not math.isfinite(params.branching_ratio()):
-        raise ValueError(
-            f"the ETAS fit failed (parameters {params.to_dict()}); the ETAS channel needs finite "
-            "parameters: constrain the fit (etas.fixed, etas.max_branching_ratio)"
-        )
-    history = region_history(experiment, catalog, frames.mc)
-    log(f"ETAS channel: first-order forecasts of {frames.num_bins} bins ({baseline.name})")
-    channel = etas_channel_forecast(params, history, frames, background=baseline.background)
-    if experiment.etas_input.forecast == "simulated":
-        from framecast.quake.etas_channel import simulated_etas_channel
-
-        log(
-            f"ETAS channel: simulating {experiment.etas_input.num_simulations:,} continuations "
-            "per bin"
-        )
-        channel = simulated_etas_channel(
-            channel,
-            params,
-            history,
-            num_simulations=experiment.etas_input.num_simulations,
-            seed=experiment.etas.seed,
-            background=baseline.background,
-        )
-    informed = frames_with_etas(frames, channel)
-    channel.save(out / "etas_channel.h5")
-    informed.save(path)
-    log(f"ETAS channel: {channel.rates.sum(axis=(1, 2)).mean():.2f} events per bin -> {path}")
-    return informed
 
 
 def completeness_section(
@@ -1208,7 +417,8 @@ def _run_stages(
     catalog = stage_catalog(experiment, out, log)
     frames = stage_frames(experiment, catalog, out, log)
     if experiment.aux:
-        from framecast.quake.radio.experiment import aux_section, stage_radio
+        from framecast.quake.radio.experiment import stage_radio
+        from framecast.quake.settings import aux_section
 
         aux = aux_section(experiment)
         if aux is not None:

@@ -42,11 +42,10 @@ from framecast.files import atomic_write
 from framecast.quake.rates import RateForecast
 
 if TYPE_CHECKING:
-    from framecast.quake.experiment import QuakeExperiment
     from framecast.quake.frames import SeismicityFrames
+    from framecast.quake.settings import QuakeExperiment
 
 Log = Callable[[str], None]
-ABLATIONS = ("static_map", "head_only")
 STRENGTHS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, math.inf)
 """Prior strengths α tried (pseudo-events; ``inf``: every multiplier 1, plain ETAS)."""
 FOLDER = "ablations"
@@ -189,7 +188,8 @@ def stage_head_only(
     log: Log,
 ) -> RateForecast:
     """The residual's 1x1 head on the current frame alone, trained as the network is."""
-    from framecast.quake.experiment import network_config, stage_network_forecast, train_network
+    from framecast.quake.settings import network_config
+    from framecast.quake.stages import stage_network_forecast, train_network
 
     path = out / FOLDER / "head_only.h5"
     if path.is_file():
@@ -229,15 +229,3 @@ def stage_ablations(
         else:
             result[name] = stage_head_only(experiment, frames, network_frames, out, log)
     return result
-
-
-def check_ablations(names: list[str], residual: bool) -> None:
-    """Refuse unknown ablations, and ablations of a run without the ETAS residual."""
-    for name in names:
-        if name not in ABLATIONS:
-            raise ValueError(f"ablations: unknown {name!r}; expected some of {list(ABLATIONS)}")
-    if names and not residual:
-        raise ValueError(
-            f"ablations {names} are of the ETAS residual network; they need "
-            "etas_input.residual: true"
-        )

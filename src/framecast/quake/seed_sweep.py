@@ -31,10 +31,11 @@ import numpy as np
 
 from framecast.files import atomic_write
 from framecast.quake.rates import RateForecast
+from framecast.quake.stages import seed_dir
 
 if TYPE_CHECKING:
-    from framecast.quake.experiment import QuakeExperiment
     from framecast.quake.frames import SeismicityFrames
+    from framecast.quake.settings import QuakeExperiment
 
 Log = Callable[[str], None]
 BLOCK_DAYS = 30.0
@@ -250,20 +251,6 @@ def write_seed_scores(scores: Sequence[SeedScore], path: Path) -> Path:
     return path
 
 
-def check_seeds(seeds: Sequence[Any]) -> None:
-    """Raise ValueError unless ``seeds`` are distinct non-negative integers."""
-    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, int) or s < 0]
-    if bad:
-        raise ValueError(f"seeds must be non-negative integers, got {list(seeds)}")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct, got {list(seeds)}")
-
-
-def seed_dir(out: Path, seed: int) -> Path:
-    """The folder of one seed's network and forecast."""
-    return out / "seeds" / f"seed_{seed}"
-
-
 def stage_seed_sweep(
     experiment: QuakeExperiment,
     frames: SeismicityFrames,
@@ -294,7 +281,8 @@ def stage_seed_sweep(
         The test-period forecast of each seed, in the order of ``experiment.seeds``.
     """
     from framecast.config import config_from_dict
-    from framecast.quake.experiment import network_config, stage_network_forecast, stage_train
+    from framecast.quake.settings import network_config
+    from framecast.quake.stages import stage_network_forecast, stage_train
 
     main_seed = config_from_dict(network_config(experiment, frames, out)).train.seed
     result: dict[int, RateForecast] = {}

@@ -3,8 +3,9 @@
 Needs ``pip install 'framecast[tune]'`` (Optuna).
 """
 
+from framecast.tuning.settings import TuneSettings
 from framecast.tuning.space import Parameter, check_space, load_space, parse_parameter
-from framecast.tuning.study import TuneSettings, best_config, open_study, run_study
+from framecast.tuning.study import best_config, open_study, run_study
 
 __all__ = [
     "Parameter",

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from framecast.tuning.settings import TuneSettings
     from framecast.tuning.space import Parameter
-    from framecast.tuning.study import TuneSettings
 
 
 def trial_state(trial: Any) -> str:

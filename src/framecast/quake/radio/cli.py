@@ -94,8 +94,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def load_comparison(path: Path, overrides: list[str]) -> tuple[Any, Any]:
     """An experiment YAML with an ``aux:`` section -> (QuakeExperiment, AuxSection)."""
     from framecast.config import apply_overrides, build_dataclass
-    from framecast.quake.experiment import QuakeExperiment, _dates_as_text
-    from framecast.quake.radio.experiment import AuxSection
+    from framecast.quake.settings import AuxSection, QuakeExperiment, _dates_as_text
     from framecast.yamlio import read_yaml_file
 
     data = read_yaml_file(path, "experiment file") or {}

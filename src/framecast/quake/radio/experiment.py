@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,73 +30,29 @@ import yaml
 
 from framecast.config import config_from_dict
 from framecast.files import atomic_write
-from framecast.quake.experiment import (
+from framecast.quake.frames import SeismicityFrames
+from framecast.quake.rates import RateForecast
+from framecast.quake.settings import (
+    AuxSection,
     QuakeExperiment,
+    network_config,
+    receiver_from,
+    with_side_input,
+)
+from framecast.quake.stages import (
     check_patch_fit,
     claim_run_folder,
-    network_config,
     stage_catalog,
     stage_frames,
     stopped_by_signal,
+    training_b_value,
+    variant_forecast,
 )
-from framecast.quake.frames import SeismicityFrames
-from framecast.quake.rates import RateForecast
 from framecast.runfolder import RunFolder
 from framecast.yamlio import read_yaml_file
 
 Log = Callable[[str], None]
 VARIANTS = ("without_radio", "with_radio", "shuffled_radio")
-
-
-@dataclass
-class AuxSection:
-    """The auxiliary (radio) input of an experiment (YAML section ``aux:``).
-
-    ``radio``: a file from ``framecast quake radio prepare``; without it a
-    synthetic receiver over the experiment's catalog (``synthetic``: the
-    options of :class:`~framecast.quake.radio.synthetic.SyntheticReceiver`).
-    ``lag_days``: processing delay (bin j sees slots ending by its end minus
-    the lag). ``injection``/``encoder``: names in
-    :data:`~framecast.models.side_inputs.SIDE_INPUTS` /
-    :data:`~framecast.models.side_inputs.SIDE_ENCODERS`. ``shuffle_seed``:
-    the permutation of the shuffled control.
-    """
-
-    radio: str | None = None
-    synthetic: dict[str, Any] = field(default_factory=dict)
-    lag_days: float = 0.0
-    injection: str = "broadcast_channels"
-    encoder: str = "conv_pool"
-    encoder_options: dict[str, Any] = field(default_factory=dict)
-    side_dim: int = 4
-    shuffle_seed: int = 1
-    block_days: float = 30.0
-
-    def check(self) -> None:
-        """Raise ValueError (or KeyError for unknown names) before anything runs."""
-        from framecast.models.side_inputs import SIDE_ENCODERS, SIDE_INPUTS
-
-        SIDE_INPUTS.get(self.injection)
-        SIDE_ENCODERS.get(self.encoder)
-        if not self.lag_days >= 0:
-            raise ValueError(f"aux.lag_days must be >= 0, got {self.lag_days!r}")
-        if not self.block_days > 0:
-            raise ValueError(f"aux.block_days must be > 0, got {self.block_days!r}")
-        if self.radio is None:
-            receiver_from(self.synthetic).check()
-        elif self.synthetic:
-            raise ValueError("give aux.radio (a file) or aux.synthetic (options), not both")
-
-
-def receiver_from(options: dict[str, Any]) -> Any:
-    """A :class:`SyntheticReceiver` from YAML options (unknown keys refused)."""
-    from framecast.config import build_dataclass
-    from framecast.quake.radio.synthetic import SyntheticReceiver
-
-    options = dict(options)
-    if "band_hz" in options:
-        options["band_hz"] = tuple(options["band_hz"])
-    return build_dataclass(SyntheticReceiver, options)
 
 
 def stage_radio(
@@ -132,68 +87,6 @@ def stage_radio(
         f"{receiver.lead_days:g} days ahead, +{receiver.amplitude_db:g} dB) -> {path}"
     )
     return path
-
-
-def aux_section(experiment: QuakeExperiment) -> AuxSection | None:
-    """The experiment's ``aux:`` section (``framecast quake run``), checked; None when empty.
-
-    Raises
-    ------
-    KeyError, TypeError, ValueError
-        Unknown keys, wrong types, or settings that cannot work.
-    """
-    from framecast.config import build_dataclass
-
-    if not experiment.aux:
-        return None
-    aux = build_dataclass(AuxSection, experiment.aux, "aux")
-    aux.check()
-    if experiment.etas_input.residual:
-        raise ValueError(
-            "aux: the radio input does not combine with etas_input.residual yet; "
-            "use etas_input.channel alone or drop one of them"
-        )
-    return aux
-
-
-def with_side_input(
-    net: dict[str, Any],
-    experiment: QuakeExperiment,
-    aux: AuxSection,
-    frames: SeismicityFrames,
-    radio: Path,
-    shuffle_seed: int | None = None,
-) -> dict[str, Any]:
-    """``net`` (a :func:`network_config`) wrapped by ``side_input`` on ``seismicity_radio``."""
-    from framecast.quake.radio.dataset import radio_side_frames
-    from framecast.quake.radio.store import RadioSeries
-
-    packed, side_shape = radio_side_frames(
-        frames, RadioSeries.load(radio), train_end=experiment.periods.val_start, lag_days=0.0
-    )
-    model = net["model"]
-    net["model"] = {
-        "name": "side_input",
-        "options": {
-            "model": model["name"],
-            "model_options": model.get("options", {}),
-            "side_shape": list(side_shape),
-            "side_channels": int(packed.shape[1]),
-            "encoder": aux.encoder,
-            "encoder_options": dict(aux.encoder_options),
-            "injection": aux.injection,
-            "side_dim": aux.side_dim,
-        },
-    }
-    data = net["data"]
-    data["name"] = "seismicity_radio"
-    data["options"] = {
-        **data["options"],
-        "radio": str(radio),
-        "lag_days": aux.lag_days,
-        "shuffle_seed": shuffle_seed,
-    }
-    return net
 
 
 def variant_config(
@@ -233,37 +126,6 @@ def train_variant(net: dict[str, Any], path: Path, log: Log) -> Path:
         shutil.copyfile(best, partial)
     log(f"{path.stem}: trained in {result.seconds / 60:.1f} min -> {path}")
     return path
-
-
-def variant_forecast(
-    checkpoint: Path, frames: SeismicityFrames, name: str, b_value: float
-) -> RateForecast:
-    """One-bin-ahead rate forecasts of every test bin by a trained variant."""
-    import torch
-
-    from framecast.checkpoint import load
-    from framecast.training.loaders import make_dataset
-
-    model, config = load(checkpoint)
-    dataset = make_dataset(config.data, "test")
-    count = list(config.data.options["channels"]).index("count")
-    rates = []
-    with torch.no_grad():
-        for lo in range(0, len(dataset), 64):
-            items = [dataset[i] for i in range(lo, min(lo + 64, len(dataset)))]
-            context = torch.stack([c for c, _ in items])  # (B, Tc, C, H, W)
-            rates.append(model(context, 1)[:, 0, count].double().numpy())  # (B, H, W)
-    starts = dataset.starts  # type: ignore[attr-defined]
-    return RateForecast(
-        name=name,
-        rates=np.concatenate(rates),
-        window_start=frames.bin_start[starts],
-        window_days=frames.bin_days,
-        grid=frames.grid,
-        mc=frames.mc,
-        b_value=b_value,
-        details=f"{config.model.name} network, one-bin-ahead from {config.data.n_context} bins",
-    )
 
 
 GAIN_PAIRS = (
@@ -349,7 +211,7 @@ def compare_aux(
     """Run the with / without / shuffled comparison; returns the report's path.
 
     The out_dir is locked and its manifest kept as for ``quake run``
-    (:func:`~framecast.quake.experiment.claim_run_folder`): ``restart``
+    (:func:`~framecast.quake.stages.claim_run_folder`): ``restart``
     deletes only what framecast recorded there.
     """
     experiment.check()
@@ -367,7 +229,6 @@ def _compare_aux(
 ) -> Path:
     import json
 
-    from framecast.quake.experiment import _b_value
     from framecast.quake.report import write_quake_report
 
     out = Path(experiment.out_dir)
@@ -386,7 +247,7 @@ def _compare_aux(
     catalog = stage_catalog(experiment, out, log)
     frames = stage_frames(experiment, catalog, out, log)
     radio = stage_radio(experiment, aux, catalog, out, log)
-    b_value = _b_value(frames, np.datetime64(experiment.periods.val_start, "us"))
+    b_value = training_b_value(frames, np.datetime64(experiment.periods.val_start, "us"))
     forecasts: dict[str, RateForecast] = {}
     for variant in VARIANTS:
         path = out / "forecasts" / f"{variant}.h5"
