@@ -43,6 +43,15 @@ class Report:
     """Lines on whether the reported model beats the best trivial baseline."""
 
 
+def _drawable(frames: torch.Tensor) -> torch.Tensor:
+    """``(T, C, H, W)`` frames as pictures can show them: channel 0 alone unless C is 1 or 3.
+
+    Frames of many channels (seismicity: counts, magnitudes, activity, ETAS)
+    are drawn by their first channel.
+    """
+    return frames if frames.shape[-3] in (1, 3) else frames[..., :1, :, :]
+
+
 def write_report(
     evaluation: Evaluation, out_dir: Path, model_name: str, extra: dict | None = None
 ) -> Report:
@@ -60,19 +69,19 @@ def write_report(
         "skill_vs_best_trivial": {k: v if math.isfinite(v) else None for k, v in skills.items()},
     }
     metrics_json = evaluation.save_json(out_dir / "metrics.json", {**(extra or {}), **skill_json})
+    context, target, prediction = (
+        _drawable(frames)
+        for frames in (
+            evaluation.example_context,
+            evaluation.example_target,
+            evaluation.example_predictions[model_name],
+        )
+    )
+    title = model_name if context is evaluation.example_context else f"{model_name} (channel 0)"
     strip = save_prediction_strip(
-        out_dir / "prediction_strip.png",
-        evaluation.example_context,
-        evaluation.example_target,
-        evaluation.example_predictions[model_name],
-        title=model_name,
+        out_dir / "prediction_strip.png", context, target, prediction, title=title
     )
-    gif = save_prediction_gif(
-        out_dir / "prediction.gif",
-        evaluation.example_context,
-        evaluation.example_target,
-        evaluation.example_predictions[model_name],
-    )
+    gif = save_prediction_gif(out_dir / "prediction.gif", context, target, prediction)
     curves = plot_metric_curves(
         out_dir / "mse_vs_lead_time.png",
         {name: res["mse_per_frame_sum"]["curve"] for name, res in evaluation.results.items()},
