@@ -13,7 +13,10 @@ score them (:func:`score_forecasts`, :func:`catalog_tests`) and report
 Imports go one way, from the bottom up: ``catalog/`` (events, readers,
 store, fetch, magnitudes) < ``grid``, ``rates``, ``catalog_forecast`` <
 ``etas/`` and ``scores/`` (neither imports the other) < the pipeline
-(frames, reference, network, dataset, experiment, report, cli, demo).
+(frames, reference, network, dataset, report < ``settings`` < ``stages`` <
+the variants: seed sweep, residual ablations, ETAS variants, radio <
+``experiment`` < cli, demo). ``tests/test_layers.py`` checks that no import
+runs in a circle.
 ObsPy (QuakeML) and pyCSEP (CSEP tests) come with
 ``pip install 'framecast[quake]'`` and are imported only when used.
 """
@@ -39,7 +42,7 @@ _EXPORTS: dict[str, str] = {
     "ETASParameters": "framecast.quake.etas.parameters",
     "FetchQuery": "framecast.quake.catalog.fetch",
     "Grid": "framecast.quake.grid",
-    "QuakeExperiment": "framecast.quake.experiment",
+    "QuakeExperiment": "framecast.quake.settings",
     "RateForecast": "framecast.quake.rates",
     "SeismicityFrames": "framecast.quake.frames",
     "branching_ratio": "framecast.quake.etas.parameters",
@@ -47,7 +50,7 @@ _EXPORTS: dict[str, str] = {
     "fetch_catalog": "framecast.quake.catalog.fetch",
     "fit_etas": "framecast.quake.etas.fit",
     "grid_catalog": "framecast.quake.frames",
-    "load_experiment": "framecast.quake.experiment",
+    "load_experiment": "framecast.quake.settings",
     "network_forecast": "framecast.quake.network",
     "observed_from_catalog": "framecast.quake.scores.table",
     "parse_region": "framecast.quake.catalog.region",
