@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from framecast.quake.catalog.events import Catalog
 from framecast.quake.rates import RateForecast
+from framecast.quake.settings import Log
 
 if TYPE_CHECKING:
     from framecast.quake.catalog_forecast import CatalogForecast
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from framecast.quake.settings import QuakeExperiment
     from framecast.quake.stages import EtasBaseline
 
-Log = Callable[[str], None]
 REPLICATES_FOLDER = "forecasts/etas_replicates"
 UNIFORM_FIT = "etas_fit_uniform.json"
 UNIFORM_KEY = "etas_uniform_first_order"

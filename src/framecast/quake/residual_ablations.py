@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,12 +39,12 @@ import numpy as np
 
 from framecast.files import atomic_write
 from framecast.quake.rates import RateForecast
+from framecast.quake.settings import Log
 
 if TYPE_CHECKING:
     from framecast.quake.frames import SeismicityFrames
     from framecast.quake.settings import QuakeExperiment
 
-Log = Callable[[str], None]
 STRENGTHS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, math.inf)
 """Prior strengths α tried (pseudo-events; ``inf``: every multiplier 1, plain ETAS)."""
 FOLDER = "ablations"

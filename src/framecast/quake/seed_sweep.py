@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,13 +31,13 @@ import numpy as np
 
 from framecast.files import atomic_write
 from framecast.quake.rates import RateForecast
+from framecast.quake.settings import Log
 from framecast.quake.stages import seed_dir
 
 if TYPE_CHECKING:
     from framecast.quake.frames import SeismicityFrames
     from framecast.quake.settings import QuakeExperiment
 
-Log = Callable[[str], None]
 BLOCK_DAYS = 30.0
 """Block length of the seed table's bootstrap intervals (the report's decisive interval)."""
 

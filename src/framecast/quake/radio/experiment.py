@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from framecast.quake.frames import SeismicityFrames
 from framecast.quake.rates import RateForecast
 from framecast.quake.settings import (
     AuxSection,
+    Log,
     QuakeExperiment,
     network_config,
     receiver_from,
@@ -51,7 +51,6 @@ from framecast.quake.stages import (
 from framecast.runfolder import RunFolder
 from framecast.yamlio import read_yaml_file
 
-Log = Callable[[str], None]
 VARIANTS = ("without_radio", "with_radio", "shuffled_radio")
 
 
