@@ -14,8 +14,9 @@ import yaml
 from framecast_testing import tiny_run_config
 
 import framecast
-from framecast.cli import LightningConfigErrors, main
+from framecast.cli import main
 from framecast.config import load_config
+from framecast.training.machine import LightningConfigErrors
 
 
 def _config_file(tmp: Path) -> Path:

@@ -16,9 +16,6 @@ from pathlib import Path
 
 from framecast import __version__
 from framecast.errors import FramecastError
-from framecast.training.machine import LightningConfigErrors, check_accelerator
-
-__all__ = ["LightningConfigErrors", "build_parser", "check_accelerator", "main"]
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -36,6 +33,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from framecast.checkpoint import read_checkpoint
     from framecast.config import apply_overrides, config_from_dict, load_config, normalize_precision
     from framecast.training import train
+    from framecast.training.machine import LightningConfigErrors, check_accelerator
     from framecast.training.run import checkpoint_to_resume
 
     if args.resume is not None:
@@ -165,6 +163,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 def _cmd_tune(args: argparse.Namespace) -> int:
     from framecast.config import apply_overrides, load_config
+    from framecast.training.machine import LightningConfigErrors
     from framecast.tuning import TuneSettings, load_space, run_study
 
     base = apply_overrides(load_config(args.config).to_dict(), args.overrides)
