@@ -183,6 +183,8 @@ def score_shipped(out_dir: Path, mnist_dir: Path, sequences: int = 256) -> list[
         )
         _score({label: model}, config, out_dir / "shipped" / entry.name, label, {})
         scored.append(entry.name)
+    if not scored:
+        print("No Moving MNIST weights are shipped yet (framecast pretrained lists what is).")
     return scored
 
 
