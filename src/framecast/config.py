@@ -200,12 +200,21 @@ def check_train_limits(train: Any, where: str = "train") -> None:
     ------
     ValueError
         ``run_name`` with a separator, ``..`` or an absolute path;
-        ``max_minutes`` not a positive finite number; ``val_every_n_steps``
+        ``max_minutes`` not a positive finite number; ``max_steps`` or
+        ``max_epochs`` 0 or below -1 (-1: no limit); ``val_every_n_steps``
         below 1. One line naming the value.
     """
     from framecast.runfolder import check_run_name
 
     check_run_name(train.run_name, f"{where}.run_name")
+    # 0 trained nothing and exited 0 with a step-0 checkpoint, and below -1 Lightning's message
+    # blamed the machine (found by the property tests, issue 23)
+    for key in ("max_steps", "max_epochs"):
+        limit = getattr(train, key, None)
+        if limit is not None and (limit == 0 or limit < -1):
+            raise ValueError(
+                f"{where}.{key} must be a whole number >= 1 (or -1 for no limit), got {limit!r}"
+            )
     minutes = train.max_minutes
     if minutes is not None and not (math.isfinite(minutes) and minutes > 0):
         raise ValueError(

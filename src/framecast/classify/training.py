@@ -33,6 +33,7 @@ from framecast.training.csv_log import METRICS_FILE, keep_rows_before
 from framecast.training.run import (
     check_new_run_dir,
     check_resumable,
+    check_val_limit,
     checkpoint_to_resume,
     file_state,
     make_trainer,
@@ -144,6 +145,7 @@ def train_classifier(
     resume_step = check_resumable(ckpt_path, config, module) if ckpt_path is not None else 0  # type: ignore[arg-type]
     train_loader = make_labelled_loader(config.data, train_ds, train=True, seed=t.seed)
     val_loader = make_labelled_loader(config.data, val_ds, train=False)
+    check_val_limit(t.limit_val_batches, val_loader)
 
     checkpoint_dir = run_dir / "checkpoints"
     best = ModelCheckpoint(

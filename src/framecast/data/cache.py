@@ -196,7 +196,11 @@ class CacheWriter:
     # -- opening -------------------------------------------------------------------------------
 
     def _create(self) -> h5py.File:
-        handle = h5py.File(self.partial, "w")
+        # the empty cache is built beside the partial file and renamed over it once whole: a
+        # kill while HDF5 wrote it left a `.partial` without its format attribute, which every
+        # rerun then refused as "not a framecast video cache" (found by the kill loop, issue 23)
+        fresh = self.partial.with_name(self.partial.name + ".new")
+        handle = h5py.File(fresh, "w")
         channels, height, width = self.frame_shape
         handle.attrs["format"] = CACHE_FORMAT
         handle.attrs["dataset"] = self.dataset
@@ -216,8 +220,9 @@ class CacheWriter:
         text = h5py.string_dtype()
         for name in ("clip_keys", "clip_split", "clip_meta"):
             handle.create_dataset(name, shape=(0,), maxshape=(None,), dtype=text, chunks=(256,))
-        handle.flush()
-        return handle
+        handle.close()
+        os.replace(fresh, self.partial)
+        return h5py.File(self.partial, "r+")
 
     def _reopen(self) -> h5py.File:
         name = str(self.partial)

@@ -113,7 +113,10 @@ def _cmd_grid(args: argparse.Namespace) -> int:
 
     grid = Grid.from_region(args.region, args.cell, args.unit)  # checked before reading
     check_frames_size(grid, args.start, args.end, args.bin_days, args.channels)
-    catalog = load_catalog(args.catalog, log=_notice)
+    # the notices are printed once the frames are written: a refused catalog (no event left,
+    # say) used to print them before its error, two lines or more for one refusal (issue 23)
+    notices: list[str] = []
+    catalog = load_catalog(args.catalog, log=notices.append)
     frames = grid_catalog(
         catalog,
         grid,
@@ -122,9 +125,11 @@ def _cmd_grid(args: argparse.Namespace) -> int:
         bin_days=args.bin_days,
         mc=args.mc,
         channels=args.channels,
-        log=_notice,
+        log=notices.append,
     )
     frames.save(args.out)
+    for line in notices:
+        _notice(line)
     print(
         f"{args.out}: {frames.num_bins} bins x {len(frames.channels)} channels "
         f"{list(frames.channels)} on a {grid.shape[0]}x{grid.shape[1]} grid, "

@@ -133,6 +133,36 @@ class StopRequest(L.Callback):
         if threading.current_thread() is threading.main_thread():
             for signum, handler in self._handlers.items():
                 signal.signal(signum, handler)
+        self._validate_on_schedule_only(trainer)
+
+    def _validate_on_schedule_only(self, trainer: L.Trainer) -> None:
+        """Keep Lightning from validating at a requested stop, as it does after early stopping.
+
+        That extra validation wrote the stop checkpoint at its end, a place
+        Lightning's resume misreads off the validation schedule: the resumed
+        run logged a step twice (and at an epoch's end retrained one, so the
+        weights differed), and the extra validation could change the best
+        checkpoint. Found by the kill loop (issue 23). Without the extra
+        validation the stop checkpoint is the step's own, which a resume
+        continues exactly. Lightning 2.x internals; absent, nothing changes.
+        """
+        loop = getattr(getattr(trainer, "fit_loop", None), "epoch_loop", None)
+        scheduled = getattr(loop, "_should_check_val_fx", None)
+        if scheduled is None or getattr(scheduled, "framecast_stop", False):
+            return
+
+        def should_check_val(*args: Any, **kwargs: Any) -> bool:
+            if not self.requested:
+                return bool(scheduled(*args, **kwargs))
+            should_stop = trainer.should_stop
+            trainer.should_stop = False  # what the schedule alone says
+            try:
+                return bool(scheduled(*args, **kwargs))
+            finally:
+                trainer.should_stop = should_stop
+
+        should_check_val.framecast_stop = True  # type: ignore[attr-defined]
+        loop._should_check_val_fx = should_check_val  # type: ignore[union-attr]
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, idx: int

@@ -80,11 +80,33 @@ def remove_partial_files(
     return stale
 
 
+def validates_now(trainer: L.Trainer) -> bool:
+    """Whether Lightning validates right after the training step that just ended.
+
+    A checkpoint written in ``on_train_batch_end`` of such a step made a run
+    resumed from it skip that validation (Lightning counts it as done): its
+    ``val_loss`` row was lost and it had no say in the best checkpoint
+    (found by the kill loop, issue 23). Asks Lightning's own rule (2.x
+    internals); False when they are not there.
+    """
+    fit_loop = getattr(trainer, "fit_loop", None)
+    check = getattr(getattr(fit_loop, "epoch_loop", None), "_should_check_val_fx", None)
+    fetcher = getattr(fit_loop, "_data_fetcher", None)
+    if check is None or fetcher is None:
+        return False
+    try:
+        return bool(check(fetcher))
+    except (AttributeError, TypeError, AssertionError):
+        return False
+
+
 class LastCheckpoint(Checkpoint):
     """Keeps ``<dirpath>/last.ckpt`` the latest state of the run.
 
     Saved after every validation, every ``every_n_steps`` optimiser steps
-    (when set) and at the end of training, whatever stopped it
+    (when set; at the end of the validation when the step validates), after
+    a step in which a stop was asked for (a signal), and at the end of
+    training, whatever stopped it
     (``max_steps``, ``max_epochs``, the time limit, early stopping or a
     requested stop), whether or not the validation loss improved.
 
@@ -143,7 +165,13 @@ class LastCheckpoint(Checkpoint):
         self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         n = self.every_n_steps
-        if n is not None and trainer.global_step % n == 0 and not trainer.sanity_checking:
+        due = n is not None and trainer.global_step % n == 0
+        # a stop asked for in this step (a signal) is saved here too: saved at the end of
+        # training instead, it resumed one batch off when the step was not a validation step
+        # (found by the kill loop, issue 23)
+        if (due or trainer.should_stop) and not trainer.sanity_checking:
+            if validates_now(trainer):
+                return  # saved at the validation's end, where a resume counts it
             write_step_row_now(trainer)  # Lightning logs it only after this hook
             self.save(trainer)
 

@@ -113,19 +113,63 @@ def checkpoint_to_resume(resume: str | Path) -> Path:
     return path
 
 
-def check_new_run_dir(run_dir: Path) -> None:
+def check_new_run_dir(run_dir: Path) -> list[Path]:
     """Refuse to start a new run in a folder that holds a run's checkpoints.
+
+    A run killed after its first best checkpoint but before its first
+    ``last.ckpt`` cannot be resumed (``--resume`` reads ``last.ckpt``): a new
+    run starts over in its folder, and the best checkpoints it left, which
+    the folder's manifest lists, are returned for the caller to delete
+    under the folder's lock.
+
+    Returns
+    -------
+    list of Path
+        The best checkpoints of such an unresumable run (usually none).
 
     Raises
     ------
     ValueError
-        ``run_dir/checkpoints`` holds a ``.ckpt`` file.
+        ``run_dir/checkpoints`` holds ``last.ckpt``, or a ``.ckpt`` file
+        framecast did not record there.
     """
     checkpoints = run_dir / "checkpoints"
-    if checkpoints.is_dir() and any(checkpoints.glob("*.ckpt")):
+    found = sorted(checkpoints.glob("*.ckpt")) if checkpoints.is_dir() else []
+    # a kill between the first best-*.ckpt and the first last.ckpt used to leave a folder that
+    # both --resume (no last.ckpt) and a new run (a checkpoint there) refused, and `quake run`
+    # could then never finish without --restart (found by the kill loop, issue 23)
+    listed = RunFolder(run_dir).listed() if found else set()
+    unresumable = all(
+        p.name.startswith("best-") and f"checkpoints/{p.name}" in listed for p in found
+    )
+    if not unresumable:
         raise ValueError(
             f"run folder {str(run_dir)!r} already holds a run; "
             f"use --resume {run_dir} or another train.run_name"
+        )
+    return found
+
+
+def check_val_limit(limit: float, loader: Any, key: str = "train.limit_val_batches") -> None:
+    """Refuse a fraction of the validation batches that keeps none of them, before any write.
+
+    Lightning refused it only inside ``fit``, once the run folder held a
+    ``config.yaml`` and logs, and blamed the machine (found by the property
+    tests, issue 23).
+
+    Raises
+    ------
+    ValueError
+        ``limit`` is a fraction in (0, 1) and ``int(limit * len(loader))`` is 0.
+    """
+    try:
+        batches = len(loader)
+    except TypeError:  # an iterable dataset: Lightning takes no fraction of it anyway
+        return
+    if isinstance(limit, float) and 0.0 < limit < 1.0 and batches and int(limit * batches) < 1:
+        raise ValueError(
+            f"{key}={limit:g} keeps none of the {batches} validation batch(es); "
+            f"use a fraction >= {1 / batches:.3g}, a whole number of batches, or 0 for none"
         )
 
 
@@ -153,7 +197,8 @@ def open_run_folder(
     folder = RunFolder(run_dir).open()
     try:
         if ckpt_path is None:
-            check_new_run_dir(run_dir)
+            for stale in check_new_run_dir(run_dir):  # an unresumable run's best checkpoints
+                folder.remove(stale.relative_to(run_dir).as_posix())
         else:
             if file_state(ckpt_path) != ckpt_state:
                 raise ValueError(
@@ -162,11 +207,45 @@ def open_run_folder(
                 )
             if not folder.has_manifest():
                 folder.adopt(RUN_FILES)
+            remove_unknown_best(run_dir, ckpt_path, folder)
         folder.record("config.yaml", f"logs/{METRICS_FILE}", "logs/hparams.yaml")
     except BaseException:
         folder.close()
         raise
     return folder
+
+
+def remove_unknown_best(run_dir: Path, ckpt_path: Path, folder: RunFolder) -> list[Path]:
+    """Delete the best checkpoints written after the checkpoint a run resumes from.
+
+    A kill between a validation's best checkpoint and the ``last.ckpt``
+    that follows it left a ``best-*.ckpt`` that the resumed run does not
+    know and so never replaces: two best checkpoints at the end (found by
+    the kill loop, issue 23). Only files the folder's manifest lists go.
+
+    Returns
+    -------
+    list of Path
+        The files deleted.
+    """
+    import torch
+
+    try:
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)
+    except (RuntimeError, OSError, ValueError):
+        return []  # check_resumable read it already; keep everything if it cannot be read now
+    known: set[str] = set()
+    for key, value in (state.get("callbacks") or {}).items():
+        if str(key).startswith("ModelCheckpoint") and isinstance(value, dict):
+            known |= {Path(str(p)).name for p in value.get("best_k_models") or {}}
+            known.add(Path(str(value.get("best_model_path") or "")).name)
+    listed = folder.listed()
+    removed: list[Path] = []
+    for path in sorted((run_dir / "checkpoints").glob("best-*.ckpt")):
+        name = f"checkpoints/{path.name}"
+        if path.name not in known and name in listed:
+            removed += folder.remove(name)
+    return removed
 
 
 def secondary_process() -> bool:
@@ -437,6 +516,7 @@ def train(
         load_initial_weights(t.init_from, config, module)
     train_loader = make_loader(config.data, train_ds, train=True, seed=t.seed)
     val_loader = make_loader(config.data, val_ds, train=False)
+    check_val_limit(t.limit_val_batches, val_loader)
 
     checkpoint_dir = run_dir / "checkpoints"
     best = ModelCheckpoint(
