@@ -7,7 +7,7 @@ import torch
 
 from framecast.numerics import configure_torch
 
-# Two torch threads collapse when another process holds a core (DEVELOPERS.md).
+# Two torch threads collapse when another process holds a core (docs/speed.md).
 configure_torch(num_threads=1)
 
 

@@ -1,7 +1,7 @@
 """The one interface every recurrent cell implements.
 
 The key experiment of framecast is swapping the recurrent cell inside an
-architecture, so all cells share one signature (DESIGN.md):
+architecture, so all cells share one signature (docs/extending.md):
 
 ``forward(x, state, memory=None) -> (h, new_state, memory)``
 

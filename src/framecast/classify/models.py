@@ -1,6 +1,6 @@
 """Sequence classifiers built from any registered recurrent cell.
 
-Two architectures, both looking their cell up by name (DESIGN.md: the cell
+Two architectures, both looking their cell up by name (docs/models.md: the cell
 is the swappable part):
 
 - ``vector_rnn``: token ids through an embedding (or feature vectors through
