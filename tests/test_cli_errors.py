@@ -27,7 +27,7 @@ def _config_file(tmp: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
-    """A tiny run trained for 2 steps, with the README's ``train.precision=32`` as an int."""
+    """A tiny run trained for 2 steps, with the docs' ``train.precision=32`` as an int."""
     tmp = tmp_path_factory.mktemp("errors")
     argv = ["train", "--config", str(_config_file(tmp)), "train.max_steps=2"]
     assert main([*argv, "train.precision=32"]) == 0

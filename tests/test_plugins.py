@@ -87,7 +87,7 @@ def test_every_table_line_names_an_object_of_its_kind(kind: str, name: str):
         assert isinstance(obj, ScoreSpec) and obj.key == name
     else:
         assert callable(obj)
-    assert inspect.getdoc(obj), f"{kind} {name!r} needs a docstring (its README summary)"
+    assert inspect.getdoc(obj), f"{kind} {name!r} needs a docstring (its line in docs/registry.md)"
 
 
 def test_application_plugins_live_in_the_applications():
