@@ -251,3 +251,49 @@ def test_a_forecaster_checkpoint_is_not_a_classifier(tmp_path, capsys):
     torch.save(forecaster, tmp_path / "forecaster.ckpt")
     assert main(["classify", "predict", str(tmp_path / "forecaster.ckpt"), "--input", "x"]) == 2
     assert "not a classifier's" in capsys.readouterr().err
+
+
+def test_evaluate_writes_the_tutorial_outputs(tmp_path):
+    model = {"name": "vector_rnn", "options": {"cell": "lstm", "embed_dim": 8, "hidden_size": 8}}
+    data = {
+        "name": "synthetic_text",
+        "batch_size": 16,
+        "options": {"num_train": 64, "num_val": 32, "num_test": 48, "length": 10},
+    }
+    config = _config(tmp_path, model, data)
+    assert main(["classify", "train", "--config", str(config), "train.max_epochs=3",
+                 "train.max_steps=-1", "train.log_every_n_steps=1"]) == 0  # fmt: skip
+    run = tmp_path / "runs" / "run"
+    assert main(["classify", "evaluate", str(run)]) == 0
+    out = run / "eval-test"
+    result = json.loads((out / "metrics.json").read_text())
+    epochs = result["epochs"]
+    assert [e["epoch"] for e in epochs] == [0, 1, 2]  # 4 steps an epoch, 3 epochs
+    assert all(0 <= e["val_accuracy"] <= 1 and e["train_loss"] > 0 for e in epochs)
+    histograms = result["probability_histograms"]
+    assert set(histograms) == {"train", "test"}
+    support = result["metrics"]["support"]
+    assert {k: sum(v) for k, v in histograms["test"].items()} == support
+    assert sum(sum(v) for v in histograms["train"].values()) == 64
+    weighted = result["metrics"]["recall"]["weighted"]
+    assert weighted == pytest.approx(result["metrics"]["accuracy"], abs=1e-6)
+    report = (out / "classification_report.txt").read_text()
+    assert "weighted avg" in report and "macro avg" in report
+    assert "| epoch | train loss |" in (out / "report.md").read_text()
+    for name in ("learning_curves.png", "probability_histograms.png", "curves.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_run_shorter_than_one_validation_interval_ends_cleanly(tmp_path, capsys):
+    model = {"name": "vector_rnn", "options": {"cell": "gru", "embed_dim": 4, "hidden_size": 4}}
+    data = {
+        "name": "synthetic_text",
+        "batch_size": 8,
+        "options": {"num_train": 64, "num_val": 8, "num_test": 8, "length": 6},
+    }
+    config = _config(tmp_path, model, data)
+    # 3 steps of an 8-step epoch: no validation before the end, with early stopping on
+    args = ["train.max_steps=3", "train.max_epochs=5", "train.early_stopping_patience=2"]
+    assert main(["classify", "train", "--config", str(config), *args]) == 0
+    assert read_checkpoint(tmp_path / "runs" / "run")["global_step"] == 3
+    assert "trained to step 3" in capsys.readouterr().out

@@ -124,3 +124,17 @@ def test_input_size_comes_from_the_data():
         vector.input_size_for(frames, {})
     with pytest.raises(ValueError, match="classifies frame sequences"):
         conv.input_size_for(tokens, {})
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"conv_filters": 4, "conv_kernel": 3, "pool_size": 3}, {"readout": "max"}]
+)
+def test_cutting_the_steps_padded_in_every_row_changes_nothing(options, monkeypatch):
+    torch.manual_seed(0)
+    model = VectorSequenceClassifier(30, 2, hidden_size=6, embed_dim=5, **options).eval()
+    x = torch.randint(1, 30, (3, 20))  # (B, T)
+    x[:, 7:] = 0
+    x[1, 4:] = 0
+    cut = model(x)
+    monkeypatch.setattr(model, "_drop_common_padding", lambda features, mask: (features, mask))
+    torch.testing.assert_close(cut, model(x), atol=1e-6, rtol=1e-6)

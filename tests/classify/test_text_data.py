@@ -133,3 +133,54 @@ def test_synthetic_text_is_deterministic_and_split_by_seed():
     assert torch.equal(a.tokens, b.tokens) and len(test) == 30
     assert not torch.equal(a.tokens[:30], test.tokens)
     assert test.vocabulary == a.vocabulary
+
+
+def _tar(folder, archive, prefix="aclImdb"):
+    import tarfile
+
+    with tarfile.open(archive, "w:gz") as handle:
+        handle.add(folder, arcname=prefix)
+    return archive
+
+
+def test_the_archive_reads_as_the_unpacked_folder(acl_imdb, tmp_path):
+    archive = _tar(acl_imdb, tmp_path / "aclImdb_v1.tar.gz")
+    for split in ("train", "val", "test"):
+        folder = imdb(split, path=str(acl_imdb), val_fraction=0.34, max_length=6)
+        packed = imdb(split, path=str(archive), val_fraction=0.34, max_length=6)
+        assert packed.vocabulary == folder.vocabulary
+        assert torch.equal(packed.tokens, folder.tokens)
+        assert torch.equal(packed.labels, folder.labels)
+    assert packed.corpus.files[0].startswith(f"{archive}:aclImdb/test/neg/")
+
+
+def test_an_archive_that_is_not_the_aclimdb_layout_is_refused_in_one_line(acl_imdb, tmp_path):
+    import shutil
+
+    shutil.rmtree(acl_imdb / "test" / "pos")
+    archive = _tar(acl_imdb, tmp_path / "broken.tar.gz")
+    with pytest.raises(ValueError, match=r"not the aclImdb layout: .*aclImdb/test/pos") as err:
+        imdb("train", path=str(archive))
+    assert "\n" not in str(err.value)
+    not_tar = tmp_path / "reviews.tar.gz"
+    not_tar.write_bytes(b"plain text, not an archive")
+    with pytest.raises(ValueError, match="is not a readable tar archive"):
+        imdb("train", path=str(not_tar))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        imdb("train", path=str(tmp_path / "missing.tar.gz"))
+
+
+def test_a_review_in_the_archive_that_is_not_utf8_is_named_once_and_skipped(acl_imdb, tmp_path):
+    (acl_imdb / "train" / "neg" / "7_1.txt").write_bytes("très mauvais".encode("latin-1"))
+    archive = _tar(acl_imdb, tmp_path / "a.tar.gz")
+    train = imdb("train", path=str(archive), val_fraction=0.0, max_length=6)
+    assert len(train.skipped) == 1 and "aclImdb/train/neg/7_1.txt: not UTF-8" in train.skipped[0]
+    assert len(train.labels) == 6
+
+
+def test_an_archive_class_with_no_readable_review_is_refused(acl_imdb, tmp_path):
+    for file in (acl_imdb / "test" / "neg").iterdir():
+        file.write_bytes("\xe9\xe9".encode("latin-1"))
+    archive = _tar(acl_imdb, tmp_path / "a.tar.gz")
+    with pytest.raises(ValueError, match=r"class 'neg': none of the 1 .txt file.* under test/neg"):
+        imdb("test", path=str(archive))

@@ -176,6 +176,18 @@ def test_resume_with_other_settings_is_refused(tmp_path: Path) -> None:
         read_cache_info(path)
 
 
+def test_resume_from_another_source_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.h5"
+    with CacheWriter(path, dataset="v", source="frames_a", frame_shape=SHAPE, settings={}) as w:
+        w.add_clip("a", clip_frames(0, 3), split="train", meta={})
+    with pytest.raises(ValueError, match=r"started from source .*frames_a.*not 'frames_b'"):
+        CacheWriter(path, dataset="v", source="frames_b", frame_shape=SHAPE, settings={})
+    with CacheWriter(path, dataset="v", source="frames_a", frame_shape=SHAPE, settings={}) as w:
+        assert w.done() == {"a"}
+        w.finish()
+    assert read_cache_info(path).source == "frames_a"
+
+
 def test_not_a_cache(tmp_path: Path) -> None:
     path = tmp_path / "other.h5"
     with h5py.File(path, "w") as handle:

@@ -51,6 +51,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         max_batches=args.max_batches,
         rate_checkpoint=args.rate_checkpoint,
         b_value=args.b_value,
+        train_histogram=not args.no_train_histogram,
     )
     return 0
 
@@ -91,6 +92,11 @@ def add_classify_commands(sub: Any) -> None:
     )
     p.add_argument(
         "--b-value", type=float, default=1.0, help="Gutenberg-Richter b scaling rates to M0"
+    )
+    p.add_argument(
+        "--no-train-histogram",
+        action="store_true",
+        help="skip the pass over the training data for the probability histograms",
     )
     p.add_argument("overrides", nargs="*", help="data.* overrides, e.g. data.options.path=x")
     p.set_defaults(func=_cmd_evaluate)

@@ -22,6 +22,14 @@ from framecast.classify.alarms import (
 from framecast.classify.checkpoint import load_classifier
 from framecast.classify.config import classify_config_from_dict
 from framecast.classify.data import build_labelled_dataset
+from framecast.classify.diagnostics import (
+    classification_report,
+    format_history,
+    plot_learning_curves,
+    plot_probability_histograms,
+    probability_histograms,
+    read_epoch_history,
+)
 from framecast.classify.metrics import (
     ClassificationMetrics,
     classification_metrics,
@@ -88,9 +96,19 @@ def evaluate_classifier(
     max_batches: int | None = None,
     rate_checkpoint: str | Path | None = None,
     b_value: float = 1.0,
+    train_histogram: bool = True,
     verbose: bool = True,
 ) -> ClassifierEvaluation:
-    """Score a classifier checkpoint on ``split`` and write report.md, metrics.json and curves.png.
+    """Score a classifier checkpoint on ``split`` and write its report and figures.
+
+    Written to ``out_dir``: ``report.md`` (the scores table, the confusion
+    matrix, the classification report with weighted averages and the loss
+    and accuracy per epoch), ``classification_report.txt``, ``metrics.json``,
+    ``curves.png`` (ROC, precision-recall, confusion), ``learning_curves.png``
+    (loss and accuracy per epoch, training and validation, from the run's
+    ``logs/metrics.csv``) and ``probability_histograms.png`` (the predicted
+    probabilities per true class on the training data and on ``split``:
+    the overtraining check of the IMDB tutorial).
 
     For ``quake_alarms`` data the classifier's probability of an event is
     compared on the same windows with the recent-rate Poisson forecast and,
@@ -112,6 +130,9 @@ def evaluate_classifier(
         A rate network to compare with (quake alarms only).
     b_value : float
         Gutenberg-Richter b that scales the rate forecasts to the alarm magnitude.
+    train_histogram : bool
+        Also score the training split for the probability histograms (one
+        more pass over the training data, ``max_batches`` of it at most).
 
     Raises
     ------
@@ -138,8 +159,32 @@ def evaluate_classifier(
     metrics = classification_metrics(probs, labels, names)
     table = format_metrics_table(metrics)
     title = f"{config.model.name} ({config.model.options.get('cell', '')}) on {config.data.name}"
-    text = f"# {title}, {split} split\n\n{table}\n{format_confusion(metrics)}"
-    files = [plot_curves(out_dir / "curves.png", metrics, f"{title}, {split}")]
+    report = classification_report(metrics)
+    text = (
+        f"# {title}, {split} split\n\n{table}\n{format_confusion(metrics)}\n"
+        f"Classification report:\n\n```\n{report}```\n"
+    )
+    files = [
+        plot_curves(out_dir / "curves.png", metrics, f"{title}, {split}"),
+        write_markdown(out_dir / "classification_report.txt", report),
+    ]
+    history = read_epoch_history(loaded.path.parent.parent / "logs" / "metrics.csv")
+    if history:
+        text += f"\nLoss and accuracy per epoch (the run's logs):\n\n{format_history(history)}"
+        files.append(plot_learning_curves(out_dir / "learning_curves.png", history, title))
+    histograms = {split: probability_histograms(probs, labels, names)}
+    if train_histogram and split != "train":
+        train_data = build_labelled_dataset(config.data, "train", loaded.vocabulary)
+        train_probs, train_labels = predict_probabilities(
+            loaded.model, train_data, config.data.batch_size, max_batches
+        )
+        histograms = {"train": probability_histograms(train_probs, train_labels, names)}
+        histograms[split] = probability_histograms(probs, labels, names)
+    files.append(
+        plot_probability_histograms(
+            out_dir / "probability_histograms.png", histograms, names, title
+        )
+    )
     skills: list[AlarmSkill] = []
     if is_alarm:
         n = len(labels)
@@ -163,6 +208,8 @@ def evaluate_classifier(
         "split": split,
         "skipped": skipped,
         "metrics": metrics.to_dict(),
+        "epochs": [vars(row) for row in history],
+        "probability_histograms": histograms,
         "alarms": [
             {
                 "name": s.name,

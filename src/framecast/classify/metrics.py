@@ -67,7 +67,9 @@ class ClassificationMetrics:
     accuracy : float
         Fraction of items whose most probable class is the true one.
     precision, recall, f1, roc_auc, average_precision : dict of str to float
-        Per class name, plus ``"macro"`` (their unweighted mean). ROC AUC and
+        Per class name, plus ``"macro"`` (their unweighted mean); precision,
+        recall and F1 also ``"weighted"`` (their mean weighted by support, the
+        "weighted" scores of the IMDB tutorial; weighted recall is the accuracy). ROC AUC and
         average precision are NaN for a class where they are undefined (see
         the module), and their macro mean leaves those classes out.
     support : dict of str to int
@@ -110,12 +112,20 @@ class ClassificationMetrics:
 
 
 def _per_class(
-    values: Tensor, names: tuple[str, ...], defined: list[bool] | None = None
+    values: Tensor,
+    names: tuple[str, ...],
+    defined: list[bool] | None = None,
+    weights: Tensor | None = None,
 ) -> dict[str, float]:
-    """Scores by class name and their macro mean; NaN where ``defined`` says False."""
+    """Scores by class name, their macro mean and (with ``weights``) their weighted mean.
+
+    NaN where ``defined`` says False.
+    """
     out = {name: float(v) for name, v in zip(names, values.tolist(), strict=True)}
     if defined is None:
         out["macro"] = float(np.mean(list(out.values())))
+        if weights is not None:
+            out["weighted"] = float((values.double() * weights).sum())
         return out
     out = {
         name: (v if ok else math.nan) for (name, v), ok in zip(out.items(), defined, strict=True)
@@ -185,14 +195,15 @@ def classification_metrics(
         pr_precision, pr_recall, _ = multiclass_precision_recall_curve(probs, target, **kw)
     support = torch.bincount(target, minlength=k)
     count = int(target.numel())
+    weights = support.double() / count  # (K,): the support-weighted averages of the tutorial
     two_sided = [0 < s < count for s in support.tolist()]  # positives and negatives
     has_positives = [s > 0 for s in support.tolist()]
     return ClassificationMetrics(
         class_names=tuple(class_names),
         accuracy=accuracy,
-        precision=_per_class(precision, class_names),
-        recall=_per_class(recall, class_names),
-        f1=_per_class(f1, class_names),
+        precision=_per_class(precision, class_names, weights=weights),
+        recall=_per_class(recall, class_names, weights=weights),
+        f1=_per_class(f1, class_names, weights=weights),
         roc_auc=_per_class(auroc, class_names, two_sided),
         average_precision=_per_class(ap, class_names, has_positives),
         support={n: int(s) for n, s in zip(class_names, support.tolist(), strict=True)},

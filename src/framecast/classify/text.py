@@ -2,7 +2,8 @@
 
 IMDB's reviews (Maas et al. 2011) are distributed as
 ``aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt`` (plus an unlabelled
-``train/unsup`` folder, which is not read). Any folder with one subfolder of
+``train/unsup`` folder, which is not read), as a folder or as the archive
+itself (``.tar.gz``, read member by member, never unpacked). Any folder with one subfolder of
 ``.txt`` files per class reads the same way. Files are decoded as UTF-8; one
 that is not (a Latin-1 file, say) is skipped and reported by name, or with
 ``on_error="raise"`` stops the read with one line naming it. A class folder
@@ -20,8 +21,10 @@ Word Vectors for Sentiment Analysis", ACL 2011.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,6 +155,94 @@ def read_text_folder(
     return corpus
 
 
+def _member_place(name: str) -> tuple[str, str] | None:
+    """(split, class) of an archive member ``[prefix/]aclImdb/<split>/<class>/<file>.txt``."""
+    parts = name.split("/")
+    if len(parts) < 4 or not parts[-1].endswith(".txt"):
+        return None
+    split, cls = parts[-3], parts[-2]
+    if split not in ("train", "test") or cls not in IMDB_CLASSES:
+        return None
+    return split, cls
+
+
+@functools.lru_cache(maxsize=2)
+def _read_imdb_archive(path: str, size: int, mtime_ns: int, on_error: str) -> dict[str, TextCorpus]:
+    """Both labelled splits of an aclImdb archive, read in one pass and cached."""
+    found: dict[tuple[str, str], list[tuple[str, str | None, str]]] = {}
+    try:
+        with tarfile.open(path, mode="r:*") as archive:
+            for member in archive:  # streamed: members are read in order, nothing is extracted
+                place = _member_place(member.name)
+                if place is None or not member.isfile():
+                    continue
+                handle = archive.extractfile(member)
+                data = handle.read() if handle is not None else b""
+                where = f"{path}:{member.name}"
+                try:
+                    found.setdefault(place, []).append((member.name, data.decode("utf-8"), where))
+                except UnicodeDecodeError as err:
+                    reason = f"{where}: not UTF-8 (byte {err.start}: {err.reason})"
+                    if on_error == "raise":
+                        raise ValueError(f"text file {reason}") from None
+                    found.setdefault(place, []).append((member.name, None, reason))
+    except (tarfile.TarError, EOFError, OSError) as err:
+        raise ValueError(f"{path!r} is not a readable tar archive ({err})") from None
+    missing = [f"{s}/{c}" for s in ("train", "test") for c in IMDB_CLASSES if (s, c) not in found]
+    if missing:
+        raise ValueError(
+            f"archive {path!r} is not the aclImdb layout: no .txt files under "
+            f"{', '.join('aclImdb/' + m for m in missing)}"
+        )
+    splits: dict[str, TextCorpus] = {}
+    for split in ("train", "test"):
+        corpus = TextCorpus([], [], IMDB_CLASSES)
+        for label, cls in enumerate(IMDB_CLASSES):
+            members = sorted(found[(split, cls)])  # the folder reader's order: by name
+            if all(text is None for _, text, _ in members):
+                raise ValueError(
+                    f"class {cls!r}: none of the {len(members)} .txt file(s) under "
+                    f"{split}/{cls} in {path!r} can be read (first: {members[0][2]}); a class "
+                    "needs at least one readable file"
+                )
+            for _, text, where in members:
+                if text is None:
+                    corpus.skipped.append(where)
+                    logger.warning("skipped text file %s", where)
+                    continue
+                corpus.texts.append(text)
+                corpus.labels.append(label)
+                corpus.files.append(where)
+        splits[split] = corpus
+    return splits
+
+
+def read_imdb_archive(
+    path: str | os.PathLike[str], *, on_error: str = "skip"
+) -> dict[str, TextCorpus]:
+    """The ``train`` and ``test`` corpora of an aclImdb archive (``.tar``, ``.tar.gz``, ...).
+
+    Members are read in a stream, never extracted (a member's name never
+    becomes a path here), in the folder reader's order. Reading the 50,000
+    reviews takes a few seconds; the result is cached while the file is unchanged.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not a tar archive; no ``.txt`` member under one of
+        ``aclImdb/{train,test}/{neg,pos}``; a class none of whose files is
+        UTF-8; a file that is not UTF-8 with ``on_error="raise"``.
+    """
+    _check_on_error(on_error)
+    file = Path(path).expanduser().resolve()
+    if not file.is_file():
+        raise FileNotFoundError(f"archive {str(path)!r} does not exist")
+    stat = file.stat()
+    return _read_imdb_archive(str(file), stat.st_size, stat.st_mtime_ns, on_error)
+
+
 def stratified_split(
     labels: list[int], fractions: tuple[float, float], seed: int
 ) -> dict[str, list[int]]:
@@ -279,26 +370,44 @@ def imdb(
 ) -> TextDataset:
     """IMDB reviews from ``aclImdb/{train,test}/{neg,pos}/*.txt`` (Maas et al. 2011).
 
-    ``val`` is ``val_fraction`` of ``train`` (per class, seeded); ``test`` is
-    the distributed test folder. Labels: 0 = neg, 1 = pos.
+    ``path`` is the unpacked ``aclImdb`` folder or the archive as distributed
+    (``aclImdb_v1.tar.gz``, or any tar holding that layout), read without
+    unpacking. ``val`` is ``val_fraction`` of ``train`` (per class, seeded);
+    ``test`` is the distributed test set. Labels: 0 = neg, 1 = pos.
 
     Raises
     ------
     ValueError
-        No ``path``; see :func:`read_text_folder`.
+        No ``path``; see :func:`read_text_folder` and :func:`read_imdb_archive`.
     """
     if path is None:
-        raise ValueError("dataset 'imdb' needs data.options.path: the aclImdb folder")
+        raise ValueError(
+            "dataset 'imdb' needs data.options.path: the aclImdb folder or its .tar.gz archive"
+        )
     root = Path(path).expanduser()
     if split not in SPLITS:
         raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
+    if root.is_file():
+        archive = read_imdb_archive(root, on_error=on_error)
+        train_corpus, test_corpus = archive["train"], archive["test"]
+    elif not root.exists():
+        raise FileNotFoundError(
+            f"IMDB data {str(path)!r} does not exist (expected the aclImdb folder or its archive)"
+        )
+    else:
+        train_corpus = test_corpus = None
     splits: dict[str, TextCorpus] = {}
     if split != "test" or vocabulary is None:
-        train = read_text_folder(root / "train", classes=IMDB_CLASSES, on_error=on_error)
+        train = train_corpus
+        if train is None:
+            train = read_text_folder(root / "train", classes=IMDB_CLASSES, on_error=on_error)
         parts = stratified_split(train.labels, (val_fraction, 0.0), seed)
         splits = {"train": train.subset(parts["train"]), "val": train.subset(parts["val"])}
     if split == "test":
-        splits["test"] = read_text_folder(root / "test", classes=IMDB_CLASSES, on_error=on_error)
+        test = test_corpus
+        if test is None:
+            test = read_text_folder(root / "test", classes=IMDB_CLASSES, on_error=on_error)
+        splits["test"] = test
     return _text_dataset(splits, split, vocabulary, max_words, max_length, truncation)
 
 

@@ -252,11 +252,19 @@ class CacheWriter:
                         f"{wanted[item]!r}; delete it to start over, or rerun with the same "
                         "settings to continue it"
                     )
+            started_from = str(handle.attrs.get("source", ""))
+            if not same_file(started_from, self.source):
+                raise ValueError(
+                    f"the unfinished cache {name!r} was started from source {started_from!r}, "
+                    f"not {self.source!r}; delete it to start over, or rerun with that source "
+                    "to continue it"
+                )
             self._truncate(handle)
         except Exception:
             handle.close()
             raise
-        handle.attrs["source"] = self.source
+        # nothing is rewritten in the header: a kill while HDF5 rewrote the variable-length
+        # `source` attribute left a dangling heap pointer (found by the kill loop)
         return handle
 
     def _truncate(self, handle: h5py.File) -> None:

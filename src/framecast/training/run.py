@@ -541,7 +541,14 @@ def train(
     cbs: list[Callback] = [LearningRateMonitor(logging_interval="step")]
     if t.early_stopping_patience is not None:
         cbs.append(
-            EarlyStopping(monitor="val_loss", mode="min", patience=t.early_stopping_patience)
+            EarlyStopping(
+                monitor="val_loss",
+                mode="min",
+                patience=t.early_stopping_patience,
+                # checked after each validation: a run that ends before its first
+                # validation has nothing to check (at an epoch's end Lightning raised)
+                check_on_train_epoch_end=False,
+            )
         )
     cbs.extend(callbacks or [])
     # checkpoint callbacks last (Lightning keeps them last anyway): their saves
