@@ -91,6 +91,8 @@ class SamplingConfig:
     1.0 to 0 over 50,000 iterations). ``reverse`` is reverse scheduled
     sampling (PredRNN-V2, Wang et al. 2022, Sec. 4.2) with its two
     milestones and exponential rate. ``none`` always feeds predictions.
+    ``teacher`` always feeds the true frame (teacher forcing throughout:
+    next-frame training, as the Keras ConvLSTM example fits its network).
     """
 
     mode: str = "linear"
@@ -240,13 +242,44 @@ class EvaluationConfig:
     Wang et al. 2004) or ``skimage`` (scikit-image's ``structural_similarity``
     defaults on frames quantised to uint8, as the PredRNN authors score KTH
     and Moving MNIST). A config that reproduces a paper sets the paper's one.
+
+    ``thresholds`` and ``fss_scales``: the event thresholds (values of the
+    scored frames) and neighbourhood sides (pixels) at which ``framecast
+    evaluate`` also scores the CSI and the fractions skill score
+    (:mod:`framecast.metrics.categorical`) when its command line gives none:
+    a radar config carries its own scores. Empty: no threshold scores;
+    ``fss_scales`` None: :data:`framecast.metrics.DEFAULT_FSS_SCALES`.
     """
 
     ssim: str = "gaussian"
+    thresholds: list[float] = field(default_factory=list)
+    fss_scales: list[int] | None = None
 
     def __post_init__(self) -> None:
         if self.ssim not in SSIM_NAMES:
             raise ValueError(f"evaluation.ssim must be one of {SSIM_NAMES}, got {self.ssim!r}")
+        bad = [
+            v
+            for v in self.thresholds
+            if isinstance(v, bool) or not isinstance(v, int | float) or not (0 <= v < math.inf)
+        ]
+        if bad:
+            raise ValueError(
+                f"evaluation.thresholds must be finite numbers >= 0 (values of the scored "
+                f"frames), got {bad[0]!r} in {self.thresholds!r}"
+            )
+        self.thresholds = [float(v) for v in self.thresholds]
+        if self.fss_scales is not None:
+            if not self.thresholds:
+                raise ValueError(
+                    f"evaluation.fss_scales {self.fss_scales!r} needs evaluation.thresholds"
+                )
+            bad = [s for s in self.fss_scales if isinstance(s, bool) or not isinstance(s, int)]
+            if bad or any(s < 1 for s in self.fss_scales) or not self.fss_scales:
+                raise ValueError(
+                    f"evaluation.fss_scales must be whole numbers of pixels >= 1, "
+                    f"got {self.fss_scales!r}"
+                )
 
 
 @dataclass

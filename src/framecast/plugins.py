@@ -76,6 +76,7 @@ PLUGINS: dict[str, dict[str, str]] = {
         "moving_mnist": "framecast.data.moving_mnist:moving_mnist",
         "mmnist_file": "framecast.data.mnist_test_file:mmnist_file",
         "moving_squares": "framecast.data.moving_squares:moving_squares",
+        "radar_cells": "framecast.data.radar_cells:radar_cells",
         "array": "framecast.data.arrays:array_dataset",
         "prepared": "framecast.data.cache:prepared_videos",
         "kth": "framecast.data.kth:kth_dataset",

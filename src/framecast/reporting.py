@@ -120,6 +120,11 @@ def evaluate_checkpoint(
 ) -> Report:
     """Score a checkpoint and the trivial baselines on a data split; print and write the report.
 
+    ``thresholds`` and ``fss_scales`` not given (empty, None) are taken from
+    the checkpoint config's ``evaluation.thresholds`` and
+    ``evaluation.fss_scales``, so a radar config scores its CSI and FSS
+    without options.
+
     The baselines are :func:`framecast.baselines.trivial_baselines` of the
     checkpoint's data (the mean frame and best constant fitted on its
     training split).
@@ -144,6 +149,9 @@ def evaluate_checkpoint(
     checkpoint = resolve_checkpoint(checkpoint)
     model, config = load(checkpoint)
     config = _config_for_data(config, data, overrides)
+    if not thresholds:  # the config's own threshold scores (a radar config's)
+        thresholds = config.evaluation.thresholds
+        fss_scales = config.evaluation.fss_scales if fss_scales is None else fss_scales
     dataset = make_dataset(config.data, split)
     channels = dataset.channels  # type: ignore[attr-defined]
     if channels != model.in_channels:

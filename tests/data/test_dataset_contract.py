@@ -113,6 +113,7 @@ OPTIONS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "moving_mnist": _mnist_options,
     "moving_squares": lambda _: {"num_sequences": 4},
     "prepared": _prepared_options,
+    "radar_cells": lambda _: {"num_sequences": 4, "image_size": 16},
     "seismicity": _seismicity_options,
     "seismicity_radio": _seismicity_radio_options,
 }

@@ -178,3 +178,13 @@ def test_learns_in_extrapolation_mode():
     r = learning_check("prednet", options, steps=60, lr=2e-2)
     assert r["trained"] < 0.5 * r["initial"]
     assert r["trained"] < r["persistence"]
+
+
+def test_output_bias_starts_the_rate_output_there() -> None:
+    """``output_bias`` sets the bias of Â_0's convolution only (a rate model starts at its mean
+    rate, framecast.quake.settings.network_config); the other layers keep 0.05."""
+    options = {"output_activation": "softplus", "pixel_max": None, "output_bias": -5.0}
+    model = build_model("prednet", 1, options)
+    assert torch.all(model.ahat_convs[0].bias == -5.0)
+    assert all(torch.all(conv.bias == 0.05) for conv in model.ahat_convs[1:])
+    assert torch.all(build_model("prednet", 1, {}).ahat_convs[0].bias == 0.05)

@@ -141,6 +141,11 @@ class PredNet(ForecastModel):
     patch_size : int
         Space-to-depth factor; frames' sides must be multiples of
         ``patch_size * 2**(L-1)``.
+    output_bias : float, optional
+        Starting value of the bias of ``Â_0``'s convolution (default 0.05,
+        see the comment in the code). A rate model starts at
+        ``softplus^-1(mean rate)`` (or its log for ``exp``), as the quake
+        pipeline sets it, instead of a rate near ``softplus(0) = 0.69``.
     """
 
     uses_cell: ClassVar[bool] = True
@@ -160,6 +165,7 @@ class PredNet(ForecastModel):
         extrap_start: int | None = None,
         train_mode: str = "error",
         patch_size: int = 1,
+        output_bias: float | None = None,
     ) -> None:
         super().__init__(in_channels, patch_size)
         frame_ch = in_channels * patch_size * patch_size
@@ -222,6 +228,8 @@ class PredNet(ForecastModel):
         # A small positive bias starts every prediction unit in the ReLU's linear part.
         for conv in self.ahat_convs:
             nn.init.constant_(conv.bias, 0.05)
+        if output_bias is not None:  # a rate output starts at the mean rate
+            nn.init.constant_(self.ahat_convs[0].bias, float(output_bias))
         self.a_convs = nn.ModuleList(
             nn.Conv2d(2 * stack[i], stack[i + 1], kernel_size, padding=pad)
             for i in range(num_layers - 1)

@@ -506,15 +506,18 @@ def network_config(
         }
     else:
         options.setdefault("output_activation", "softplus")
-        if frames is None:
-            options.setdefault("output_bias", 0.0)
-        else:
-            train_bins = frames.bin_index(experiment.periods.val_start)
-            count = frames.channel("count")[:train_bins]
-            mean_rate = float(count.mean())
-            options.setdefault(
-                "output_bias", inverse_activation(mean_rate, options["output_activation"])
-            )
+        # the rate starts at the training mean where the model has the option; others (stvae,
+        # keras_convlstm, ...) start where their initialisation puts them
+        if _takes_output_bias(model.get("name", "predrnn")):
+            if frames is None:
+                options.setdefault("output_bias", 0.0)
+            else:
+                train_bins = frames.bin_index(experiment.periods.val_start)
+                count = frames.channel("count")[:train_bins]
+                mean_rate = float(count.mean())
+                options.setdefault(
+                    "output_bias", inverse_activation(mean_rate, options["output_activation"])
+                )
     data = net.setdefault("data", {})
     data["name"] = "seismicity"
     data.setdefault("n_context", 8)
@@ -537,6 +540,25 @@ def network_config(
         if aux is not None:
             net = with_side_input(net, experiment, aux, frames, out / "radio.h5")
     return net
+
+
+def _takes_output_bias(model_name: str) -> bool:
+    """Whether the registered model ``model_name`` has an ``output_bias`` option.
+
+    Models that have one (predrnn, encoder_forecaster, prednet) start their
+    rate output at the training period's mean rate; the others (stvae,
+    keras_convlstm, ...) are built without it rather than refused. An
+    unknown name answers True, so that building the model refuses the name
+    with the list of valid ones.
+    """
+    from framecast.models import MODELS
+    from framecast.signature import accepted_options
+
+    try:
+        factory = MODELS.get(model_name)
+    except KeyError:
+        return True
+    return "output_bias" in accepted_options(factory)
 
 
 def network_channels(experiment: QuakeExperiment) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from framecast.config import SamplingConfig
 
-SAMPLING_MODES = ("none", "linear", "reverse")
+SAMPLING_MODES = ("none", "linear", "reverse", "teacher")
 
 
 def true_frame_probabilities(cfg: SamplingConfig, step: int) -> tuple[float, float]:
@@ -37,6 +37,8 @@ def true_frame_probabilities(cfg: SamplingConfig, step: int) -> tuple[float, flo
     """
     if cfg.mode == "none":
         return 1.0, 0.0
+    if cfg.mode == "teacher":  # teacher forcing throughout: next-frame training on true frames
+        return 1.0, 1.0
     if cfg.mode == "linear":
         # PredRNN: eta starts at start_prob and drops by start_prob/stop_step per iteration
         return 1.0, max(0.0, cfg.start_prob * (1.0 - step / max(cfg.stop_step, 1)))
