@@ -138,3 +138,14 @@ def test_cutting_the_steps_padded_in_every_row_changes_nothing(options, monkeypa
     cut = model(x)
     monkeypatch.setattr(model, "_drop_common_padding", lambda features, mask: (features, mask))
     torch.testing.assert_close(cut, model(x), atol=1e-6, rtol=1e-6)
+
+
+def test_embedding_init_range_draws_small_uniform_word_vectors():
+    torch.manual_seed(0)
+    model = VectorSequenceClassifier(500, 2, embed_dim=16, embedding_init_range=0.05)
+    weight = model.encoder.weight
+    assert float(weight.abs().max()) <= 0.05 and float(weight[1:].std()) > 0.02
+    assert torch.equal(weight[0], torch.zeros(16))  # the padding id
+    assert float(VectorSequenceClassifier(500, 2, embed_dim=16).encoder.weight.std()) > 0.5
+    with pytest.raises(ValueError, match="embedding_init_range must be a number > 0, got -1"):
+        VectorSequenceClassifier(500, 2, embedding_init_range=-1)

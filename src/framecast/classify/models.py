@@ -143,6 +143,12 @@ class VectorSequenceClassifier(nn.Module):
         How a step enters the network.
     embed_dim : int
         Width of the embedding or of the linear input layer.
+    embedding_init_range : float, optional
+        Draw the embedding's weights from U(-r, r) (Keras' ``Embedding``
+        default, r = 0.05) instead of torch's N(0, 1). With Adam, whose steps
+        are about ``lr`` whatever the gradient's size, unit-scale random word
+        vectors take hundreds of steps to move; small ones are shaped within
+        the first epoch.
     conv_filters : int, optional
         Filters of a Conv1D front end (none when None), as Conv1D + MaxPooling1D
         before the LSTM of the seed material.
@@ -191,6 +197,7 @@ class VectorSequenceClassifier(nn.Module):
         bidirectional: bool = False,
         input_layer: str = "embedding",
         embed_dim: int = 64,
+        embedding_init_range: float | None = None,
         conv_filters: int | None = None,
         conv_kernel: int = 5,
         pool_size: int = 4,
@@ -228,6 +235,15 @@ class VectorSequenceClassifier(nn.Module):
         self.input_norm = bool(input_norm)
         if self.input_layer == "embedding":
             self.encoder: nn.Module = nn.Embedding(input_size, embed_dim, padding_idx=PADDING_INDEX)
+            if embedding_init_range is not None:
+                r = embedding_init_range
+                if isinstance(r, bool) or not isinstance(r, int | float) or not 0 < r < math.inf:
+                    raise ValueError(f"embedding_init_range must be a number > 0, got {r!r}")
+                with torch.no_grad():
+                    nn.init.uniform_(self.encoder.weight, -float(r), float(r))
+                    self.encoder.weight[PADDING_INDEX].zero_()  # padding stays the zero vector
+        elif embedding_init_range is not None:
+            raise ValueError("embedding_init_range works with input_layer: embedding only")
         else:
             self.encoder = nn.Linear(input_size, embed_dim)
         self.conv: nn.Conv1d | None = None
