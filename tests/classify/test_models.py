@@ -143,9 +143,26 @@ def test_cutting_the_steps_padded_in_every_row_changes_nothing(options, monkeypa
 def test_embedding_init_range_draws_small_uniform_word_vectors():
     torch.manual_seed(0)
     model = VectorSequenceClassifier(500, 2, embed_dim=16, embedding_init_range=0.05)
-    weight = model.encoder.weight
+    weight = model.encoder.weight.detach()
     assert float(weight.abs().max()) <= 0.05 and float(weight[1:].std()) > 0.02
     assert torch.equal(weight[0], torch.zeros(16))  # the padding id
-    assert float(VectorSequenceClassifier(500, 2, embed_dim=16).encoder.weight.std()) > 0.5
+    assert float(VectorSequenceClassifier(500, 2, embed_dim=16).encoder.weight.detach().std()) > 0.5
     with pytest.raises(ValueError, match="embedding_init_range must be a number > 0, got -1"):
         VectorSequenceClassifier(500, 2, embedding_init_range=-1)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_keras_init_gives_orthogonal_recurrent_kernels_and_zero_biases(cell):
+    torch.manual_seed(0)
+    model = VectorSequenceClassifier(50, 2, cell=cell, hidden_size=8, embed_dim=4, init="keras")
+    inner = model.cells[0].cell
+    kernel = inner.weight_hh.T  # (H, gates*H), Keras' recurrent kernel
+    torch.testing.assert_close(kernel @ kernel.T, torch.eye(8), atol=1e-5, rtol=0)
+    expected = torch.zeros_like(inner.bias_ih)
+    if cell == "lstm":
+        expected[8:16] = 1.0  # the forget gate's unit bias
+    assert torch.equal(inner.bias_ih, expected) and not inner.bias_hh.any()
+    bound = (6 / sum(inner.weight_ih.shape)) ** 0.5  # Glorot-uniform's limit
+    assert float(inner.weight_ih.abs().max()) <= bound
+    with pytest.raises(ValueError, match=r"init must be one of \['torch', 'keras'\], got 'tf'"):
+        VectorSequenceClassifier(50, 2, init="tf")

@@ -55,6 +55,7 @@ from framecast.models.patching import check_patchable, patch
 
 INPUT_LAYERS = ("embedding", "linear")
 READOUTS = ("last", "mean", "max")
+INITS = ("torch", "keras")
 PADDING_INDEX = 0
 
 
@@ -102,6 +103,29 @@ def _check_positive(name: str, value: object) -> int:
     return value
 
 
+def _keras_init(wrapper: nn.Module, forget_bias: float) -> None:
+    """Keras' initialisation of a torch-backed vector cell (``wrapper.cell``), in place.
+
+    Keras keeps one kernel (inputs, gates x H) and one recurrent kernel
+    (H, gates x H); torch stores their transposes, so Glorot's fan-in and
+    fan-out and the orthogonal draw are over the whole stacked matrix, as in Keras.
+    """
+    cell = getattr(wrapper, "cell", None)
+    if not isinstance(cell, nn.RNNCellBase):
+        raise ValueError(
+            f"init: keras works with the cells rnn, gru and lstm, not {type(wrapper).__name__}"
+        )
+    with torch.no_grad():
+        nn.init.xavier_uniform_(cell.weight_ih)  # (gates*H, F)
+        nn.init.orthogonal_(cell.weight_hh.T)  # (H, gates*H): Keras' recurrent kernel
+        if cell.bias:
+            nn.init.zeros_(cell.bias_ih)
+            nn.init.zeros_(cell.bias_hh)
+            if isinstance(cell, nn.LSTMCell):  # gates (i, f, g, o): Keras' unit_forget_bias
+                h = cell.hidden_size
+                cell.bias_ih[h : 2 * h] = forget_bias
+
+
 def _masked_readout(outputs: Tensor, mask: Tensor, readout: str) -> Tensor:
     """Pool ``outputs`` (B, T, F) over the valid steps of ``mask`` (B, T): mean or max."""
     m = mask.unsqueeze(-1).to(outputs.dtype)  # (B, T, 1)
@@ -143,6 +167,12 @@ class VectorSequenceClassifier(nn.Module):
         How a step enters the network.
     embed_dim : int
         Width of the embedding or of the linear input layer.
+    init : {"torch", "keras"}
+        Initialisation of the cells and the head: torch's defaults (every
+        weight and bias U(-1/sqrt(H), 1/sqrt(H))), or Keras' (input kernels
+        and the head Glorot-uniform, Glorot & Bengio 2010; recurrent kernels
+        orthogonal, Saxe et al. 2014; biases zero, the LSTM forget bias
+        ``forget_bias``), for the torch-backed cells ``rnn``, ``gru`` and ``lstm``.
     embedding_init_range : float, optional
         Draw the embedding's weights from U(-r, r) (Keras' ``Embedding``
         default, r = 0.05) instead of torch's N(0, 1). With Adam, whose steps
@@ -197,6 +227,7 @@ class VectorSequenceClassifier(nn.Module):
         bidirectional: bool = False,
         input_layer: str = "embedding",
         embed_dim: int = 64,
+        init: str = "torch",
         embedding_init_range: float | None = None,
         conv_filters: int | None = None,
         conv_kernel: int = 5,
@@ -269,6 +300,11 @@ class VectorSequenceClassifier(nn.Module):
             )
         self.num_layers, self.directions, self.hidden_size = num_layers, directions, hidden_size
         self.head = nn.Linear(hidden_size * directions, num_classes)
+        if _check_choice("init", init, INITS) == "keras":
+            for wrapper in self.cells:
+                _keras_init(wrapper, options.get("forget_bias", 1.0))
+            nn.init.xavier_uniform_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     def _embed(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Input -> ((B, T, E) step features, (B, T) mask of real steps)."""
