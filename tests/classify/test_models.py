@@ -163,6 +163,6 @@ def test_keras_init_gives_orthogonal_recurrent_kernels_and_zero_biases(cell):
         expected[8:16] = 1.0  # the forget gate's unit bias
     assert torch.equal(inner.bias_ih, expected) and not inner.bias_hh.any()
     bound = (6 / sum(inner.weight_ih.shape)) ** 0.5  # Glorot-uniform's limit
-    assert float(inner.weight_ih.abs().max()) <= bound
+    assert float(inner.weight_ih.detach().abs().max()) <= bound
     with pytest.raises(ValueError, match=r"init must be one of \['torch', 'keras'\], got 'tf'"):
         VectorSequenceClassifier(50, 2, init="tf")
