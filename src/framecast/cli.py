@@ -34,7 +34,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from framecast.config import apply_overrides, config_from_dict, load_config, normalize_precision
     from framecast.training import train
     from framecast.training.machine import LightningConfigErrors, check_accelerator
-    from framecast.training.run import checkpoint_to_resume
+    from framecast.training.run_checks import checkpoint_to_resume
 
     if args.resume is not None:
         # continue exactly the stored run; overrides may extend it (e.g. train.max_steps)

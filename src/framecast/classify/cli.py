@@ -21,7 +21,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.resume is not None:
         from framecast.checkpoint import read_checkpoint
-        from framecast.training.run import checkpoint_to_resume
+        from framecast.training.run_checks import checkpoint_to_resume
 
         # continue exactly the stored run; overrides may extend it (train.max_steps=...)
         stored = read_checkpoint(checkpoint_to_resume(args.resume))["hyper_parameters"]["config"]
