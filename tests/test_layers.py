@@ -43,14 +43,9 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 CLI = ("framecast.cli",)
 PLUGIN_TABLE = "framecast.plugins"
 
-KNOWN_LAZY_CIRCLES: dict[frozenset[str], str] = {
-    frozenset({"framecast.checkpoint", "framecast.zoo"}): (
-        "resolve_checkpoint looks `pretrained:NAME` up in the zoo, whose export and ship "
-        "tools read checkpoints; both imports are lazy. Splitting zoo.py into the shipped "
-        "entries (below checkpoint) and its tools (above) removes it."
-    ),
-}
-"""Circles through lazy imports that are known and not yet removed, and why."""
+KNOWN_LAZY_CIRCLES: dict[frozenset[str], str] = {}
+"""Circles through lazy imports that are known and not yet removed, and why: none (the last,
+``checkpoint`` <-> ``zoo``, went when the shipped entries moved to ``zoo_entries``)."""
 
 
 @dataclass(frozen=True)

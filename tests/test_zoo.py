@@ -1,4 +1,4 @@
-"""framecast.zoo: the shipped weights, their records, and ``framecast pretrained``."""
+"""framecast.zoo and zoo_entries: the shipped weights, their records, ``framecast pretrained``."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 import torch
 from framecast_testing import tiny_run_config
 
-from framecast import zoo
+from framecast import zoo, zoo_entries
 from framecast.checkpoint import load, resolve_checkpoint
 from framecast.cli import main
 from framecast.config import config_from_dict
 from framecast.training import train
 
 
-def _entry(name: str = "tiny", **changes: object) -> zoo.Pretrained:
+def _entry(name: str = "tiny", **changes: object) -> zoo_entries.Pretrained:
     fields = {
         "name": name,
         "description": "a tiny PredRNN on moving squares",
@@ -30,7 +30,7 @@ def _entry(name: str = "tiny", **changes: object) -> zoo.Pretrained:
         "target": "none",
     }
     fields.update(changes)
-    return zoo.Pretrained(**fields)  # type: ignore[arg-type]
+    return zoo_entries.Pretrained(**fields)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def shelf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty folder of shipped weights in place of the package's."""
     folder = tmp_path / "pretrained"
     folder.mkdir()
-    monkeypatch.setattr(zoo, "PRETRAINED_DIR", folder)
+    monkeypatch.setattr(zoo_entries, "PRETRAINED_DIR", folder)
     return folder
 
 
@@ -46,10 +46,10 @@ def test_an_entry_is_listed_only_with_its_weights_and_resolves_by_name(
     shelf: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
     result = train(config_from_dict(tiny_run_config(tmp_path / "run")))
-    zoo.write_entry(_entry())
-    assert zoo.available() == []  # a record without weights is not an entry
+    zoo_entries.write_entry(_entry())
+    assert zoo_entries.available() == []  # a record without weights is not an entry
     zoo.export_weights(result.last_checkpoint, shelf / "tiny.ckpt")
-    assert [e.name for e in zoo.available()] == ["tiny"]
+    assert [e.name for e in zoo_entries.available()] == ["tiny"]
     assert resolve_checkpoint("pretrained:tiny") == shelf / "tiny.ckpt"
     model, _ = load("pretrained:tiny")
     original, _ = load(result.last_checkpoint)
@@ -72,14 +72,14 @@ def test_a_record_with_unknown_fields_or_not_json_is_refused_naming_the_file(she
     bad = shelf / "bad.json"
     bad.write_text(json.dumps({**asdict(_entry()), "exec": "rm -rf /"}))
     with pytest.raises(ValueError, match=r"bad.json: unexpected fields \['exec'\]"):
-        zoo.read_entry(bad)
+        zoo_entries.read_entry(bad)
     bad.write_bytes(b"\x80\x04not json")
     with pytest.raises(ValueError, match=r"bad\.json: not a JSON record"):
-        zoo.read_entry(bad)
+        zoo_entries.read_entry(bad)
     missing = {k: v for k, v in asdict(_entry()).items() if k != "steps"}
     bad.write_text(json.dumps(missing))
     with pytest.raises(ValueError, match=r"bad\.json: .*steps"):
-        zoo.read_entry(bad)
+        zoo_entries.read_entry(bad)
 
 
 def test_weights_over_the_size_limit_are_refused_and_not_left_behind(
@@ -92,8 +92,8 @@ def test_weights_over_the_size_limit_are_refused_and_not_left_behind(
     assert not (shelf / "big.ckpt").exists()
 
 
-@pytest.mark.parametrize("entry", zoo.available(), ids=lambda e: e.name)
-def test_each_shipped_entry_is_small_loads_and_matches_its_config(entry: zoo.Pretrained):
+@pytest.mark.parametrize("entry", zoo_entries.available(), ids=lambda e: e.name)
+def test_each_shipped_entry_is_small_loads_and_matches_its_config(entry: zoo_entries.Pretrained):
     from framecast.config import load_config
 
     assert entry.weights.stat().st_size <= zoo.MAX_BYTES
@@ -122,7 +122,7 @@ def test_the_demo_scores_shipped_moving_mnist_weights_beside_the_baselines(
     data = {"name": "moving_mnist", "options": {"mnist_dir": str(SHARED_MNIST)}}
     result = train(config_from_dict(tiny_run_config(tmp_path / "run", data=data)))
     zoo.export_weights(result.last_checkpoint, shelf / "tiny.ckpt")
-    zoo.write_entry(_entry(description="a tiny PredRNN on Moving MNIST"))
+    zoo_entries.write_entry(_entry(description="a tiny PredRNN on Moving MNIST"))
     assert score_shipped(tmp_path / "demo", SHARED_MNIST, sequences=4) == ["tiny"]
     metrics = json.loads((tmp_path / "demo" / "shipped" / "tiny" / "metrics.json").read_text())
     assert metrics["best_trivial_baseline"] in {"blank", "mean_frame", "best_constant", "flow"}
@@ -147,7 +147,7 @@ def test_ship_exports_the_best_weights_and_records_scores_evaluate_reproduces(
         target="none",
         command="framecast train",
     )
-    assert zoo.available() == [entry]
+    assert zoo_entries.available() == [entry]
     assert entry.test["sequences"] == 4
     assert entry.test["best_trivial"] in {
         "blank",
@@ -169,7 +169,7 @@ def test_evaluating_shipped_weights_writes_under_runs_not_into_the_package(
 
     result = train(config_from_dict(tiny_run_config(tmp_path / "runs")))
     zoo.export_weights(result.last_checkpoint, shelf / "tiny.ckpt")
-    zoo.write_entry(_entry())
+    zoo_entries.write_entry(_entry())
     monkeypatch.chdir(tmp_path)
     evaluate_checkpoint("pretrained:tiny")
     assert (tmp_path / "runs" / "pretrained-tiny" / "eval-test" / "metrics.json").is_file()

@@ -26,7 +26,7 @@ def resolve_checkpoint(path: str | Path) -> Path:
     accepts) gives its ``checkpoints/last.ckpt``, or the newest
     ``checkpoints/best*.ckpt`` when there is no ``last.ckpt``. A
     ``checkpoints`` folder itself is accepted too, and ``pretrained:NAME``
-    names shipped weights (:mod:`framecast.zoo`).
+    names shipped weights (:mod:`framecast.zoo_entries`).
 
     Raises
     ------
@@ -35,7 +35,7 @@ def resolve_checkpoint(path: str | Path) -> Path:
     ValueError
         ``pretrained:NAME`` with no such shipped weights.
     """
-    from framecast.zoo import PREFIX, find
+    from framecast.zoo_entries import PREFIX, find
 
     if str(path).startswith(PREFIX):
         return find(str(path)).weights

@@ -206,7 +206,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_pretrained(args: argparse.Namespace) -> int:
-    from framecast.zoo import PREFIX, PRETRAINED_DIR, available, table
+    from framecast.zoo_entries import PREFIX, PRETRAINED_DIR, available, table
 
     entries = available()
     if not entries:

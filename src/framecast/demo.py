@@ -159,7 +159,7 @@ def score_shipped(out_dir: Path, mnist_dir: Path, sequences: int = 256) -> list[
     test split, with the digits in ``mnist_dir``; its pictures and
     ``metrics.json`` go to ``out_dir/shipped/NAME``. Returns the names scored.
     """
-    from framecast.zoo import PREFIX, available
+    from framecast.zoo_entries import PREFIX, available
 
     scored = []
     for entry in available():
