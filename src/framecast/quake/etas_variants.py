@@ -19,6 +19,7 @@ that the simulated baseline's Monte Carlo error enter the intervals:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING
 from framecast.quake.catalog.events import Catalog
 from framecast.quake.rates import RateForecast
 from framecast.quake.settings import Log
+from framecast.quake.stage_files import reuse_or_build
 
 if TYPE_CHECKING:
     from framecast.quake.catalog_forecast import CatalogForecast
@@ -72,12 +74,8 @@ def stage_simulated_replicates(
     catalogs_path = out / "forecasts" / "etas_catalogs.h5"
     region = None if baseline.background is None else baseline.background.region
     mask = experiment.cell_mask()
-    result: list[RateForecast] = []
-    for r, path in enumerate(replicate_paths(out, section.replicates)):
-        if path.is_file():
-            result.append(RateForecast.load(path))
-            log(f"forecast etas: reusing replicate {r} ({path})")
-            continue
+
+    def simulate(r: int, path: Path) -> RateForecast:
         log(
             f"forecast etas: replicate {r + 1}/{section.replicates}, "
             f"{section.num_simulations:,} simulations per window"
@@ -105,8 +103,17 @@ def stage_simulated_replicates(
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         forecast.save(path)
-        result.append(forecast)
-    return result, CatalogForecast.load(catalogs_path)
+        return forecast
+
+    def replicate(r: int, path: Path) -> RateForecast:
+        build = functools.partial(simulate, r)
+        note = f"replicate {r}"
+        return reuse_or_build(
+            path, "forecast etas", log, load=RateForecast.load, build=build, note=lambda _: note
+        )
+
+    paths = replicate_paths(out, section.replicates)
+    return [replicate(r, p) for r, p in enumerate(paths)], CatalogForecast.load(catalogs_path)
 
 
 def mean_of_replicates(
@@ -149,14 +156,20 @@ def stage_uniform_variant(
     path = out / UNIFORM_FIT
     fit_start = experiment.etas.fit_start or experiment.frames.start
     fit_end = getattr(experiment.periods, experiment.etas.fit_end)
-    if path.is_file():
-        params = ETASParameters.from_dict(json.loads(path.read_text())["params"])
-        log(f"ETAS, uniform background: reusing {path}")
-    else:
+
+    def fit(path: Path) -> ETASParameters:
         uniform = dataclasses.replace(
             experiment, etas=dataclasses.replace(experiment.etas, background="uniform")
         )
-        params, *_ = fit_etas_stage(uniform, catalog, frames, region, fit_start, fit_end, path, log)
+        return fit_etas_stage(uniform, catalog, frames, region, fit_start, fit_end, path, log)[0]
+
+    params = reuse_or_build(
+        path,
+        "ETAS, uniform background",
+        log,
+        load=lambda path: ETASParameters.from_dict(json.loads(path.read_text())["params"]),
+        build=fit,
+    )
     eta = params.branching_ratio()
     history = region_history(experiment, catalog, frames.mc)
     forecast = etas_rate_forecast(

@@ -50,10 +50,12 @@ from framecast.quake.settings import (
     network_channels,
     network_config,
 )
+from framecast.quake.stage_files import stage_forecast
 from framecast.quake.stages import (
     EtasBaseline,
     check_patch_fit,
     claim_run_folder,
+    out_dir_folder,
     region_history,
     stage_catalog,
     stage_etas_input,
@@ -218,17 +220,8 @@ def stage_forecasts(
     mask = experiment.cell_mask()
 
     def make(key: str, build: Callable[[], RateForecast]) -> None:
-        path = folder / f"{key}.h5"
-        if path.is_file():
-            forecasts[key] = RateForecast.load(path)
-            log(f"forecast {key}: reusing {path}")
-            return
-        forecast = build()
-        if mask is not None:  # the testing region: nothing is forecast or scored outside it
-            forecast = dataclasses.replace(forecast, rates=forecast.rates * mask)
-        forecast.save(path)
-        forecasts[key] = forecast
-        log(f"forecast {key}: {forecast.rates.sum():.1f} events expected -> {path}")
+        # the testing region (mask): nothing is forecast or scored outside it
+        forecasts[key] = stage_forecast(folder / f"{key}.h5", f"forecast {key}", log, build, mask)
 
     def network() -> RateForecast:
         return stage_network_forecast(experiment, frames, network_frames, checkpoint)
@@ -390,12 +383,7 @@ def run_experiment(
     ValueError
         Bad settings, an out_dir framecast did not write, or one in use.
     """
-    experiment.check()
-    check_patch_fit(experiment, experiment.network)
-    folder = RunFolder(experiment.out_dir, "out_dir")
-    if restart:
-        folder.check_clearable()  # refused before the folder is touched
-    with folder:
+    with out_dir_folder(experiment, restart) as folder:
         return _run_stages(experiment, folder, restart=restart, log=log, recipe=recipe)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -89,20 +91,73 @@ def network_forecast(
         )
     index = [frames.channels.index(c) for c in channels]
     data = torch.from_numpy(np.ascontiguousarray(frames.frames[:, index]))  # (T, C, H, W)
+    rates = one_bin_ahead_rates(
+        model,
+        lambda i: data[first_bin + i - n_context : first_bin + i],
+        stop_bin - first_bin,
+        count=count,
+        batch_size=batch_size,
+    )
+    return forecast_of_bins(
+        frames,
+        slice(first_bin, stop_bin),
+        rates,
+        name=name,
+        b_value=b_value,
+        details=f"one-bin-ahead forecasts from {n_context} observed bins",
+    )
+
+
+@torch.no_grad()
+def one_bin_ahead_rates(
+    model: ForecastModel,
+    context: Callable[[int], torch.Tensor],
+    num_windows: int,
+    *,
+    count: int,
+    batch_size: int,
+) -> np.ndarray:
+    """float64 ``[N, H, X]``: the model's next frame of channel ``count`` after each context.
+
+    Parameters
+    ----------
+    model : ForecastModel
+        Put in eval mode.
+    context : callable
+        ``context(i)``, ``[Tc, C, H, X]``: the frames before window ``i``.
+    num_windows : int
+        Windows ``0 .. num_windows - 1`` are forecast, ``batch_size`` at a time.
+    count : int
+        The channel of the counts in the model's output.
+    batch_size : int
+        Windows per forward pass.
+    """
     model.eval()
     rates = []
-    for lo in range(first_bin, stop_bin, batch_size):
-        ks = range(lo, min(lo + batch_size, stop_bin))
-        context = torch.stack([data[k - n_context : k] for k in ks])  # (B, Tc, C, H, W)
-        pred = model(context, 1)  # (B, 1, C, H, W)
+    for lo in range(0, num_windows, batch_size):
+        batch = torch.stack([context(i) for i in range(lo, min(lo + batch_size, num_windows))])
+        pred = model(batch, 1)  # (B, 1, C, H, W)
         rates.append(pred[:, 0, count].double().numpy())  # (B, H, W)
+    return np.concatenate(rates)
+
+
+def forecast_of_bins(
+    frames: SeismicityFrames,
+    bins: slice | np.ndarray,
+    rates: np.ndarray,
+    *,
+    name: str,
+    b_value: float,
+    details: str,
+) -> RateForecast:
+    """The :class:`RateForecast` of ``rates`` (``[N, H, X]``), one window per bin of ``bins``."""
     return RateForecast(
         name=name,
-        rates=np.concatenate(rates),
-        window_start=frames.bin_start[first_bin:stop_bin],
+        rates=rates,
+        window_start=frames.bin_start[bins],
         window_days=frames.bin_days,
         grid=frames.grid,
         mc=frames.mc,
         b_value=b_value,
-        details=f"one-bin-ahead forecasts from {n_context} observed bins",
+        details=details,
     )

@@ -33,13 +33,14 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from framecast.files import atomic_write
 from framecast.quake.rates import RateForecast
 from framecast.quake.settings import Log
+from framecast.quake.stage_files import reuse_or_build, stage_forecast
 
 if TYPE_CHECKING:
     from framecast.quake.frames import SeismicityFrames
@@ -145,10 +146,23 @@ def stage_static_map(
     The map is fitted on the ETAS channel of the run (``etas_channel.h5``:
     first-order forecasts of bins 1..T with the run's ETAS parameters).
     """
-    path = out / FOLDER / "static_map.h5"
-    if path.is_file():
-        log(f"ablation static_map: reusing {path}")
-        return RateForecast.load(path)
+    return reuse_or_build(
+        out / FOLDER / "static_map.h5",
+        "ablation static_map",
+        log,
+        load=RateForecast.load,
+        build=lambda path: _build_static_map(experiment, frames, first_order, out, path, log),
+    )
+
+
+def _build_static_map(
+    experiment: QuakeExperiment,
+    frames: SeismicityFrames,
+    first_order: RateForecast,
+    out: Path,
+    path: Path,
+    log: Log,
+) -> RateForecast:
     channel = RateForecast.load(out / "etas_channel.h5")  # rates[k]: ETAS of bin k + 1
     counts = frames.channel("count")[1:]  # [T-1, H, X]: bins 1..T-1
     rates = channel.rates[:-1]  # [T-1, H, X]: their first-order ETAS
@@ -188,27 +202,24 @@ def stage_head_only(
 ) -> RateForecast:
     """The residual's 1x1 head on the current frame alone, trained as the network is."""
     from framecast.quake.settings import network_config
-    from framecast.quake.stages import stage_network_forecast, train_network
+    from framecast.quake.stages import stage_network, stage_network_forecast
+
+    def head_only_config() -> dict[str, Any]:
+        net = network_config(experiment, frames, out)
+        net["model"]["options"]["model"] = "persistence"
+        net["model"]["options"]["options"] = {}
+        net["train"]["run_name"] = f"{net['train']['run_name']}_head_only"
+        return net
+
+    def head_only() -> RateForecast:
+        checkpoint = stage_network(out / FOLDER / "head_only.ckpt", log, head_only_config)
+        forecast = stage_network_forecast(
+            experiment, frames, network_frames, checkpoint, name_suffix=", 1x1 head alone"
+        )
+        return dataclasses.replace(forecast, name="1x1 head alone (ETAS x exp(w·x + b))")
 
     path = out / FOLDER / "head_only.h5"
-    if path.is_file():
-        log(f"ablation head_only: reusing {path}")
-        return RateForecast.load(path)
-    net = network_config(experiment, frames, out)
-    net["model"]["options"]["model"] = "persistence"
-    net["model"]["options"]["options"] = {}
-    net["train"]["run_name"] = f"{net['train']['run_name']}_head_only"
-    checkpoint = train_network(net, out / FOLDER / "head_only.ckpt", log)
-    forecast = stage_network_forecast(
-        experiment, frames, network_frames, checkpoint, name_suffix=", 1x1 head alone"
-    )
-    forecast = dataclasses.replace(forecast, name="1x1 head alone (ETAS x exp(w·x + b))")
-    mask = experiment.cell_mask()
-    if mask is not None:
-        forecast = dataclasses.replace(forecast, rates=forecast.rates * mask)
-    forecast.save(path)
-    log(f"ablation head_only: {forecast.rates.sum():.1f} events expected -> {path}")
-    return forecast
+    return stage_forecast(path, "ablation head_only", log, head_only, experiment.cell_mask())
 
 
 def stage_ablations(

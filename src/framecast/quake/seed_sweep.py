@@ -32,6 +32,7 @@ import numpy as np
 from framecast.files import atomic_write
 from framecast.quake.rates import RateForecast
 from framecast.quake.settings import Log
+from framecast.quake.stage_files import stage_forecast
 from framecast.quake.stages import seed_dir
 
 if TYPE_CHECKING:
@@ -291,17 +292,13 @@ def stage_seed_sweep(
             log(f"seed {seed}: the run's own network (train.seed {main_seed})")
             result[seed] = forecasts["network"]
             continue
-        folder = seed_dir(out, seed)
-        path = folder / "network.h5"
-        if path.is_file():
-            log(f"seed {seed}: reusing {path}")
-            result[seed] = RateForecast.load(path)
-            continue
-        checkpoint = stage_train(experiment, frames, out, log, seed=seed)
-        forecast = stage_network_forecast(
-            experiment, frames, network_frames, checkpoint, name_suffix=f", seed {seed}"
-        )
-        forecast.save(path)
-        log(f"seed {seed}: {forecast.rates.sum():.1f} events expected -> {path}")
-        result[seed] = forecast
+
+        def network(seed: int = seed) -> RateForecast:
+            checkpoint = stage_train(experiment, frames, out, log, seed=seed)
+            return stage_network_forecast(
+                experiment, frames, network_frames, checkpoint, name_suffix=f", seed {seed}"
+            )
+
+        path = seed_dir(out, seed) / "network.h5"
+        result[seed] = stage_forecast(path, f"seed {seed}", log, network)
     return result

@@ -1,8 +1,9 @@
 """The stages of a quake run that the pipeline and its variants share.
 
 Each stage writes one file under ``out_dir`` and reuses it when it is
-already there: the catalog, the frames, the trained network, its test
-forecast, the ETAS parameters and the ETAS input channel.
+already there (:func:`~framecast.quake.stage_files.reuse_or_build`): the
+catalog, the frames, the trained network, its test forecast, the ETAS
+parameters and the ETAS input channel.
 :mod:`.experiment` chains them; the variants (:mod:`.seed_sweep`,
 :mod:`.residual_ablations`, :mod:`.etas_variants`, :mod:`.radio.experiment`)
 call them with their own settings. Nothing here imports a variant or the
@@ -15,7 +16,7 @@ import dataclasses
 import json
 import math
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from framecast.quake.catalog.magnitudes import aki_b_value
 from framecast.quake.frames import SeismicityFrames, grid_catalog
 from framecast.quake.rates import RateForecast
 from framecast.quake.settings import Log, QuakeExperiment, network_channels, network_config
+from framecast.quake.stage_files import reuse_or_build
 from framecast.runfolder import RunFolder
 
 if TYPE_CHECKING:
@@ -87,16 +89,49 @@ def claim_run_folder(folder: RunFolder, saved: Path, restart: bool) -> None:
             )
 
 
+def out_dir_folder(
+    experiment: QuakeExperiment, restart: bool, also_check: Callable[[], None] | None = None
+) -> RunFolder:
+    """The out_dir of a run (the pipeline or a variant), to hold with ``with``; nothing touched.
+
+    The settings are checked first (``experiment.check()``, then
+    ``also_check()``, then that the grid fits the network's patch), and a
+    ``restart`` the folder cannot take is refused before the folder is
+    touched.
+
+    Raises
+    ------
+    ValueError
+        Bad settings, or ``restart`` in a folder framecast cannot clear.
+    """
+    experiment.check()
+    if also_check is not None:
+        also_check()
+    check_patch_fit(experiment, experiment.network)
+    folder = RunFolder(experiment.out_dir, "out_dir")
+    if restart:
+        folder.check_clearable()  # refused before the folder is touched
+    return folder
+
+
 # ---------------------------------------------------------------------- stages
 def stage_catalog(experiment: QuakeExperiment, out: Path, log: Log) -> Catalog:
     """Read or simulate the catalog once; later runs read ``catalog.h5``."""
+    from framecast.quake.catalog.store import CatalogStore
+
+    return reuse_or_build(
+        out / "catalog.h5",
+        "catalog",
+        log,
+        load=lambda path: CatalogStore(path).read(),
+        build=lambda path: _build_catalog(experiment, path, log),
+    )
+
+
+def _build_catalog(experiment: QuakeExperiment, path: Path, log: Log) -> Catalog:
     from framecast.quake.catalog.readers import load_catalog
     from framecast.quake.catalog.store import CatalogStore
 
-    path = out / "catalog.h5"
-    if path.is_file():
-        log(f"catalog: reusing {path}")
-        return CatalogStore(path).read()
     section = experiment.catalog
     if section.simulate:
         from framecast.quake.etas.parameters import ETASParameters
@@ -125,10 +160,19 @@ def stage_catalog(experiment: QuakeExperiment, out: Path, log: Log) -> Catalog:
 def stage_frames(
     experiment: QuakeExperiment, catalog: Catalog, out: Path, log: Log
 ) -> SeismicityFrames:
-    path = out / "frames.h5"
-    if path.is_file():
-        log(f"frames: reusing {path}")
-        return SeismicityFrames.load(path)
+    """Grid the catalog into frames once; later runs read ``frames.h5``."""
+    return reuse_or_build(
+        out / "frames.h5",
+        "frames",
+        log,
+        load=SeismicityFrames.load,
+        build=lambda path: _build_frames(experiment, catalog, path, log),
+    )
+
+
+def _build_frames(
+    experiment: QuakeExperiment, catalog: Catalog, path: Path, log: Log
+) -> SeismicityFrames:
     f = experiment.frames
     if f.polygon is not None:
         region = experiment.testing_region()
@@ -183,14 +227,33 @@ def stage_train(
     ``seeds/seed_<seed>/network.ckpt``, trained in the run ``<run_name>_seed<seed>``.
     """
     path = out / "network.ckpt" if seed is None else seed_dir(out, seed) / "network.ckpt"
-    if path.is_file():
-        log(f"network: reusing {path}")
-        return path
-    net = network_config(experiment, frames, out)
-    if seed is not None:
-        net["train"]["seed"] = seed
-        net["train"]["run_name"] = f"{net['train']['run_name']}_seed{seed}"
-    return train_network(net, path, log)
+
+    def config() -> dict[str, Any]:
+        net = network_config(experiment, frames, out)
+        if seed is not None:
+            net["train"]["seed"] = seed
+            net["train"]["run_name"] = f"{net['train']['run_name']}_seed{seed}"
+        return net
+
+    return stage_network(path, log, config)
+
+
+def stage_network(
+    path: Path, log: Log, config: Callable[[], dict[str, Any]], label: str = "network"
+) -> Path:
+    """A trained network's checkpoint: ``path`` reused, or the network of ``config()`` trained.
+
+    Training resumes from the last checkpoint of its run folder (under the
+    config's ``train.out_dir``) when a killed run left one; its best
+    checkpoint is copied to ``path`` (:func:`train_network`).
+    """
+    return reuse_or_build(
+        path,
+        label,
+        log,
+        load=lambda path: path,
+        build=lambda path: train_network(config(), path, log, label),
+    )
 
 
 def stopped_by_signal(signum: int | None, log: Log) -> None:
@@ -206,8 +269,14 @@ def stopped_by_signal(signum: int | None, log: Log) -> None:
         raise SystemExit(128 + int(signum))
 
 
-def train_network(net: dict[str, Any], path: Path, log: Log) -> Path:
-    """Train (or resume) the network of the training config ``net``; copy its best to ``path``."""
+def train_network(net: dict[str, Any], path: Path, log: Log, label: str = "network") -> Path:
+    """Train (or resume) the network of the training config ``net``; copy its best to ``path``.
+
+    Raises
+    ------
+    SystemExit
+        A signal stopped the training (:func:`stopped_by_signal`).
+    """
     from framecast.training import train
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -215,13 +284,13 @@ def train_network(net: dict[str, Any], path: Path, log: Log) -> Path:
     run_dir = Path(config.train.out_dir) / str(config.train.run_name)
     last = run_dir / "checkpoints" / "last.ckpt"
     resume = run_dir if last.is_file() else None
-    log(f"network: training {config.model.name}" + (f", resuming {last}" if resume else ""))
+    log(f"{label}: training {config.model.name}" + (f", resuming {last}" if resume else ""))
     result = train(config, resume=resume)
     stopped_by_signal(result.stopped_by, log)
     best = result.best_checkpoint or result.last_checkpoint
     with atomic_write(path) as partial:
         shutil.copyfile(best, partial)
-    log(f"network: trained in {result.seconds / 60:.1f} min -> {path}")
+    log(f"{label}: trained in {result.seconds / 60:.1f} min -> {path}")
     return path
 
 
@@ -239,28 +308,24 @@ def variant_forecast(
     The network reads the items of its own config's test split (the radio
     variants: frames with the side image packed beside them).
     """
-    import torch
-
     from framecast.checkpoint import load
+    from framecast.quake.network import forecast_of_bins, one_bin_ahead_rates
     from framecast.training.loaders import make_dataset
 
     model, config = load(checkpoint)
     dataset = make_dataset(config.data, "test")
-    count = list(config.data.options["channels"]).index("count")
-    rates = []
-    with torch.no_grad():
-        for lo in range(0, len(dataset), 64):
-            items = [dataset[i] for i in range(lo, min(lo + 64, len(dataset)))]
-            context = torch.stack([c for c, _ in items])  # (B, Tc, C, H, W)
-            rates.append(model(context, 1)[:, 0, count].double().numpy())  # (B, H, W)
-    starts = dataset.starts  # type: ignore[attr-defined]
-    return RateForecast(
+    rates = one_bin_ahead_rates(
+        model,
+        lambda i: dataset[i][0],
+        len(dataset),  # type: ignore[arg-type]
+        count=list(config.data.options["channels"]).index("count"),
+        batch_size=64,
+    )
+    return forecast_of_bins(
+        frames,
+        dataset.starts,  # type: ignore[attr-defined]
+        rates,
         name=name,
-        rates=np.concatenate(rates),
-        window_start=frames.bin_start[starts],
-        window_days=frames.bin_days,
-        grid=frames.grid,
-        mc=frames.mc,
         b_value=b_value,
         details=f"{config.model.name} network, one-bin-ahead from {config.data.n_context} bins",
     )
@@ -355,17 +420,23 @@ def stage_etas_parameters(
     fit_start = experiment.etas.fit_start or experiment.frames.start
     fit_end = getattr(experiment.periods, experiment.etas.fit_end)
     period = f"fitted on {fit_start} to {fit_end} in {region.description}"
-    if path.is_file():
+
+    def read_fit(path: Path) -> tuple[Any, tuple[str, ...], str, BackgroundMap]:
         saved = json.loads(path.read_text())
         params = ETASParameters.from_dict(saved["params"])
-        warnings = tuple(saved.get("warnings", ()))
         background = BackgroundMap.from_dict(saved["background"], frames.grid, region)
-        log(f"ETAS: reusing {path} (branching ratio {params.branching_ratio():.3f})")
-        summary = saved.get("summary_line", "")
-    else:
-        params, warnings, summary, background = fit_etas_stage(
+        return params, tuple(saved.get("warnings", ())), saved.get("summary_line", ""), background
+
+    params, warnings, summary, background = reuse_or_build(
+        path,
+        "ETAS",
+        log,
+        load=read_fit,
+        build=lambda path: fit_etas_stage(
             experiment, catalog, frames, region, fit_start, fit_end, path, log
-        )
+        ),
+        note=lambda fit: f"branching ratio {fit[0].branching_ratio():.3f}",
+    )
     for warning in warnings:
         log(f"WARNING: ETAS fit: {warning}")
     eta = params.branching_ratio()
@@ -448,18 +519,34 @@ def stage_etas_input(
         ETAS parameters that are not finite (a failed fit), or a saved
         channel that does not fit the frames (another grid, missing windows).
     """
-    from framecast.quake.etas_channel import (
-        check_etas_channel,
-        etas_channel_forecast,
-        frames_with_etas,
-    )
+    from framecast.quake.etas_channel import check_etas_channel
 
-    path = out / "frames_etas.h5"
-    if path.is_file():
+    def read(path: Path) -> SeismicityFrames:
         informed = SeismicityFrames.load(path)
         check_etas_channel(frames, RateForecast.load(out / "etas_channel.h5"))
-        log(f"ETAS channel: reusing {path}")
         return informed
+
+    def build(path: Path) -> SeismicityFrames:
+        return _build_etas_input(experiment, catalog, frames, baseline, out, path, log)
+
+    return reuse_or_build(out / "frames_etas.h5", "ETAS channel", log, load=read, build=build)
+
+
+def _build_etas_input(
+    experiment: QuakeExperiment,
+    catalog: Catalog,
+    frames: SeismicityFrames,
+    baseline: EtasBaseline,
+    out: Path,
+    path: Path,
+    log: Log,
+) -> SeismicityFrames:
+    from framecast.quake.etas_channel import (
+        etas_channel_forecast,
+        frames_with_etas,
+        simulated_etas_channel,
+    )
+
     params = baseline.params
     values = [float(v) for v in params.to_dict().values() if isinstance(v, int | float)]
     if not all(math.isfinite(v) for v in values) or not math.isfinite(params.branching_ratio()):
@@ -471,8 +558,6 @@ def stage_etas_input(
     log(f"ETAS channel: first-order forecasts of {frames.num_bins} bins ({baseline.name})")
     channel = etas_channel_forecast(params, history, frames, background=baseline.background)
     if experiment.etas_input.forecast == "simulated":
-        from framecast.quake.etas_channel import simulated_etas_channel
-
         log(
             f"ETAS channel: simulating {experiment.etas_input.num_simulations:,} continuations "
             "per bin"

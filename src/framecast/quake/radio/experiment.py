@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import yaml
 
-from framecast.config import config_from_dict
 from framecast.files import atomic_write
 from framecast.quake.frames import SeismicityFrames
 from framecast.quake.rates import RateForecast
@@ -39,12 +38,13 @@ from framecast.quake.settings import (
     receiver_from,
     with_side_input,
 )
+from framecast.quake.stage_files import reuse_or_build, stage_forecast
 from framecast.quake.stages import (
-    check_patch_fit,
     claim_run_folder,
+    out_dir_folder,
     stage_catalog,
     stage_frames,
-    stopped_by_signal,
+    stage_network,
     training_b_value,
     variant_forecast,
 )
@@ -58,13 +58,21 @@ def stage_radio(
     experiment: QuakeExperiment, aux: AuxSection, catalog: Any, out: Path, log: Log
 ) -> Path:
     """``radio.h5``: the given file copied, or the synthetic receiver's series."""
+    return reuse_or_build(
+        out / "radio.h5",
+        "radio",
+        log,
+        load=lambda path: path,
+        build=lambda path: _build_radio(experiment, aux, catalog, path, log),
+    )
+
+
+def _build_radio(
+    experiment: QuakeExperiment, aux: AuxSection, catalog: Any, path: Path, log: Log
+) -> Path:
     from framecast.quake.radio.store import RadioSeries
     from framecast.quake.radio.synthetic import synthetic_radio
 
-    path = out / "radio.h5"
-    if path.is_file():
-        log(f"radio: reusing {path}")
-        return path
     if aux.radio is not None:
         series = RadioSeries.load(aux.radio)  # checks the format before copying
         with atomic_write(path) as partial:
@@ -103,28 +111,6 @@ def variant_config(
         return net
     shuffle = aux.shuffle_seed if variant == "shuffled_radio" else None
     return with_side_input(net, experiment, aux, frames, radio, shuffle)
-
-
-def train_variant(net: dict[str, Any], path: Path, log: Log) -> Path:
-    """Train (or resume, or reuse) one variant's network; returns its checkpoint."""
-    from framecast.training import train
-
-    if path.is_file():
-        log(f"{path.stem}: reusing {path}")
-        return path
-    config = config_from_dict(net)
-    run_dir = Path(config.train.out_dir) / str(config.train.run_name)
-    last = run_dir / "checkpoints" / "last.ckpt"
-    resume = run_dir if last.is_file() else None
-    log(f"{path.stem}: training {config.model.name}" + (", resuming" if resume else ""))
-    result = train(config, resume=resume)
-    stopped_by_signal(result.stopped_by, log)
-    best = result.best_checkpoint or result.last_checkpoint
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path) as partial:
-        shutil.copyfile(best, partial)
-    log(f"{path.stem}: trained in {result.seconds / 60:.1f} min -> {path}")
-    return path
 
 
 GAIN_PAIRS = (
@@ -213,13 +199,7 @@ def compare_aux(
     (:func:`~framecast.quake.stages.claim_run_folder`): ``restart``
     deletes only what framecast recorded there.
     """
-    experiment.check()
-    aux.check()
-    check_patch_fit(experiment, experiment.network)
-    folder = RunFolder(experiment.out_dir, "out_dir")
-    if restart:
-        folder.check_clearable()  # refused before the folder is touched
-    with folder:
+    with out_dir_folder(experiment, restart, also_check=aux.check) as folder:
         return _compare_aux(experiment, aux, folder, restart=restart, log=log)
 
 
@@ -249,17 +229,18 @@ def _compare_aux(
     b_value = training_b_value(frames, np.datetime64(experiment.periods.val_start, "us"))
     forecasts: dict[str, RateForecast] = {}
     for variant in VARIANTS:
+
+        def network(variant: str = variant) -> RateForecast:
+            checkpoint = stage_network(
+                out / "networks" / f"{variant}.ckpt",
+                log,
+                lambda: variant_config(experiment, aux, frames, radio, out, variant),
+                label=variant,
+            )
+            return variant_forecast(checkpoint, frames, variant, b_value)
+
         path = out / "forecasts" / f"{variant}.h5"
-        if path.is_file():
-            forecasts[variant] = RateForecast.load(path)
-            log(f"forecast {variant}: reusing {path}")
-            continue
-        net = variant_config(experiment, aux, frames, radio, out, variant)
-        checkpoint = train_variant(net, out / "networks" / f"{variant}.ckpt", log)
-        forecast = variant_forecast(checkpoint, frames, variant, b_value)
-        forecast.save(path)
-        forecasts[variant] = forecast
-        log(f"forecast {variant}: {forecast.rates.sum():.1f} events expected -> {path}")
+        forecasts[variant] = stage_forecast(path, f"forecast {variant}", log, network)
 
     section, summary = gain_section(forecasts, frames, aux.block_days, experiment.evaluation.seed)
     log(section)
