@@ -165,6 +165,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     from framecast.config import apply_overrides, load_config
     from framecast.training.machine import LightningConfigErrors
     from framecast.tuning import TuneSettings, load_space, run_study
+    from framecast.tuning.storage import mask_url
 
     base = apply_overrides(load_config(args.config).to_dict(), args.overrides)
     settings = TuneSettings(
@@ -178,11 +179,13 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         seed=args.seed,
         warmup_steps=args.warmup_steps,
         jobs=args.jobs,
+        heartbeat=args.heartbeat,
     )
     with LightningConfigErrors():
         study = run_study(base, load_space(args.space), settings)
     finished = sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials)
-    print(f"study {study.study_name!r}: {finished} finished trials in {settings.storage_url()}")
+    where = mask_url(settings.storage_url())
+    print(f"study {study.study_name!r}: {finished} finished trials in {where}")
     if any(t.state.name == "COMPLETE" for t in study.trials):
         print(f"best: trial {study.best_trial.number}, validation loss {study.best_value:.6g}")
         print(f"best config: {args.out / 'best.yaml'}")
@@ -348,7 +351,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--trials", type=int, required=True, help="finished trials the study should hold"
     )
-    p.add_argument("--storage", help="Optuna storage URL (default sqlite:///OUT/study.db)")
+    p.add_argument(
+        "--storage",
+        help="study storage: a database URL (sqlite:///, postgresql://USER:PASSWORD@HOST/DB) or "
+        "journal:///PATH for a journal file (default sqlite:///OUT/study.db)",
+    )
     p.add_argument("--study-name", default="framecast")
     p.add_argument("--pruner", default="median", help="median, hyperband or none")
     p.add_argument("--trial-minutes", type=float, help="time budget of each trial")
@@ -362,6 +369,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "--jobs",
         type=int,
         help="trials trained at once, each with cores/jobs threads (default: one per free core)",
+    )
+    p.add_argument(
+        "--heartbeat",
+        type=int,
+        default=30,
+        help="seconds between a running trial's heartbeats; a trial silent for 3x as long "
+        "(its worker killed) is marked failed and retried once (default 30)",
     )
     p.add_argument("overrides", nargs="*", help="section.key=value applied to the base config")
     p.set_defaults(func=_cmd_tune)

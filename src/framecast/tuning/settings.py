@@ -19,7 +19,8 @@ class TuneSettings:
     out_dir : Path
         Trials' run folders, the best config, the summary and the plots.
     storage : str, optional
-        Optuna storage URL; default ``sqlite:///<out_dir>/study.db``.
+        Optuna storage: a database URL or ``journal:PATH``
+        (:mod:`framecast.tuning.storage`); default ``sqlite:///<out_dir>/study.db``.
     study_name : str
     pruner : {"median", "hyperband", "none"}
     trial_minutes, trial_steps : optional
@@ -35,6 +36,10 @@ class TuneSettings:
         (:func:`framecast.numerics.default_jobs`).
     worker : int
         Index of this process among the parallel workers (seeds its sampler).
+    heartbeat : int
+        Seconds between a running trial's heartbeats; a trial silent for
+        three times as long (its process killed, its machine lost) is
+        marked failed and retried once with the same values.
     """
 
     trials: int
@@ -48,6 +53,7 @@ class TuneSettings:
     warmup_steps: int | None = None
     jobs: int | None = None
     worker: int = 0
+    heartbeat: int = 30
 
     def warmup(self) -> int:
         if self.warmup_steps is not None:
@@ -67,32 +73,14 @@ class TuneSettings:
             from framecast.numerics import check_jobs
 
             check_jobs(self.jobs)
+        beat = self.heartbeat
+        if isinstance(beat, bool) or not isinstance(beat, int) or beat < 1:
+            raise ValueError(f"--heartbeat must be a whole number of seconds >= 1, got {beat!r}")
         if self.storage is not None:
+            from framecast.tuning.storage import check_storage_url
+
             check_storage_url(self.storage)
 
     def storage_url(self) -> str:
+        """The storage URL given, or the SQLite file in ``out_dir``."""
         return self.storage or f"sqlite:///{(self.out_dir / 'study.db').resolve()}"
-
-
-def check_storage_url(url: str) -> None:
-    """Refuse, before anything is written, a ``--storage`` that is no database URL.
-
-    The URL is parsed by SQLAlchemy (what Optuna's ``RDBStorage`` opens) and
-    its dialect loaded, so a scheme without a database driver is refused too.
-
-    Raises
-    ------
-    ValueError
-        One line naming the URL and what is expected.
-    """
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
-    try:
-        make_url(url).get_dialect()
-    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as error:
-        reason = " ".join(str(error).split())
-        raise ValueError(
-            f"--storage {url!r} is not a database URL Optuna can open ({reason}); expected "
-            "e.g. sqlite:///runs/tune/study.db or postgresql://user@host/db"
-        ) from None

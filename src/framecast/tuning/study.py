@@ -4,11 +4,12 @@ Each trial trains the base config with the values the TPE sampler proposes,
 on a budget of minutes or steps, with early stopping on the validation
 loss; every validation reports the loss to the pruner (median or
 Hyperband), which stops unpromising trials. The study lives in an Optuna
-storage (SQLite by default), so an interrupted study resumes where it
-stopped and several processes, or machines sharing a database URL, can work
-on one study: ``--trials`` is the total the study should reach, not a
-number to add. A trial whose process died is marked failed by Optuna's
-heartbeat and retried once with the same values.
+storage (SQLite by default; a PostgreSQL or MySQL URL, or a journal file,
+for several machines: :mod:`framecast.tuning.storage`), so an interrupted
+study resumes where it stopped and several processes, or machines sharing a
+storage, can work on one study: ``--trials`` is the total the study should
+reach, not a number to add. A trial whose process died is marked failed by
+the heartbeat and retried once with the same values.
 
 Trials run ``jobs`` at a time (default: one per free core), each in its own
 process with ``cores // jobs`` torch threads, all working on the one study
@@ -94,26 +95,19 @@ def _make_pruner(name: str, settings: TuneSettings) -> Any:
 
 
 def open_study(settings: TuneSettings, *, create: bool = True) -> Any:
-    """Create or load the study in its storage (with a heartbeat, so dead trials are retried)."""
-    import optuna
-    from optuna.storages import RDBStorage, RetryFailedTrialCallback
-    from sqlalchemy.exc import SQLAlchemyError
+    """Create or load the study in its storage (with a heartbeat, so dead trials are retried).
 
+    The out folder is made only once a storage given by ``--storage`` has
+    opened: a database that cannot be reached leaves nothing behind.
+    """
+    import optuna
+
+    from framecast.tuning.storage import open_storage
+
+    if settings.storage is None:  # the default SQLite file lives in the out folder
+        settings.out_dir.mkdir(parents=True, exist_ok=True)
+    storage = open_storage(settings.storage_url(), heartbeat=settings.heartbeat)
     settings.out_dir.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the heartbeat is marked experimental
-        try:
-            storage = RDBStorage(
-                settings.storage_url(),
-                heartbeat_interval=30,
-                grace_period=90,
-                heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=1),
-            )
-        except SQLAlchemyError as error:
-            reason = " ".join(str(error).split("\n")[0].split())
-            raise ValueError(
-                f"cannot open the study storage {settings.storage_url()!r}: {reason}"
-            ) from None
     if not create:
         return optuna.load_study(study_name=settings.study_name, storage=storage)
     return optuna.create_study(
@@ -307,7 +301,10 @@ def _run_workers(
         "space": [dataclasses.asdict(p) for p in space],
         "settings": {**dataclasses.asdict(settings), "out_dir": str(settings.out_dir)},
     }
-    job_file.write_text(json.dumps(payload))
+    # owner-only: the storage URL may hold a database password
+    descriptor = os.open(job_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as stream:
+        stream.write(json.dumps(payload))
     env = {**os.environ, "FRAMECAST_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
 
     def run(worker: int) -> int:
