@@ -10,6 +10,7 @@ import optuna
 import pytest
 import yaml
 from framecast_testing import tiny_run_config
+from postgres_testing import PASSWORD
 
 from framecast.cli import main
 from framecast.tuning.journal import HEARTBEAT_KEY
@@ -137,3 +138,11 @@ def test_a_silent_trial_in_a_journal_is_failed_and_retried_once(tmp_path, monkey
     assert retry.params == failed.params and retry.system_attrs["failed_trial"] == 0
     storage.record_heartbeat(trial._trial_id)  # the old process beating on: ignored
     assert study.trials[0].state.name == "FAIL"
+
+
+def test_the_password_may_come_from_the_environment(postgres_url, monkeypatch):
+    """libpq reads PGPASSWORD (or ~/.pgpass): the URL, shell history and job file need none."""
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    storage = open_storage(postgres_url.replace(f":{PASSWORD}@", "@"), heartbeat=30)
+    study = optuna.create_study(storage=storage, study_name="env")
+    assert optuna.load_study(study_name="env", storage=storage).study_name == study.study_name
