@@ -111,6 +111,8 @@ def test_parallel_workers_share_one_study(tmp_path):
     assert len({t.user_attrs["run_dir"] for t in finished}) == len(finished)
     assert sorted(t.user_attrs["seed"] for t in finished) == numbers
     assert (tmp_path / "tune" / "summary.md").is_file()
+    # the workers' job file holds the storage URL, a password perhaps: owner-only
+    assert (tmp_path / "tune" / "tune_job.json").stat().st_mode & 0o777 == 0o600
 
 
 def test_bad_jobs_are_refused_before_any_trial(tmp_path):

@@ -303,6 +303,7 @@ def _run_workers(
     }
     # owner-only: the storage URL may hold a database password
     descriptor = os.open(job_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # a file left by an earlier run keeps its mode otherwise
     with os.fdopen(descriptor, "w") as stream:
         stream.write(json.dumps(payload))
     env = {**os.environ, "FRAMECAST_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
