@@ -40,6 +40,7 @@ from torch.utils.data import Dataset
 
 from framecast.data.splits import SPLITS, split_index
 from framecast.data.window import check_positive_int, check_window, require_option, split_window
+from framecast.h5header import check_header, write_header
 from framecast.runfolder import ProcessLock, same_file
 
 CACHE_FORMAT = "framecast video cache 1"
@@ -86,14 +87,14 @@ def _strings(dataset: h5py.Dataset) -> list[str]:
 
 
 def _check_format(handle: h5py.File, name: str) -> None:
-    found = handle.attrs.get("format")
-    if isinstance(found, bytes):
-        found = found.decode()
-    if found != CACHE_FORMAT:
-        raise ValueError(
-            f"{name!r} is not a framecast video cache (format attribute {found!r}, expected "
-            f"{CACHE_FORMAT!r}); create one with `framecast data prepare`"
-        )
+    """Refuse a file that is not a video cache (:func:`framecast.h5header.check_header`)."""
+    check_header(
+        handle,
+        name,
+        CACHE_FORMAT,
+        "framecast video cache",
+        "create one with `framecast data prepare`",
+    )
 
 
 class CacheWriter:
@@ -202,7 +203,7 @@ class CacheWriter:
         fresh = self.partial.with_name(self.partial.name + ".new")
         handle = h5py.File(fresh, "w")
         channels, height, width = self.frame_shape
-        handle.attrs["format"] = CACHE_FORMAT
+        write_header(handle, CACHE_FORMAT)
         handle.attrs["dataset"] = self.dataset
         handle.attrs["source"] = self.source
         handle.attrs["frame_shape"] = np.array(self.frame_shape, dtype=np.int64)

@@ -25,6 +25,7 @@ import h5py
 import numpy as np
 
 from framecast.files import atomic_write
+from framecast.h5header import check_header, write_header
 from framecast.quake.catalog.events import TIME_UNIT
 from framecast.quake.grid import Grid
 from framecast.quake.rates import RateForecast
@@ -280,7 +281,7 @@ class CatalogForecast:
             handle.attrs["b_value"] = float(self.b_value)
             handle.attrs["num_simulations"] = int(self.num_simulations)
             handle.attrs["details"] = self.details
-            handle.attrs["format"] = _FORMAT
+            write_header(handle, _FORMAT)
         return path
 
     @classmethod
@@ -290,8 +291,7 @@ class CatalogForecast:
         if not path.is_file():
             raise FileNotFoundError(f"catalog forecast file not found: {str(path)!r}")
         with h5py.File(path, "r") as handle:
-            if handle.attrs.get("format") != _FORMAT:
-                raise ValueError(f"{str(path)!r} is not a framecast catalog forecast")
+            check_header(handle, path, _FORMAT, "framecast catalog forecast")
             return cls(
                 name=str(handle.attrs["name"]),
                 grid=Grid.from_dict(json.loads(handle.attrs["grid"])),

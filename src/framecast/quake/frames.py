@@ -20,6 +20,7 @@ import h5py
 import numpy as np
 
 from framecast.files import atomic_write
+from framecast.h5header import check_header, write_header
 from framecast.quake.catalog.events import (
     COLUMNS,
     TIME_UNIT,
@@ -174,8 +175,8 @@ class SeismicityFrames:
                     events.create_dataset(name, data=column, dtype=h5py.string_dtype())
                     continue
                 events.create_dataset(name, data=column)
+            write_header(handle, FORMAT)
             attrs = handle.attrs
-            attrs["format"] = FORMAT
             attrs["channels"] = json.dumps(list(self.channels))
             attrs["grid"] = json.dumps(self.grid.to_dict())
             attrs["start"] = str(self.start)
@@ -213,11 +214,13 @@ class SeismicityFrames:
     @classmethod
     def _read(cls, path: Path) -> SeismicityFrames:
         with h5py.File(path, "r") as handle:
-            if handle.attrs.get("format") != FORMAT:
-                raise ValueError(
-                    f"{str(path)!r} is not a framecast seismicity-frames file "
-                    "(write one with `framecast quake grid`)"
-                )
+            check_header(
+                handle,
+                path,
+                FORMAT,
+                "framecast seismicity-frames file",
+                "write one with `framecast quake grid`",
+            )
             group = handle["events"]
             columns = {}
             for name in COLUMNS:

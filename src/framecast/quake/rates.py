@@ -19,8 +19,12 @@ import h5py
 import numpy as np
 
 from framecast.files import atomic_write
+from framecast.h5header import check_header, write_header
 from framecast.quake.catalog.events import TIME_UNIT
 from framecast.quake.grid import Grid
+
+FORMAT = "framecast rate forecast 1"
+"""The header of a rate forecast file (:mod:`framecast.h5header`)."""
 
 MAGNITUDE_BIN = 0.1
 """Width of the magnitude bins of the M-test (CSEP's default)."""
@@ -131,7 +135,7 @@ class RateForecast:
             handle.attrs["mc"] = float(self.mc)
             handle.attrs["b_value"] = float(self.b_value)
             handle.attrs["details"] = self.details
-            handle.attrs["format"] = "framecast rate forecast 1"
+            write_header(handle, FORMAT)
         return path
 
     @classmethod
@@ -151,8 +155,7 @@ class RateForecast:
             raise FileNotFoundError(f"forecast file not found: {str(path)!r}")
         try:
             with h5py.File(path, "r") as handle:
-                if handle.attrs.get("format") != "framecast rate forecast 1":
-                    raise ValueError(f"{str(path)!r} is not a framecast rate forecast")
+                check_header(handle, path, FORMAT, "framecast rate forecast")
                 return cls(
                     name=str(handle.attrs["name"]),
                     rates=handle["rates"][()],

@@ -28,6 +28,7 @@ import h5py
 import numpy as np
 
 from framecast.files import atomic_write
+from framecast.h5header import check_header, write_header
 from framecast.quake.catalog.events import COLUMNS, TIME_UNIT, Catalog
 
 FORMAT = "framecast catalog 1"
@@ -111,15 +112,11 @@ class CatalogStore:
             raise ValueError(
                 f"{str(self.path)!r} is not a framecast catalog store (not an HDF5 file: {error})"
             ) from None
-        found = handle.attrs.get("format")
-        if isinstance(found, bytes):
-            found = found.decode()
-        if found != FORMAT:
+        try:
+            check_header(handle, self.path, FORMAT, "framecast catalog store")
+        except ValueError:
             handle.close()
-            raise ValueError(
-                f"{str(self.path)!r} is not a framecast catalog store: its format attribute is "
-                f"{found!r}; expected {FORMAT!r}"
-            )
+            raise
         if "events" not in handle:
             handle.close()
             raise ValueError(f"catalog store {str(self.path)!r} lacks its events group")
@@ -285,7 +282,7 @@ def _read_blocks(handle: h5py.File) -> set[str]:
 def _write_contents(
     handle: h5py.File, catalog: Catalog, metadata: Mapping[str, str], blocks: set[str]
 ) -> None:
-    handle.attrs["format"] = FORMAT
+    write_header(handle, FORMAT)
     handle.attrs["metadata"] = json.dumps(dict(metadata), sort_keys=True, ensure_ascii=False)
     strings = h5py.string_dtype("utf-8")
     events = handle.create_group("events")

@@ -28,6 +28,7 @@ import h5py
 import numpy as np
 
 from framecast.files import atomic_write
+from framecast.h5header import check_header
 from framecast.quake.radio.aggregate import EPOCH, aggregate_columns, check_statistic
 from framecast.quake.radio.images import (
     IMAGE_SUFFIXES,
@@ -125,8 +126,7 @@ def _read_kept(path: Path) -> dict[str, dict[str, Any]]:
     if not path.is_file():
         return {}
     with h5py.File(path, "r") as handle:
-        if handle.attrs.get("format") != FORMAT:
-            raise ValueError(f"{str(path)!r} is not a framecast radio file; choose another --out")
+        check_header(handle, path, FORMAT, "framecast radio file", "choose another --out")
         kept = {}
         for name, group in handle.get("files", {}).items():
             kept[name] = {

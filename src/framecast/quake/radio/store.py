@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 
 from framecast.files import atomic_write
+from framecast.h5header import check_header, write_header
 from framecast.quake.catalog.events import to_datetime64
 
 FORMAT = "framecast-radio-1"
@@ -106,11 +107,13 @@ class RadioSeries:
         if not path.is_file():
             raise FileNotFoundError(f"radio file not found: {str(path)!r}")
         with h5py.File(path, "r") as handle:
-            if handle.attrs.get("format") != FORMAT:
-                raise ValueError(
-                    f"{str(path)!r} is not a framecast radio file "
-                    "(write one with `framecast quake radio prepare`)"
-                )
+            check_header(
+                handle,
+                path,
+                FORMAT,
+                "framecast radio file",
+                "write one with `framecast quake radio prepare`",
+            )
             return read_series(handle)
 
 
@@ -122,8 +125,8 @@ def write_series(handle: h5py.File, series: RadioSeries) -> None:
     handle.create_dataset("power", data=series.power.astype(np.float32), compression="gzip")
     handle.create_dataset("coverage", data=series.coverage.astype(np.float32), compression="gzip")
     handle.create_dataset("frequencies", data=np.asarray(series.frequencies, np.float64))
+    write_header(handle, FORMAT)
     attrs = handle.attrs
-    attrs["format"] = FORMAT
     attrs["start"] = str(series.start)
     attrs["slot_seconds"] = float(series.slot_seconds)
     attrs["slots_per_bin"] = int(series.slots_per_bin)
