@@ -1,4 +1,4 @@
-"""Every registered dataset honours the common contract."""
+"""Every registered dataset honours the common contract (:mod:`framecast.data.contract`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import torch
 
 import framecast.data.moving_mnist as moving_mnist
 from framecast.data import DATASETS, build_dataset
+from framecast.data.contract import FrameDataset, check_item
 
 
 def _array_options(tmp_path: Path) -> dict[str, Any]:
@@ -128,20 +129,12 @@ def test_every_dataset_is_covered() -> None:
 def test_contract(name: str, split: str, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(moving_mnist, "VAL_START", 6)
     dataset = build_dataset(name, split, n_context=3, n_target=4, options=OPTIONS[name](tmp_path))
+    assert isinstance(dataset, FrameDataset)
     assert len(dataset) >= 1
-    for attr in ("channels", "height", "width"):
-        assert isinstance(getattr(dataset, attr), int)
+    # shapes, dtypes and the value range of the frame channels (counts are not scaled; side
+    # inputs packed after the frames, seismicity_radio's spectrograms, are not frames)
+    check_item(dataset, len(dataset) - 1, n_context=3, n_target=4)
     shape = (dataset.channels, dataset.height, dataset.width)
-    context, target = dataset[len(dataset) - 1]
-    assert context.shape == (3, *shape) and target.shape == (4, *shape)
-    low, high = getattr(dataset, "value_range", (0.0, 1.0))  # counts are not scaled
-    # the range holds for the frame channels; side inputs packed after them
-    # (seismicity_radio's standardised spectrograms) are not frames
-    n_frame = getattr(dataset, "frame_channels", dataset.channels)
-    for frames in (context, target):
-        assert frames.dtype == torch.float32
-        assert float(frames[:, :n_frame].min()) >= low
-        assert float(frames[:, :n_frame].max()) <= high
     batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=2)))
     assert batch[0].shape[1:] == (3, *shape)
 
@@ -158,3 +151,41 @@ def test_bad_split_and_unknown_option(name: str, tmp_path: Path) -> None:
 def test_unknown_name_lists_valid() -> None:
     with pytest.raises(KeyError, match="moving_squares"):
         build_dataset("no_such_dataset", "train", n_context=2, n_target=2)
+
+
+class _Clip:
+    """A dataset breaking the contract in one way at a time."""
+
+    channels, height, width = 1, 2, 2
+
+    def __init__(self, context: torch.Tensor, target: torch.Tensor) -> None:
+        self.item = (context, target)
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.item
+
+
+@pytest.mark.parametrize(
+    ("context", "target", "error", "message"),
+    [
+        (torch.zeros(3, 1, 2, 2), torch.zeros(4, 1, 2, 2), None, ""),
+        (torch.zeros(3, 1, 2, 2), torch.zeros(4, 1, 2, 3), ValueError, r"target has shape"),
+        (torch.zeros(3, 1, 2, 2).double(), torch.zeros(4, 1, 2, 2), TypeError, "float32"),
+        (torch.full((3, 1, 2, 2), 2.0), torch.zeros(4, 1, 2, 2), ValueError, r"range \[0, 1\]"),
+    ],
+)
+def test_the_contract_refuses_each_breach(context, target, error, message) -> None:
+    clip = _Clip(context, target)
+    if error is None:
+        check_item(clip, 0, n_context=3, n_target=4)
+        return
+    with pytest.raises(error, match=message):
+        check_item(clip, 0, n_context=3, n_target=4)
+
+
+def test_an_object_without_the_shape_attributes_is_not_a_frame_dataset() -> None:
+    with pytest.raises(TypeError, match=r"lacks \['channels', 'height', 'width'\]"):
+        check_item([(torch.zeros(1), torch.zeros(1))], 0, n_context=1, n_target=1)

@@ -2,13 +2,12 @@
 real videos, by name in :data:`PREPARERS` (both read from :mod:`framecast.plugins`).
 
 Every dataset's item is ``(context, target)``: float32 tensors
-``[n_context, C, H, W]`` and ``[n_target, C, H, W]`` with values in [0, 1].
+``[n_context, C, H, W]`` and ``[n_target, C, H, W]`` with values in [0, 1]
+(the contract, :mod:`framecast.data.contract`: :class:`FrameDataset`).
 """
 
 from collections.abc import Mapping
 from typing import Any
-
-from torch.utils.data import Dataset
 
 from framecast.data.arrays import ArrayDataset
 from framecast.data.cache import (
@@ -18,6 +17,7 @@ from framecast.data.cache import (
     read_cache_index,
     read_cache_info,
 )
+from framecast.data.contract import DatasetFactory, FrameDataset
 from framecast.data.frame_series import prepare_frame_series
 from framecast.data.kitti import KittiHkl, prepare_kitti
 from framecast.data.kth import prepare_kth
@@ -38,6 +38,8 @@ __all__ = [
     "ArrayDataset",
     "CacheInfo",
     "CacheWriter",
+    "DatasetFactory",
+    "FrameDataset",
     "KittiHkl",
     "MovingMNIST",
     "MovingMNISTFile",
@@ -69,7 +71,7 @@ def build_dataset(
     n_context: int,
     n_target: int,
     options: Mapping[str, Any] | None = None,
-) -> Dataset:
+) -> FrameDataset:
     """Build the ``split`` of the dataset registered as ``name``.
 
     Parameters
