@@ -25,6 +25,7 @@ Runs live in ``runs/quake/residual_validation_<channel>/`` and are reused.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -33,7 +34,6 @@ from framecast.quake.experiment import (
     _claim_out_dir,
     load_experiment,
     network_channels,
-    network_config,
     stage_catalog,
     stage_etas_input,
     stage_etas_parameters,
@@ -80,14 +80,16 @@ def main() -> None:
     for model in args.models:
         for lr in args.lrs:
             for seed in args.seeds:
-                net = network_config(experiment, frames, out)
+                config = experiment.network.training_config(frames)
                 if model == "head_only":
-                    net["model"]["options"]["model"] = "persistence"
-                    net["model"]["options"]["options"] = {}
-                net["optim"]["lr"] = lr
+                    config.model.options["model"] = "persistence"
+                    config.model.options["options"] = {}
+                config.optim = dataclasses.replace(config.optim, lr=lr)
                 name = f"{model}_lr{lr:g}_val{args.val_every}_seed{seed}"
-                net["train"].update(seed=seed, val_every_n_steps=args.val_every, run_name=name)
-                checkpoint = train_network(net, out / "candidates" / f"{name}.ckpt", log)
+                config.train = dataclasses.replace(
+                    config.train, seed=seed, val_every_n_steps=args.val_every, run_name=name
+                )
+                checkpoint = train_network(config, out / "candidates" / f"{name}.ckpt", log)
                 loaded, config = load(checkpoint)
                 forecast = network_forecast(
                     loaded,

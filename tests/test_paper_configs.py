@@ -269,11 +269,14 @@ def test_quake_rate_networks_start_at_the_mean_rate_where_they_can() -> None:
     """PredNet's rate output takes the pipeline's starting bias; a model without the option
     (the video autoencoder) is built without one instead of being refused."""
     from framecast.quake.experiment import load_experiment
-    from framecast.quake.settings import network_config
 
     path = CONFIGS / "quake/italy_ingv_prednet.yaml"
-    options = network_config(load_experiment(path), None, Path("out"))["model"]["options"]
+    network = load_experiment(path).network
+    options = network.config.model.options
     assert options["output_bias"] == 0.0 and options["output_activation"] == "softplus"
+    assert network.bias_from_rate  # the training period's mean rate, once the frames are read
     stvae = ["network.model.name=stvae", "network.model.options={cell: convlstm}"]
-    options = network_config(load_experiment(path, stvae), None, Path("out"))["model"]["options"]
+    network = load_experiment(path, stvae).network
+    options = network.config.model.options
     assert "output_bias" not in options and options["output_activation"] == "softplus"
+    assert not network.bias_from_rate

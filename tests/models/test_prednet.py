@@ -182,7 +182,7 @@ def test_learns_in_extrapolation_mode():
 
 def test_output_bias_starts_the_rate_output_there() -> None:
     """``output_bias`` sets the bias of Â_0's convolution only (a rate model starts at its mean
-    rate, framecast.quake.settings.network_config); the other layers keep 0.05."""
+    rate, framecast.quake.network_settings); the other layers keep 0.05."""
     options = {"output_activation": "softplus", "pixel_max": None, "output_bias": -5.0}
     model = build_model("prednet", 1, options)
     assert torch.all(model.ahat_convs[0].bias == -5.0)

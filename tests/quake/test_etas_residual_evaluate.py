@@ -17,7 +17,7 @@ from quake_testing import REGION, random_catalog
 
 from framecast.quake.etas.parameters import ETASParameters
 from framecast.quake.etas_channel import etas_channel_forecast, frames_with_etas
-from framecast.quake.experiment import load_experiment, network_config, train_network
+from framecast.quake.experiment import load_experiment, train_network
 from framecast.quake.frames import grid_catalog
 
 SETTINGS = """
@@ -49,9 +49,9 @@ def residual_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     channel = etas_channel_forecast(ETASParameters(mc=2.0), catalog, frames)
     frames_with_etas(frames, channel).save(out / "frames_etas.h5")
-    net = network_config(experiment, frames, out)
-    assert net["model"]["name"] == "etas_residual"
-    return train_network(net, out / "network.ckpt", log=lambda line: None)
+    config = experiment.network.training_config(frames)
+    assert config.model.name == "etas_residual"
+    return train_network(config, out / "network.ckpt", log=lambda line: None)
 
 
 def test_framecast_evaluate_rebuilds_the_etas_residual_network(residual_checkpoint: Path):

@@ -8,6 +8,7 @@ from framecast.quake import Grid
 from framecast.quake.frames import grid_catalog
 from framecast.quake.rates import RateForecast
 from framecast.quake.report import write_quake_report
+from framecast.quake.scores import ScoreSettings
 
 
 def test_report_scores_three_forecasts_and_draws_the_figures(tmp_path):
@@ -24,7 +25,11 @@ def test_report_scores_three_forecasts_and_draws_the_figures(tmp_path):
         "oracle": RateForecast("oracle", 0.9 * counts + 0.1 * uniform, windows, 30, grid, 2.0),
     }
     report = write_quake_report(
-        forecasts, frames, tmp_path, reference="reference", num_simulations=50
+        forecasts,
+        frames,
+        tmp_path,
+        reference="reference",
+        score_settings=ScoreSettings(num_simulations=50),
     )
     text = report.read_text()
     assert "**oracle** over uniform: information gain +" in text

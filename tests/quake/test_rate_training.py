@@ -12,7 +12,7 @@ from quake_testing import REGION, random_catalog
 
 from framecast.quake import Grid
 from framecast.quake.dataset import SeismicityDataset
-from framecast.quake.experiment import load_experiment, network_config, run_experiment
+from framecast.quake.experiment import load_experiment, run_experiment
 from framecast.quake.frames import grid_catalog
 
 CONFIGS = Path(__file__).parents[2] / "configs" / "quake"
@@ -90,11 +90,11 @@ def test_etas_residual_configs_load_and_wrap_the_network(name, tmp_path):
         bin_days=1,
         mc=2.0,
     )
-    net = network_config(experiment, frames, tmp_path)
-    assert net["model"]["name"] == "etas_residual"
-    channels = net["data"]["options"]["channels"]
-    assert channels[-1] == "etas" and net["model"]["options"]["etas_channel"] == len(channels) - 1
-    assert "output_bias" not in net["model"]["options"]["options"]
+    config = experiment.network.training_config(frames)
+    assert config.model.name == "etas_residual"
+    channels = config.data.options["channels"]
+    assert channels[-1] == "etas" and config.model.options["etas_channel"] == len(channels) - 1
+    assert "output_bias" not in config.model.options["options"]
 
 
 def _frames_file(tmp_path):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from framecast.files import atomic_write
+from framecast.quake.defaults import BURN_IN_DAYS, NUM_SIMULATIONS, PAIR_CUTOFF, SCORE_SEED
 
 
 def _add_fetch_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -235,7 +236,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from framecast.quake.frames import SeismicityFrames
     from framecast.quake.rates import RateForecast
     from framecast.quake.report import write_quake_report
+    from framecast.quake.scores.registry import ScoreSettings
 
+    settings = ScoreSettings(  # refused before any file is read
+        num_simulations=args.num_simulations,
+        seed=args.seed,
+        binary_magnitude=args.binary_magnitude,
+    )
     frames = SeismicityFrames.load(args.frames)
     forecasts = {Path(p).stem: RateForecast.load(p) for p in args.forecast}
     reference = Path(args.reference).stem
@@ -253,9 +260,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         args.out,
         reference=reference,
         baselines=[Path(p).stem for p in args.baseline],
-        binary_magnitude=args.binary_magnitude,
-        num_simulations=args.num_simulations,
-        seed=args.seed,
+        score_settings=settings,
     )
     print(f"report: {report}")
     return 0
@@ -295,7 +300,7 @@ def _add_etas_commands(sub: Any) -> None:
     p.add_argument("--start", required=True)
     p.add_argument("--end", required=True)
     p.add_argument("--mc", type=float, default=2.0, help="magnitude of completeness")
-    p.add_argument("--burn-in-days", type=float, default=3650.0)
+    p.add_argument("--burn-in-days", type=float, default=BURN_IN_DAYS)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True, help="catalog store (.h5)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
@@ -318,7 +323,7 @@ def _add_etas_commands(sub: Any) -> None:
     p.add_argument(
         "--pair-cutoff",
         type=float,
-        default=100.0,
+        default=PAIR_CUTOFF,
         help="keep triggering pairs within this many rupture lengths (0: no cut-off)",
     )
     p.add_argument("--max-pair-days", type=float, help="keep pairs less than this many days apart")
@@ -383,8 +388,8 @@ def add_quake_commands(sub: Any) -> None:
         "--baseline", action="append", default=[], help="another forecast to compare with (ETAS)"
     )
     p.add_argument("--binary-magnitude", type=float, help="M of the ROC/Molchan events")
-    p.add_argument("--num-simulations", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num-simulations", type=int, default=NUM_SIMULATIONS)
+    p.add_argument("--seed", type=int, default=SCORE_SEED)
     p.add_argument("--out", type=Path, required=True, help="report folder")
     p.set_defaults(func=_cmd_evaluate)
 

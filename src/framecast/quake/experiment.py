@@ -39,16 +39,15 @@ from framecast.quake.catalog.events import Catalog, to_datetime64
 from framecast.quake.catalog_forecast import CatalogForecast
 from framecast.quake.frames import SeismicityFrames
 from framecast.quake.grid import KM_PER_DEGREE
+from framecast.quake.network_settings import inverse_activation
 from framecast.quake.rates import RateForecast
 from framecast.quake.settings import (
     CATALOGS_KEPT,
     ETAS_BASELINE_KEYS,
     Log,
     QuakeExperiment,
-    inverse_activation,
     load_experiment,
     network_channels,
-    network_config,
 )
 from framecast.quake.stage_files import stage_forecast
 from framecast.quake.stages import (
@@ -81,7 +80,6 @@ __all__ = [
     "inverse_activation",
     "load_experiment",
     "network_channels",
-    "network_config",
     "region_history",
     "run_experiment",
     "stage_catalog",
@@ -404,13 +402,10 @@ def _run_stages(
         log(f"recipe: {recipe.path} sha256 {recipe.sha256[:16]}...")
     catalog = stage_catalog(experiment, out, log)
     frames = stage_frames(experiment, catalog, out, log)
-    if experiment.aux:
+    if experiment.aux is not None:
         from framecast.quake.radio.experiment import stage_radio
-        from framecast.quake.settings import aux_section
 
-        aux = aux_section(experiment)
-        if aux is not None:
-            stage_radio(experiment, aux, catalog, out, log)
+        stage_radio(experiment, experiment.aux, catalog, out, log)
     sections = [
         *([] if recipe is None else [recipe.section()]),
         region_section(experiment, catalog, log),
@@ -451,9 +446,7 @@ def _run_stages(
         reference="reference",
         baselines=baselines,
         catalog_forecasts=catalogs,
-        binary_magnitude=experiment.evaluation.binary_magnitude,
-        num_simulations=experiment.evaluation.num_simulations,
-        seed=experiment.evaluation.seed,
+        score_settings=experiment.evaluation.score_settings(),
         maps=experiment.evaluation.maps,
         sections=sections,
     )

@@ -21,6 +21,7 @@ import numpy as np
 from framecast.files import atomic_write
 from framecast.quake.catalog.events import days_to_timedelta, timedelta_to_days
 from framecast.quake.catalog_forecast import CatalogForecast
+from framecast.quake.defaults import REPORT_MAPS
 from framecast.quake.frames import SeismicityFrames
 from framecast.quake.rates import RateForecast
 from framecast.quake.report_plots import (
@@ -30,7 +31,7 @@ from framecast.quake.report_plots import (
     plot_molchan,
     plot_rate_series,
 )
-from framecast.quake.scores import ObservedEvents, ScoreTable
+from framecast.quake.scores import ObservedEvents, ScoreSettings, ScoreTable
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,7 @@ def score_report(
     reference: str,
     baselines: Sequence[str] = (),
     catalog_forecasts: Mapping[str, CatalogForecast] | None = None,
-    binary_magnitude: float | None = None,
-    num_simulations: int = 1000,
-    seed: int = 0,
+    score_settings: ScoreSettings | None = None,
     sections: Sequence[str] = (),
 ) -> ReportScores:
     """Score ``forecasts`` against the events of ``frames`` (see :func:`write_quake_report`).
@@ -114,9 +113,7 @@ def score_report(
         observed,
         reference=ref_name,
         baselines=[forecasts[k].name for k in baselines],
-        binary_magnitude=first.mc if binary_magnitude is None else binary_magnitude,
-        num_simulations=num_simulations,
-        seed=seed,
+        settings=score_settings,
     )
     gains = {
         name: cumulative_information_gain(forecast, first, observed)
@@ -140,7 +137,10 @@ def score_report(
 
 
 def render_report(
-    scores: ReportScores, frames: SeismicityFrames, out_dir: str | os.PathLike[str], maps: int = 3
+    scores: ReportScores,
+    frames: SeismicityFrames,
+    out_dir: str | os.PathLike[str],
+    maps: int = REPORT_MAPS,
 ) -> Path:
     """Write ``report.md``, ``scores.json`` and the figures of ``scores`` into ``out_dir``."""
     out = Path(out_dir)
@@ -190,10 +190,8 @@ def write_quake_report(
     reference: str,
     baselines: Sequence[str] = (),
     catalog_forecasts: Mapping[str, CatalogForecast] | None = None,
-    binary_magnitude: float | None = None,
-    num_simulations: int = 1000,
-    seed: int = 0,
-    maps: int = 3,
+    score_settings: ScoreSettings | None = None,
+    maps: int = REPORT_MAPS,
     sections: Sequence[str] = (),
 ) -> Path:
     """Score ``forecasts`` against the events of ``frames`` and write ``report.md``.
@@ -214,11 +212,11 @@ def write_quake_report(
     catalog_forecasts : mapping of str to CatalogForecast, optional
         The simulated catalogs behind simulation forecasts, keyed like
         ``forecasts``: they also get pyCSEP's catalog-based tests.
-    binary_magnitude : float, optional
-        Magnitude of the "event in this cell and window" of ROC, PR and
-        Molchan; default mc.
-    num_simulations, seed : int
-        Of the simulation-based CSEP tests of the rate forecasts.
+    score_settings : ScoreSettings, optional
+        What the scores run with (:class:`~framecast.quake.scores.registry.ScoreSettings`:
+        the simulations of the CSEP tests and their seed, the magnitude of the
+        "event in this cell and window" of ROC, PR and Molchan, default mc, ...);
+        None: the defaults.
     maps : int
         Windows shown as maps (the busiest ones).
     sections : sequence of str
@@ -237,9 +235,7 @@ def write_quake_report(
         reference=reference,
         baselines=baselines,
         catalog_forecasts=catalog_forecasts,
-        binary_magnitude=binary_magnitude,
-        num_simulations=num_simulations,
-        seed=seed,
+        score_settings=score_settings,
         sections=sections,
     )
     return render_report(scores, frames, out_dir, maps)

@@ -33,7 +33,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -43,6 +43,7 @@ from framecast.quake.settings import Log
 from framecast.quake.stage_files import reuse_or_build, stage_forecast
 
 if TYPE_CHECKING:
+    from framecast.config import Config
     from framecast.quake.frames import SeismicityFrames
     from framecast.quake.settings import QuakeExperiment
 
@@ -201,15 +202,16 @@ def stage_head_only(
     log: Log,
 ) -> RateForecast:
     """The residual's 1x1 head on the current frame alone, trained as the network is."""
-    from framecast.quake.settings import network_config
     from framecast.quake.stages import stage_network, stage_network_forecast
 
-    def head_only_config() -> dict[str, Any]:
-        net = network_config(experiment, frames, out)
-        net["model"]["options"]["model"] = "persistence"
-        net["model"]["options"]["options"] = {}
-        net["train"]["run_name"] = f"{net['train']['run_name']}_head_only"
-        return net
+    def head_only_config() -> Config:
+        config = experiment.network.training_config(frames)
+        config.model.options["model"] = "persistence"  # the residual's inner network: none
+        config.model.options["options"] = {}
+        config.train = dataclasses.replace(
+            config.train, run_name=f"{config.train.run_name}_head_only"
+        )
+        return config
 
     def head_only() -> RateForecast:
         checkpoint = stage_network(out / FOLDER / "head_only.ckpt", log, head_only_config)

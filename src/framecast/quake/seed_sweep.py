@@ -281,11 +281,9 @@ def stage_seed_sweep(
     dict of int to RateForecast
         The test-period forecast of each seed, in the order of ``experiment.seeds``.
     """
-    from framecast.config import config_from_dict
-    from framecast.quake.settings import network_config
     from framecast.quake.stages import stage_network_forecast, stage_train
 
-    main_seed = config_from_dict(network_config(experiment, frames, out)).train.seed
+    main_seed = experiment.network.seed
     result: dict[int, RateForecast] = {}
     for seed in experiment.seeds:
         if seed == main_seed:

@@ -3,10 +3,11 @@
 :class:`QuakeExperiment` holds every section of a ``configs/quake/*.yaml``
 file; :func:`load_experiment` reads one and checks it before anything runs.
 The sections of the variants live here too, so that checking them imports
-no stage: the seed sweep's ``seeds:`` (:func:`check_seeds`), the residual
-ablations' ``ablations:`` (:func:`check_ablations`) and the radio input's
-``aux:`` (:class:`AuxSection`). :func:`network_config` turns the settings
-into the training config of the network.
+no stage: the seed sweep's ``seeds:`` (:func:`check_seeds`) and the residual
+ablations' ``ablations:`` (:func:`check_ablations`). The ``network:`` and
+``aux:`` sections become one :class:`~.network_settings.NetworkSettings`
+(the training config of the network, checked) when the experiment loads
+(:func:`experiment_from_dict`); the stages take it as it is.
 
 Imports go one way: settings < :mod:`.stages` < the variants
 (:mod:`.seed_sweep`, :mod:`.residual_ablations`, :mod:`.etas_variants`,
@@ -15,11 +16,11 @@ Imports go one way: settings < :mod:`.stages` < the variants
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime
 import itertools
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,13 +29,40 @@ import numpy as np
 
 from framecast.config import apply_overrides, build_dataclass
 from framecast.quake.catalog.events import to_datetime64
+from framecast.quake.defaults import (
+    BURN_IN_DAYS,
+    CATALOGS_KEPT,
+    ETAS_INPUT_SIMULATIONS,
+    NUM_SIMULATIONS,
+    PAIR_CUTOFF,
+    REPORT_MAPS,
+    SCORE_SEED,
+)
 from framecast.quake.etas_channel import ETAS_CHANNEL
-from framecast.quake.frames import SeismicityFrames, check_channels
+from framecast.quake.frames import check_channels
 from framecast.quake.grid import Grid
+from framecast.quake.network_settings import NetworkSettings, network_settings
+from framecast.quake.radio.aux_section import AuxSection
 from framecast.yamlio import read_yaml_file
 
 if TYPE_CHECKING:
     from framecast.quake.etas.region import StudyRegion
+    from framecast.quake.scores.registry import ScoreSettings
+
+__all__ = [
+    "ABLATIONS",
+    "CATALOGS_KEPT",
+    "ETAS_BASELINE_KEYS",
+    "AuxSection",
+    "NetworkSettings",
+    "QuakeExperiment",
+    "check_ablations",
+    "check_seeds",
+    "experiment_from_dict",
+    "load_experiment",
+    "network_channels",
+    "read_experiment_file",
+]
 
 
 Log = Callable[[str], None]
@@ -45,8 +73,6 @@ ETAS_FIT_ENDS = ("test_start", "val_start")
 ETAS_FORECASTS = ("simulated", "first_order")
 ETAS_BASELINE_KEYS = ("etas", "etas_first_order", "etas_uniform_first_order")
 """The ETAS variants every forecast is compared with, when the run has them."""
-CATALOGS_KEPT = 1000
-"""Simulated catalogs per window kept on disk for CSEP's catalog-based tests."""
 ABLATIONS = ("static_map", "head_only")
 """The ablations of the ETAS residual (:mod:`framecast.quake.residual_ablations`)."""
 
@@ -58,7 +84,7 @@ class CatalogSection:
     path: str | None = None
     simulate: bool = False
     seed: int = 0
-    burn_in_days: float = 3650.0
+    burn_in_days: float = BURN_IN_DAYS
     etas: dict[str, float] = field(default_factory=dict)
     """ETAS parameters of the simulation (defaults: ETASParameters())."""
 
@@ -128,12 +154,12 @@ class EtasSection:
     auxiliary_start: str | None = None
     fixed: dict[str, float] = field(default_factory=dict)
     max_branching_ratio: float | None = None
-    pair_cutoff: float | None = 100.0
+    pair_cutoff: float | None = PAIR_CUTOFF
     max_pair_days: float | None = None
     background: str = "uniform"
     fit_end: str = "test_start"
     forecast: str = "simulated"
-    num_simulations: int = 1000
+    num_simulations: int = NUM_SIMULATIONS
     seed: int = 0
     replicates: int = 1
 
@@ -160,17 +186,34 @@ class EtasInputSection:
     channel: bool = False
     residual: bool = False
     forecast: str = "first_order"
-    num_simulations: int = 10_000
+    num_simulations: int = ETAS_INPUT_SIMULATIONS
 
 
 @dataclass
 class EvaluationSection:
-    """Scoring settings."""
+    """Scoring settings: those of :class:`~framecast.quake.scores.registry.ScoreSettings`
+    that an experiment sets (the others keep their defaults), and the report's maps."""
 
     binary_magnitude: float | None = None
-    num_simulations: int = 1000
-    seed: int = 0
-    maps: int = 3
+    num_simulations: int = NUM_SIMULATIONS
+    seed: int = SCORE_SEED
+    maps: int = REPORT_MAPS
+
+    def score_settings(self) -> ScoreSettings:
+        """The settings every score of the report runs with.
+
+        Raises
+        ------
+        ValueError
+            A value the scores refuse (``num_simulations`` below 1).
+        """
+        from framecast.quake.scores.registry import ScoreSettings
+
+        return ScoreSettings(
+            num_simulations=self.num_simulations,
+            seed=self.seed,
+            binary_magnitude=self.binary_magnitude,
+        )
 
 
 @dataclass
@@ -181,7 +224,9 @@ class QuakeExperiment:
     catalog: CatalogSection = field(default_factory=CatalogSection)
     frames: FramesSection = field(default_factory=FramesSection)
     periods: PeriodsSection = field(default_factory=PeriodsSection)
-    network: dict[str, Any] = field(default_factory=dict)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    """The ``network:`` section with the ``aux:`` section (the radio side input), checked
+    when the experiment loads (:func:`experiment_from_dict`); the default is unchecked."""
     etas: EtasSection = field(default_factory=EtasSection)
     etas_input: EtasInputSection = field(default_factory=EtasInputSection)
     evaluation: EvaluationSection = field(default_factory=EvaluationSection)
@@ -189,16 +234,23 @@ class QuakeExperiment:
     """Seed sweep (issue 13): train the network once per seed (``train.seed``) on the same
     frames and ETAS stage and report each seed's scores and their spread
     (:mod:`framecast.quake.seed_sweep`); empty: the one network of ``network.train.seed``."""
-    aux: dict[str, Any] = field(default_factory=dict)
-    """Auxiliary radio input (issue 14), the keys of ``compare-aux``'s ``aux:`` section
-    (:class:`AuxSection`): the network trains with the
-    radio side image of each bin (``radio.h5``); empty: no side input."""
     ablations: list[str] = field(default_factory=list)
     """Non-neural ablations of the ETAS residual scored beside it (issue 21):
     ``static_map`` and ``head_only`` (:mod:`framecast.quake.residual_ablations`)."""
 
+    @property
+    def aux(self) -> AuxSection | None:
+        """Auxiliary radio input (issue 14), YAML section ``aux:`` (:class:`AuxSection`): the
+        network trains with the radio side image of each bin (``radio.h5``); None: none.
+        Held by :attr:`network`, whose input it is."""
+        return self.network.aux
+
     def check(self) -> None:
-        """Raise ValueError for settings that cannot work, before anything is written."""
+        """Raise ValueError for settings that cannot work, before anything is written.
+
+        The ``network:`` and ``aux:`` sections are checked once, when they are
+        built (:func:`experiment_from_dict`).
+        """
         if bool(self.catalog.path) == bool(self.catalog.simulate):
             raise ValueError("give exactly one of catalog.path or catalog.simulate: true")
         if self.etas.mode not in ETAS_MODES:
@@ -226,8 +278,6 @@ class QuakeExperiment:
             )
         self._check_etas_input()
         check_seeds(self.seeds)
-        if self.aux:
-            aux_section(self)
         check_channels(self.frames.channels)
         if "count" not in self.frames.channels:
             raise ValueError(f"frames.channels must include 'count', got {self.frames.channels}")
@@ -248,43 +298,6 @@ class QuakeExperiment:
 
         f = self.frames
         check_frames_size(self.grid(), f.start, f.end, f.bin_days, f.channels)
-        self.check_network()
-
-    def check_network(self) -> None:
-        """Refuse a ``network:`` section the training run would refuse, before any stage runs.
-
-        The training config is built as :func:`network_config` builds it (its
-        keys and types checked), the model is built with its options, and the
-        seismicity dataset's options are checked, so that a typo stops the
-        run before the catalog and frames stages, not after them.
-
-        Raises
-        ------
-        KeyError, TypeError, ValueError
-            The message starts with ``network:`` and names the bad key or value.
-        """
-        from framecast.config import Config
-        from framecast.data import DATASETS
-        from framecast.models import build_model
-        from framecast.signature import check_options
-        from framecast.training.loaders import split_options
-
-        try:
-            config = build_dataclass(
-                Config, network_config(self, None, Path(self.out_dir)), "network"
-            )
-            factory = DATASETS.get(config.data.name)
-            for split in ("train", "val", "test"):
-                check_options(
-                    factory,
-                    split_options(config.data, split),
-                    f"dataset {config.data.name!r}",
-                    skip=("split", "n_context", "n_target"),
-                )
-            build_model(config.model.name, len(network_channels(self)), config.model.options)
-        except (KeyError, TypeError, ValueError) as error:
-            message = error.args[0] if isinstance(error, KeyError) and error.args else error
-            raise type(error)(f"network: {message}") from None
 
     def _check_etas_input(self) -> None:
         from framecast.quake.etas_channel import ETAS_INPUT_FORECASTS
@@ -344,18 +357,30 @@ class QuakeExperiment:
         return polygon_cell_mask(self.grid(), vertices)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The settings as written (``experiment.yaml``): every section, in the file's order."""
+        sections: dict[str, Any] = {}
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if item.name == "network":
+                sections["network"] = copy.deepcopy(value.written)
+            elif dataclasses.is_dataclass(value):
+                sections[item.name] = dataclasses.asdict(value)
+            else:
+                sections[item.name] = copy.deepcopy(value)
+            if item.name == "seeds":
+                sections["aux"] = copy.deepcopy(self.network.aux_written)
+        return sections
 
 
-def load_experiment(
+def read_experiment_file(
     path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()
-) -> QuakeExperiment:
-    """Read an experiment YAML and apply ``section.key=value`` overrides.
+) -> dict[str, Any]:
+    """The mapping of an experiment YAML, with ``section.key=value`` overrides applied.
 
     Raises
     ------
-    FileNotFoundError, KeyError, TypeError, ValueError
-        Missing file, unknown keys, wrong types or unusable settings.
+    FileNotFoundError, ValueError
+        Missing file, not YAML, not a mapping, or a bad override.
     """
     data: dict[str, Any] = {}
     if path is not None:
@@ -363,8 +388,57 @@ def load_experiment(
         data = read_yaml_file(path, "experiment file") or {}
         if not isinstance(data, dict):
             raise ValueError(f"{str(path)!r} must hold a YAML mapping")
-    experiment = build_dataclass(QuakeExperiment, _dates_as_text(apply_overrides(data, overrides)))
+    return apply_overrides(data, overrides)
+
+
+def load_experiment(
+    path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()
+) -> QuakeExperiment:
+    """Read an experiment YAML, apply ``section.key=value`` overrides and check it.
+
+    Raises
+    ------
+    FileNotFoundError, KeyError, TypeError, ValueError
+        Missing file, unknown keys, wrong types or unusable settings.
+    """
+    return experiment_from_dict(read_experiment_file(path, overrides))
+
+
+def experiment_from_dict(data: Mapping[str, Any]) -> QuakeExperiment:
+    """The experiment of the settings ``data`` (the sections of a YAML file), checked.
+
+    Every section is checked here, once: the plain ones
+    (:meth:`QuakeExperiment.check`), then ``aux:`` and ``network:``, built
+    into the experiment's :class:`~.network_settings.NetworkSettings`.
+
+    Raises
+    ------
+    KeyError, TypeError, ValueError
+        Unknown keys, wrong types or unusable settings (one line naming them).
+    """
+    sections = _dates_as_text(dict(data))
+    network = sections.pop("network", {})
+    aux = sections.pop("aux", {})
+    known = [item.name for item in dataclasses.fields(QuakeExperiment)] + ["aux"]
+    unknown = sorted(set(sections) - set(known))
+    if unknown:  # as build_dataclass words it, with the sections it does not see
+        raise KeyError(
+            f"unknown config key(s) {unknown}; valid keys in the top level: {sorted(known)}"
+        )
+    experiment: QuakeExperiment = build_dataclass(QuakeExperiment, sections)
     experiment.check()
+    channels = network_channels(experiment)
+    out = Path(experiment.out_dir)
+    experiment.network = network_settings(
+        network,
+        aux,
+        channels=channels,
+        frames_file=out / ("frames_etas.h5" if experiment.etas_input.channel else "frames.h5"),
+        val_start=experiment.periods.val_start,
+        test_start=experiment.periods.test_start,
+        residual=experiment.etas_input.residual,
+        out=out,
+    )
     return experiment
 
 
@@ -400,208 +474,7 @@ def check_seeds(seeds: Sequence[Any]) -> None:
         raise ValueError(f"seeds must be distinct, got {list(seeds)}")
 
 
-@dataclass
-class AuxSection:
-    """The auxiliary (radio) input of an experiment (YAML section ``aux:``).
-
-    ``radio``: a file from ``framecast quake radio prepare``; without it a
-    synthetic receiver over the experiment's catalog (``synthetic``: the
-    options of :class:`~framecast.quake.radio.synthetic.SyntheticReceiver`).
-    ``lag_days``: processing delay (bin j sees slots ending by its end minus
-    the lag). ``injection``/``encoder``: names in
-    :data:`~framecast.models.side_inputs.SIDE_INPUTS` /
-    :data:`~framecast.models.side_inputs.SIDE_ENCODERS`. ``shuffle_seed``:
-    the permutation of the shuffled control.
-    """
-
-    radio: str | None = None
-    synthetic: dict[str, Any] = field(default_factory=dict)
-    lag_days: float = 0.0
-    injection: str = "broadcast_channels"
-    encoder: str = "conv_pool"
-    encoder_options: dict[str, Any] = field(default_factory=dict)
-    side_dim: int = 4
-    shuffle_seed: int = 1
-    block_days: float = 30.0
-
-    def check(self) -> None:
-        """Raise ValueError (or KeyError for unknown names) before anything runs."""
-        from framecast.models.side_inputs import SIDE_ENCODERS, SIDE_INPUTS
-
-        SIDE_INPUTS.get(self.injection)
-        SIDE_ENCODERS.get(self.encoder)
-        if not self.lag_days >= 0:
-            raise ValueError(f"aux.lag_days must be >= 0, got {self.lag_days!r}")
-        if not self.block_days > 0:
-            raise ValueError(f"aux.block_days must be > 0, got {self.block_days!r}")
-        if self.radio is None:
-            receiver_from(self.synthetic).check()
-        elif self.synthetic:
-            raise ValueError("give aux.radio (a file) or aux.synthetic (options), not both")
-
-
-def receiver_from(options: dict[str, Any]) -> Any:
-    """A :class:`SyntheticReceiver` from YAML options (unknown keys refused)."""
-    from framecast.config import build_dataclass
-    from framecast.quake.radio.synthetic import SyntheticReceiver
-
-    options = dict(options)
-    if "band_hz" in options:
-        options["band_hz"] = tuple(options["band_hz"])
-    return build_dataclass(SyntheticReceiver, options)
-
-
-def aux_section(experiment: QuakeExperiment) -> AuxSection | None:
-    """The experiment's ``aux:`` section (``framecast quake run``), checked; None when empty.
-
-    Raises
-    ------
-    KeyError, TypeError, ValueError
-        Unknown keys, wrong types, or settings that cannot work.
-    """
-    from framecast.config import build_dataclass
-
-    if not experiment.aux:
-        return None
-    aux = build_dataclass(AuxSection, experiment.aux, "aux")
-    aux.check()
-    if experiment.etas_input.residual:
-        raise ValueError(
-            "aux: the radio input does not combine with etas_input.residual yet; "
-            "use etas_input.channel alone or drop one of them"
-        )
-    return aux
-
-
-def inverse_activation(rate: float, activation: str) -> float:
-    """The pre-activation value whose softplus (or exp) is ``rate``."""
-    rate = max(rate, 1e-8)
-    return math.log(rate) if activation == "exp" else math.log(math.expm1(rate))
-
-
-def network_config(
-    experiment: QuakeExperiment, frames: SeismicityFrames | None, out: Path
-) -> dict[str, Any]:
-    """The framecast training config of the network, with the data and rate settings filled in.
-
-    Without ``frames`` (checking the settings before any stage runs) the
-    output bias is 0 instead of the training period's mean rate, and no
-    radio side input is added.
-    """
-    net = apply_overrides(experiment.network, [])
-    model = net.setdefault("model", {})
-    options = model.setdefault("options", {})
-    channels = network_channels(experiment)
-    if experiment.etas_input.residual:
-        # the inner network's output feeds the zero-initialised head: no activation needed
-        options.setdefault("output_activation", "none")
-        net["model"] = {
-            "name": "etas_residual",
-            "options": {
-                "model": model.get("name", "predrnn"),
-                "options": options,
-                "etas_channel": channels.index(ETAS_CHANNEL),
-                "count_channel": channels.index("count"),
-            },
-        }
-    else:
-        options.setdefault("output_activation", "softplus")
-        # the rate starts at the training mean where the model has the option; others (stvae,
-        # keras_convlstm, ...) start where their initialisation puts them
-        if _takes_output_bias(model.get("name", "predrnn")):
-            if frames is None:
-                options.setdefault("output_bias", 0.0)
-            else:
-                train_bins = frames.bin_index(experiment.periods.val_start)
-                count = frames.channel("count")[:train_bins]
-                mean_rate = float(count.mean())
-                options.setdefault(
-                    "output_bias", inverse_activation(mean_rate, options["output_activation"])
-                )
-    data = net.setdefault("data", {})
-    data["name"] = "seismicity"
-    data.setdefault("n_context", 8)
-    data["n_target"] = 1
-    data["options"] = {
-        "path": str(out / ("frames_etas.h5" if experiment.etas_input.channel else "frames.h5")),
-        "val_start": experiment.periods.val_start,
-        "test_start": experiment.periods.test_start,
-        "channels": list(channels),
-        **data.get("options", {}),
-    }
-    train = net.setdefault("train", {})
-    train["loss"] = "poisson"
-    # the loss scores the counts; other channels (magnitudes, ETAS) are inputs only
-    train["loss_channels"] = [channels.index("count")]
-    train.setdefault("out_dir", str(out / "train"))
-    train.setdefault("run_name", "network")
-    if experiment.aux and frames is not None:  # the radio side input (out / "radio.h5")
-        aux = aux_section(experiment)
-        if aux is not None:
-            net = with_side_input(net, experiment, aux, frames, out / "radio.h5")
-    return net
-
-
-def _takes_output_bias(model_name: str) -> bool:
-    """Whether the registered model ``model_name`` has an ``output_bias`` option.
-
-    Models that have one (predrnn, encoder_forecaster, prednet) start their
-    rate output at the training period's mean rate; the others (stvae,
-    keras_convlstm, ...) are built without it rather than refused. An
-    unknown name answers True, so that building the model refuses the name
-    with the list of valid ones.
-    """
-    from framecast.models import MODELS
-    from framecast.signature import accepted_options
-
-    try:
-        factory = MODELS.get(model_name)
-    except KeyError:
-        return True
-    return "output_bias" in accepted_options(factory)
-
-
 def network_channels(experiment: QuakeExperiment) -> tuple[str, ...]:
     """The channels the network reads: the frames' channels, then ``etas`` if it takes ETAS."""
     extra = (ETAS_CHANNEL,) if experiment.etas_input.channel else ()
     return (*experiment.frames.channels, *extra)
-
-
-def with_side_input(
-    net: dict[str, Any],
-    experiment: QuakeExperiment,
-    aux: AuxSection,
-    frames: SeismicityFrames,
-    radio: Path,
-    shuffle_seed: int | None = None,
-) -> dict[str, Any]:
-    """``net`` (a :func:`network_config`) wrapped by ``side_input`` on ``seismicity_radio``."""
-    from framecast.quake.radio.dataset import radio_side_frames
-    from framecast.quake.radio.store import RadioSeries
-
-    packed, side_shape = radio_side_frames(
-        frames, RadioSeries.load(radio), train_end=experiment.periods.val_start, lag_days=0.0
-    )
-    model = net["model"]
-    net["model"] = {
-        "name": "side_input",
-        "options": {
-            "model": model["name"],
-            "model_options": model.get("options", {}),
-            "side_shape": list(side_shape),
-            "side_channels": int(packed.shape[1]),
-            "encoder": aux.encoder,
-            "encoder_options": dict(aux.encoder_options),
-            "injection": aux.injection,
-            "side_dim": aux.side_dim,
-        },
-    }
-    data = net["data"]
-    data["name"] = "seismicity_radio"
-    data["options"] = {
-        **data["options"],
-        "radio": str(radio),
-        "lag_days": aux.lag_days,
-        "shuffle_seed": shuffle_seed,
-    }
-    return net

@@ -16,20 +16,21 @@ import dataclasses
 import json
 import math
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from framecast.config import config_from_dict
+from framecast.config import Config
 from framecast.files import atomic_write
 from framecast.quake.catalog.events import Catalog, to_datetime64
 from framecast.quake.catalog.magnitudes import aki_b_value
 from framecast.quake.frames import SeismicityFrames, grid_catalog
+from framecast.quake.network_settings import NetworkSettings
 from framecast.quake.rates import RateForecast
-from framecast.quake.settings import Log, QuakeExperiment, network_channels, network_config
+from framecast.quake.settings import Log, QuakeExperiment, network_channels
 from framecast.quake.stage_files import reuse_or_build
 from framecast.runfolder import RunFolder
 
@@ -198,9 +199,9 @@ def _build_frames(
     return frames
 
 
-def check_patch_fit(experiment: QuakeExperiment, net: Mapping[str, Any]) -> None:
+def check_patch_fit(experiment: QuakeExperiment, network: NetworkSettings) -> None:
     """Refuse, before training, a grid whose sides are not multiples of the model's patch."""
-    patch = int(net.get("model", {}).get("options", {}).get("patch_size", 1))
+    patch = network.patch_size
     rows, cols = experiment.grid().shape
     if rows % patch or cols % patch:
         raise ValueError(
@@ -228,18 +229,19 @@ def stage_train(
     """
     path = out / "network.ckpt" if seed is None else seed_dir(out, seed) / "network.ckpt"
 
-    def config() -> dict[str, Any]:
-        net = network_config(experiment, frames, out)
+    def config() -> Config:
+        config = experiment.network.training_config(frames)
         if seed is not None:
-            net["train"]["seed"] = seed
-            net["train"]["run_name"] = f"{net['train']['run_name']}_seed{seed}"
-        return net
+            config.train = dataclasses.replace(
+                config.train, seed=seed, run_name=f"{config.train.run_name}_seed{seed}"
+            )
+        return config
 
     return stage_network(path, log, config)
 
 
 def stage_network(
-    path: Path, log: Log, config: Callable[[], dict[str, Any]], label: str = "network"
+    path: Path, log: Log, config: Callable[[], Config], label: str = "network"
 ) -> Path:
     """A trained network's checkpoint: ``path`` reused, or the network of ``config()`` trained.
 
@@ -269,8 +271,8 @@ def stopped_by_signal(signum: int | None, log: Log) -> None:
         raise SystemExit(128 + int(signum))
 
 
-def train_network(net: dict[str, Any], path: Path, log: Log, label: str = "network") -> Path:
-    """Train (or resume) the network of the training config ``net``; copy its best to ``path``.
+def train_network(config: Config, path: Path, log: Log, label: str = "network") -> Path:
+    """Train (or resume) the network of the training ``config``; copy its best to ``path``.
 
     Raises
     ------
@@ -280,7 +282,6 @@ def train_network(net: dict[str, Any], path: Path, log: Log, label: str = "netwo
     from framecast.training import train
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    config = config_from_dict(net)
     run_dir = Path(config.train.out_dir) / str(config.train.run_name)
     last = run_dir / "checkpoints" / "last.ckpt"
     resume = run_dir if last.is_file() else None
@@ -347,7 +348,7 @@ def stage_network_forecast(
     from framecast.quake.network import network_forecast
 
     model, config = load(checkpoint)
-    if experiment.aux:  # the side channels come from the seismicity_radio dataset
+    if experiment.aux is not None:  # the side channels come from the seismicity_radio dataset
         name = f"{config.model.name} network{name_suffix}"
         train_end = to_datetime64(experiment.periods.val_start)
         return variant_forecast(checkpoint, frames, name, training_b_value(frames, train_end))

@@ -48,7 +48,7 @@ def tiny_world(folder: Path) -> tuple[Path, Path]:
 
     from framecast.quake import Grid
     from framecast.quake.frames import grid_catalog
-    from framecast.quake.radio.experiment import receiver_from
+    from framecast.quake.radio.aux_section import receiver_from
     from framecast.quake.radio.synthetic import synthetic_radio
 
     catalog = random_catalog(400)

@@ -15,8 +15,8 @@ from framecast.quake.rates import RateForecast
 
 def test_seed_and_steps_reach_every_part(tmp_path):
     experiment, aux = radio_demo_settings(tmp_path / "demo", steps=7, seed=2)
-    train = experiment.network["train"]
-    assert (train["max_steps"], train["max_minutes"], train["seed"]) == (7, None, 2)
+    train = experiment.network.config.train
+    assert (train.max_steps, train.max_minutes, train.seed) == (7, None, 2)
     assert experiment.catalog.seed == 2
     assert aux.synthetic["seed"] == 2 and aux.shuffle_seed == 3
     assert aux.injection == "log_rate"
@@ -87,8 +87,8 @@ def test_radio_synthetic_yaml_is_the_demo():
     import dataclasses
     from pathlib import Path
 
+    from framecast.quake.radio.aux_section import receiver_from
     from framecast.quake.radio.cli import load_comparison
-    from framecast.quake.radio.experiment import receiver_from
 
     root = Path(__file__).parents[3]
     experiment, aux = load_comparison(root / "configs/quake/radio_synthetic.yaml", [])

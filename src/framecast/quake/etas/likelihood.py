@@ -48,6 +48,7 @@ import torch
 
 from framecast.quake.catalog.events import Catalog, timedelta_to_days, to_datetime64
 from framecast.quake.catalog.magnitudes import bin_index, check_magnitude_bin, round_half_up
+from framecast.quake.defaults import PAIR_CUTOFF
 from framecast.quake.etas.background import BackgroundMap
 from framecast.quake.etas.parameters import FREE_PARAMETERS, ETASParameters
 from framecast.quake.etas.region import StudyRegion, as_region
@@ -237,7 +238,7 @@ class PairCutoffs:
         A cut-off that is not a positive number.
     """
 
-    coppersmith_multiplier: float | None = 100.0
+    coppersmith_multiplier: float | None = PAIR_CUTOFF
     max_days: float | None = None
 
     def __post_init__(self) -> None:

@@ -36,6 +36,7 @@ from framecast.quake.catalog.events import (
     timedelta_to_days,
     to_datetime64,
 )
+from framecast.quake.defaults import BURN_IN_DAYS
 from framecast.quake.etas.background import BackgroundMap, check_same_region
 from framecast.quake.etas.parameters import (
     ETASParameters,
@@ -248,7 +249,7 @@ def simulate_etas(
     start: object,
     end: object,
     *,
-    burn_in_days: float = 3650.0,
+    burn_in_days: float = BURN_IN_DAYS,
     max_magnitude: float | None = 8.0,
     seed: int | np.random.Generator | None = None,
     depth_km: tuple[float, float] = (0.0, 20.0),

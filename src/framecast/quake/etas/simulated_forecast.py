@@ -48,6 +48,7 @@ import numpy as np
 from framecast.errors import RunawaySimulationError
 from framecast.quake.catalog.events import TIME_UNIT, Catalog, timedelta_to_days
 from framecast.quake.catalog_forecast import CatalogForecast
+from framecast.quake.defaults import NUM_SIMULATIONS
 from framecast.quake.etas.background import BackgroundMap, check_same_region
 from framecast.quake.etas.forecast import window_time_weights
 from framecast.quake.etas.parameters import (
@@ -275,7 +276,7 @@ def simulated_etas_forecast(
     window_start: np.ndarray,
     window_days: float,
     *,
-    num_simulations: int = 1000,
+    num_simulations: int = NUM_SIMULATIONS,
     seed: int | np.random.Generator | None = 0,
     region: Grid | StudyRegion | np.ndarray | None = None,
     max_magnitude: float | None = 8.0,

@@ -92,20 +92,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def load_comparison(path: Path, overrides: list[str]) -> tuple[Any, Any]:
-    """An experiment YAML with an ``aux:`` section -> (QuakeExperiment, AuxSection)."""
-    from framecast.config import apply_overrides, build_dataclass
-    from framecast.quake.settings import AuxSection, QuakeExperiment, _dates_as_text
-    from framecast.yamlio import read_yaml_file
+    """An experiment YAML with an ``aux:`` section -> (QuakeExperiment, AuxSection), checked.
 
-    data = read_yaml_file(path, "experiment file") or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{str(path)!r} must hold a YAML mapping")
-    data = _dates_as_text(apply_overrides(data, overrides))
-    aux = build_dataclass(AuxSection, data.pop("aux", {}) or {})
-    experiment = build_dataclass(QuakeExperiment, data)
-    experiment.check()
-    aux.check()
-    return experiment, aux
+    The aux section drives the comparison's variants, so the experiment is
+    loaded without it.
+    """
+    from framecast.quake.radio.aux_section import aux_section
+    from framecast.quake.settings import experiment_from_dict, read_experiment_file
+
+    data = read_experiment_file(path, overrides)
+    aux = aux_section(data.pop("aux", {}) or {})
+    return experiment_from_dict(data), aux
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:

@@ -27,9 +27,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from framecast.config import build_dataclass
+from framecast.quake.defaults import BURN_IN_DAYS
 from framecast.quake.experiment import QuakeExperiment
 from framecast.quake.radio.experiment import AuxSection, compare_aux
+from framecast.quake.settings import experiment_from_dict
 
 DEMO_STEPS = 1000
 """Training steps of each of the three networks (equal, so no network is starved)."""
@@ -55,7 +56,7 @@ def radio_demo_settings(
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     settings: dict[str, Any] = {
         "out_dir": str(out_dir),
-        "catalog": {"simulate": True, "seed": seed, "burn_in_days": 3650.0},
+        "catalog": {"simulate": True, "seed": seed, "burn_in_days": BURN_IN_DAYS},
         "frames": {
             "region": "31.0,35.8,-119.0,-114.2",
             "cell": 0.3,
@@ -93,9 +94,8 @@ def radio_demo_settings(
         "etas": {"mode": "none"},
         "evaluation": {"binary_magnitude": 3.0, "num_simulations": 200, "seed": 0, "maps": 2},
     }
-    experiment = build_dataclass(QuakeExperiment, settings)
-    experiment.check()
-    aux = AuxSection(
+    experiment = experiment_from_dict(settings)
+    aux = AuxSection(  # checked as it is built
         synthetic={"seed": seed, **(synthetic or {})},
         injection="log_rate",
         encoder="mlp",
@@ -103,7 +103,6 @@ def radio_demo_settings(
         side_dim=2,
         shuffle_seed=seed + 1,
     )
-    aux.check()
     return experiment, aux
 
 

@@ -27,17 +27,12 @@ from typing import Any
 import numpy as np
 import yaml
 
+from framecast.config import Config
 from framecast.files import atomic_write
 from framecast.quake.frames import SeismicityFrames
+from framecast.quake.radio.aux_section import AuxSection, with_side_input
 from framecast.quake.rates import RateForecast
-from framecast.quake.settings import (
-    AuxSection,
-    Log,
-    QuakeExperiment,
-    network_config,
-    receiver_from,
-    with_side_input,
-)
+from framecast.quake.settings import Log, QuakeExperiment
 from framecast.quake.stage_files import reuse_or_build, stage_forecast
 from framecast.quake.stages import (
     claim_run_folder,
@@ -79,7 +74,7 @@ def _build_radio(
             shutil.copyfile(aux.radio, partial)
         log(f"radio: {series.num_slots} slots x {len(series.stations)} stations from {aux.radio}")
         return path
-    receiver = receiver_from(aux.synthetic)
+    receiver = aux.receiver
     series = synthetic_radio(
         catalog,
         experiment.frames.start,
@@ -103,14 +98,15 @@ def variant_config(
     radio: Path,
     out: Path,
     variant: str,
-) -> dict[str, Any]:
+) -> Config:
     """The training config of one variant: same network, seed and data, plus the side input."""
-    net = network_config(experiment, frames, out)
-    net["train"]["run_name"] = variant
+    config = experiment.network.training_config(frames)
+    config.train = dataclasses.replace(config.train, run_name=variant)
     if variant == "without_radio":
-        return net
+        return config
     shuffle = aux.shuffle_seed if variant == "shuffled_radio" else None
-    return with_side_input(net, experiment, aux, frames, radio, shuffle)
+    train_end = experiment.network.train_end
+    return with_side_input(config, aux, frames, radio, train_end, shuffle)
 
 
 GAIN_PAIRS = (
@@ -199,7 +195,7 @@ def compare_aux(
     (:func:`~framecast.quake.stages.claim_run_folder`): ``restart``
     deletes only what framecast recorded there.
     """
-    with out_dir_folder(experiment, restart, also_check=aux.check) as folder:
+    with out_dir_folder(experiment, restart) as folder:  # aux was checked when built
         return _compare_aux(experiment, aux, folder, restart=restart, log=log)
 
 
@@ -252,9 +248,7 @@ def _compare_aux(
         out / "report",
         reference="without_radio",
         baselines=["shuffled_radio"],
-        binary_magnitude=experiment.evaluation.binary_magnitude,
-        num_simulations=experiment.evaluation.num_simulations,
-        seed=experiment.evaluation.seed,
+        score_settings=experiment.evaluation.score_settings(),
         maps=experiment.evaluation.maps,
         sections=[section],
     )

@@ -58,11 +58,10 @@ from typing import Any
 
 import numpy as np
 
+from framecast.quake.defaults import NUM_SIMULATIONS
 from framecast.quake.rates import RateForecast
 from framecast.quake.scores.likelihood import MAX_MAGNITUDE, magnitude_split
 from framecast.quake.scores.observed import ObservedEvents, check_observed, magnitude_bin_index
-
-NUM_SIMULATIONS = 1000
 
 TIE_TOLERANCE = 1e-9
 """Simulated log-likelihoods within this (relative) of the observed one count as equal.

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from framecast.plugins import PLUGINS
+from framecast.quake.defaults import NUM_SIMULATIONS, SCORE_SEED
 from framecast.quake.scores.bootstrap import NUM_RESAMPLES
 from framecast.quake.scores.likelihood import MAX_MAGNITUDE
 from framecast.registry import Registry
@@ -42,7 +43,10 @@ from framecast.registry import Registry
 
 @dataclass(frozen=True)
 class ScoreSettings:
-    """Options shared by every registered score.
+    """Options shared by every registered score: the one object that carries them from the
+    settings (an experiment's ``evaluation:``, ``framecast quake evaluate``'s options) to the
+    scores (:func:`~framecast.quake.scores.table.score_forecasts`). A new setting is a field
+    here, read by the score that uses it.
 
     Attributes
     ----------
@@ -63,8 +67,8 @@ class ScoreSettings:
     """
 
     alpha: float = 0.05
-    num_simulations: int = 1000
-    seed: int = 0
+    num_simulations: int = NUM_SIMULATIONS
+    seed: int = SCORE_SEED
     max_magnitude: float = MAX_MAGNITUDE
     binary_magnitude: float | None = None
     num_resamples: int = NUM_RESAMPLES

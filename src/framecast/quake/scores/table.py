@@ -54,7 +54,6 @@ from framecast.quake.scores.binary import (
     roc_curve,
 )
 from framecast.quake.scores.bootstrap import (
-    NUM_RESAMPLES,
     BootstrapInterval,
     block_bootstrap,
     bootstrap_information_gain,
@@ -83,7 +82,6 @@ from framecast.quake.scores.diebold_mariano import (
     newey_west_variance,
 )
 from framecast.quake.scores.likelihood import (
-    MAX_MAGNITUDE,
     PairedTTest,
     WilcoxonTest,
     cumulative_information_gain,
@@ -497,21 +495,25 @@ def _labelled(result: Any, name_a: str, name_b: str) -> Any:
     return result
 
 
+def _settings(settings: ScoreSettings | None, changes: Mapping[str, Any]) -> ScoreSettings:
+    """``settings`` (default: the defaults) with the fields ``changes`` changed."""
+    names = [item.name for item in dataclasses.fields(ScoreSettings)]
+    unknown = sorted(set(changes) - set(names))
+    if unknown:
+        raise TypeError(f"unknown score setting(s) {unknown}; ScoreSettings has {names}")
+    return dataclasses.replace(settings or ScoreSettings(), **changes)
+
+
 def score_forecasts(
     forecasts: Mapping[str, RateForecast] | Sequence[RateForecast],
     observed: ObservedEvents,
     *,
     reference: str,
     baselines: Sequence[str] | None = None,
-    alpha: float = 0.05,
-    binary_magnitude: float | None = None,
-    num_simulations: int = 1000,
-    seed: int = 0,
-    max_magnitude: float = MAX_MAGNITUDE,
-    num_resamples: int = NUM_RESAMPLES,
-    decisive: str = "bootstrap_30d",
+    settings: ScoreSettings | None = None,
     forecast_scores: Sequence[str] | None = None,
     pair_scores: Sequence[str] | None = None,
+    **changes: Any,
 ) -> ScoreTable:
     """Score forecasts of the same bins against the observed events.
 
@@ -534,28 +536,26 @@ def score_forecasts(
     baselines : sequence of str, optional
         Further forecasts to compare every forecast against (e.g. ``["ETAS"]``);
         None compares every pair.
-    alpha : float
-        Significance level of the tests and 1 - confidence of the intervals.
-    binary_magnitude : float, optional
-        Target magnitude of the binary scores; default the forecasts' mc.
-    num_simulations, seed : int
-        Simulated catalogs of the M-, S-, ST- and L-tests and the seed of
-        those and of the bootstrap resamples.
-    max_magnitude : float
-        Left edge of the last, open-ended 0.1-magnitude bin.
-    num_resamples : int
-        Block-bootstrap resamples.
-    decisive : str
-        Pair score whose interval decides significance (default: 30-day blocks).
+    settings : ScoreSettings, optional
+        What every score runs with (significance level, simulations and their
+        seed, binary magnitude, bootstrap resamples, the decisive interval);
+        None: the defaults. An unset ``binary_magnitude`` becomes the
+        forecasts' mc.
     forecast_scores, pair_scores : sequence of str, optional
         Registry keys to run; None runs all.
+    **changes
+        Fields of :class:`ScoreSettings` to change in ``settings``
+        (``num_simulations=100``).
 
     Raises
     ------
+    TypeError
+        A keyword that is not a field of :class:`ScoreSettings`.
     ValueError
         Forecasts that differ in grid, windows, window length or mc; an unknown
         reference, baseline or score; events outside the forecasts' bins.
     """
+    settings = _settings(settings, changes)
     named = _named(forecasts)
     for role, names in (("reference", [reference]), ("baseline", list(baselines or []))):
         for name in names:
@@ -567,16 +567,12 @@ def score_forecasts(
     check_observed(observed, first)
     forecast_keys = _selected(FORECAST_SCORES, forecast_scores, "forecast")
     pair_keys = _selected(PAIR_SCORES, pair_scores, "pair")
+    decisive = settings.decisive
     if decisive not in pair_keys:
         raise ValueError(f"decisive score {decisive!r} is not among the pair scores {pair_keys}")
-    settings = ScoreSettings(
-        alpha=alpha,
-        num_simulations=num_simulations,
-        seed=seed,
-        max_magnitude=max_magnitude,
-        binary_magnitude=first.mc if binary_magnitude is None else float(binary_magnitude),
-        num_resamples=num_resamples,
-        decisive=decisive,
+    magnitude = settings.binary_magnitude
+    settings = dataclasses.replace(
+        settings, binary_magnitude=first.mc if magnitude is None else float(magnitude)
     )
     scores = tuple(
         ForecastScore(
