@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+QUAKE_EXPERIMENT = """
+out_dir: {out}
+catalog: {{simulate: true, seed: 1}}
+frames: {{region: "33,34,-117,-116", cell: 0.125, start: "2000-01-01", end: "2004-01-01",
+         bin_days: 7, mc: 2.0}}
+periods: {{val_start: "2002-01-01", test_start: "2003-01-01"}}
+network: {{model: {{name: predrnn, options: {{patch_size: 2}}}}, train: {{max_steps: 2}}}}
+etas: {{mode: simulation}}
+"""
+"""A small quake experiment (an 8 x 8 grid, weekly bins, simulated ETAS); ``{out}``: its out_dir."""
+
+
+def write_quake_experiment(folder: Path, text: str = QUAKE_EXPERIMENT) -> Path:
+    """``folder / "exp.yaml"`` holding ``text`` with the out_dir ``folder / "out"``."""
+    path = folder / "exp.yaml"
+    path.write_text(text.format(out=folder / "out"))
+    return path
+
 
 # The smallest useful options of every model of the core (core_models()); a model
 # added without an entry here fails the contract tests on purpose.

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from framecast_testing import write_quake_experiment
 
 from framecast.quake.demo import demo_experiment
 from framecast.quake.experiment import (
@@ -10,25 +11,9 @@ from framecast.quake.experiment import (
     load_experiment,
 )
 
-SETTINGS = """
-out_dir: {out}
-catalog: {{simulate: true, seed: 1}}
-frames: {{region: "33,34,-117,-116", cell: 0.125, start: "2000-01-01", end: "2004-01-01",
-         bin_days: 7, mc: 2.0}}
-periods: {{val_start: "2002-01-01", test_start: "2003-01-01"}}
-network: {{model: {{name: predrnn, options: {{patch_size: 2}}}}}}
-etas: {{mode: simulation}}
-"""
-
-
-def _write(tmp_path, text=SETTINGS):
-    path = tmp_path / "exp.yaml"
-    path.write_text(text.format(out=tmp_path / "out"))
-    return path
-
 
 def test_load_and_override(tmp_path):
-    experiment = load_experiment(_write(tmp_path), ["frames.bin_days=1"])
+    experiment = load_experiment(write_quake_experiment(tmp_path), ["frames.bin_days=1"])
     assert experiment.frames.bin_days == 1.0
     assert experiment.grid().shape == (8, 8)
 
@@ -45,27 +30,27 @@ def test_load_and_override(tmp_path):
 )
 def test_bad_settings_are_refused_before_anything_runs(tmp_path, override, message):
     with pytest.raises(ValueError, match=message):
-        load_experiment(_write(tmp_path), [override])
+        load_experiment(write_quake_experiment(tmp_path), [override])
     assert not (tmp_path / "out").exists()
 
 
 def test_unknown_key_is_refused(tmp_path):
     with pytest.raises(KeyError, match=r"frames\.cells"):
-        load_experiment(_write(tmp_path), ["frames.cells=1"])
+        load_experiment(write_quake_experiment(tmp_path), ["frames.cells=1"])
 
 
 def test_grid_that_does_not_fit_the_patch_is_refused(tmp_path):
     experiment = load_experiment(
-        _write(tmp_path), ["frames.cell=0.2", "network.model.options.patch_size=4"]
+        write_quake_experiment(tmp_path), ["frames.cell=0.2", "network.model.options.patch_size=4"]
     )
     with pytest.raises(ValueError, match=r"5x5 cells.*patch_size=4"):
         check_patch_fit(experiment, experiment.network)
 
 
 def test_changed_settings_in_the_same_folder_are_refused(tmp_path):
-    experiment = load_experiment(_write(tmp_path))
+    experiment = load_experiment(write_quake_experiment(tmp_path))
     _claim_out_dir(experiment, restart=False)
-    again = load_experiment(_write(tmp_path), ["frames.mc=2.5"])
+    again = load_experiment(write_quake_experiment(tmp_path), ["frames.mc=2.5"])
     with pytest.raises(ValueError, match=r"changed: \['frames.mc'\]"):
         _claim_out_dir(again, restart=False)
     _claim_out_dir(again, restart=True)  # --restart discards the old run

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from framecast_testing import write_quake_experiment
 from quake_testing import random_catalog
 
 import framecast.quake.network_settings as network_settings
@@ -18,25 +19,9 @@ from framecast.quake.radio.aux_section import AuxSection
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "quake"
 
-SETTINGS = """
-out_dir: {out}
-catalog: {{simulate: true, seed: 1}}
-frames: {{region: "33,34,-117,-116", cell: 0.125, start: "2010-01-01", end: "2011-01-01",
-         bin_days: 7, mc: 2.0}}
-periods: {{val_start: "2010-07-01", test_start: "2010-10-01"}}
-network: {{model: {{name: predrnn, options: {{patch_size: 2}}}}, train: {{max_steps: 2}}}}
-etas: {{mode: simulation}}
-"""
-
-
-def _write(tmp_path: Path) -> Path:
-    path = tmp_path / "exp.yaml"
-    path.write_text(SETTINGS.format(out=tmp_path / "out"))
-    return path
-
 
 def test_the_network_is_typed_and_frozen_after_load(tmp_path: Path) -> None:
-    network = load_experiment(_write(tmp_path)).network
+    network = load_experiment(write_quake_experiment(tmp_path)).network
     assert isinstance(network.config, Config) and network.patch_size == 2
     assert network.config.data.name == "seismicity" and network.config.train.loss == "poisson"
     assert network.config.data.n_context == network_settings.N_CONTEXT
@@ -46,20 +31,16 @@ def test_the_network_is_typed_and_frozen_after_load(tmp_path: Path) -> None:
 
 
 def test_the_stages_use_the_checked_config_without_parsing_it_again(tmp_path, monkeypatch):
-    experiment = load_experiment(_write(tmp_path))
+    experiment = load_experiment(write_quake_experiment(tmp_path))
 
     def refuse(*args, **kwargs):
         raise AssertionError("the network section was parsed again after load")
 
     monkeypatch.setattr(network_settings, "build_dataclass", refuse)
     monkeypatch.setattr(network_settings, "_check_buildable", refuse)
+    catalog = random_catalog(80, start="2000-01-01", days=4 * 365)
     frames = grid_catalog(
-        random_catalog(80),
-        experiment.grid(),
-        start="2010-01-01",
-        end="2011-01-01",
-        bin_days=7,
-        mc=2.0,
+        catalog, experiment.grid(), start="2000-01-01", end="2004-01-01", bin_days=7, mc=2.0
     )
     config = experiment.network.training_config(frames)
     assert config.model.options["output_bias"] < 0  # the training period's mean rate
@@ -86,7 +67,7 @@ def test_experiment_yaml_keeps_the_sections_as_written(tmp_path: Path) -> None:
         "aux",
         "ablations",
     ]
-    assert load_experiment(_write(tmp_path)).to_dict()["aux"] == {}
+    assert load_experiment(write_quake_experiment(tmp_path)).to_dict()["aux"] == {}
 
 
 @pytest.mark.parametrize(
@@ -100,7 +81,7 @@ def test_experiment_yaml_keeps_the_sections_as_written(tmp_path: Path) -> None:
     ],
 )
 def test_a_malformed_section_is_refused_in_one_line(tmp_path, capsys, override, named) -> None:
-    assert main(["quake", "run", "--config", str(_write(tmp_path)), override]) == 2
+    assert main(["quake", "run", "--config", str(write_quake_experiment(tmp_path)), override]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and named in err, err
     assert not (tmp_path / "out").exists()
@@ -108,4 +89,4 @@ def test_a_malformed_section_is_refused_in_one_line(tmp_path, capsys, override, 
 
 def test_the_top_level_keys_named_on_a_typo_include_network_and_aux(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match=r"valid keys in the top level: \[.*'aux'.*'network'"):
-        load_experiment(_write(tmp_path), ["bogus=1"])
+        load_experiment(write_quake_experiment(tmp_path), ["bogus=1"])

@@ -14,19 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from framecast_testing import tiny_run_config
+from framecast_testing import tiny_run_config, write_quake_experiment
 
 from framecast.cli import main
-
-EXPERIMENT = """
-out_dir: {out}
-catalog: {{simulate: true, seed: 1}}
-frames: {{region: "33,34,-117,-116", cell: 0.125, start: "2000-01-01", end: "2004-01-01",
-         bin_days: 7, mc: 2.0}}
-periods: {{val_start: "2002-01-01", test_start: "2003-01-01"}}
-network: {{model: {{name: predrnn, options: {{patch_size: 2}}}}, train: {{max_steps: 2}}}}
-etas: {{mode: simulation}}
-"""
 
 
 @pytest.mark.parametrize(
@@ -40,8 +30,7 @@ etas: {{mode: simulation}}
     ],
 )
 def test_network_typo_is_refused_before_any_stage(tmp_path, capsys, override, named):
-    config = tmp_path / "exp.yaml"
-    config.write_text(EXPERIMENT.format(out=tmp_path / "out"))
+    config = write_quake_experiment(tmp_path)
     assert main(["quake", "run", "--config", str(config), override]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "network:" in err and named in err, err

@@ -12,8 +12,9 @@ score them (:func:`score_forecasts`, :func:`catalog_tests`) and report
 
 Imports go one way, from the bottom up: ``catalog/`` (events, readers,
 store, fetch, magnitudes) < ``grid``, ``rates``, ``catalog_forecast`` <
-``etas/`` and ``scores/`` (neither imports the other) < the pipeline
-(frames, reference, network, dataset, report < ``settings`` < ``stages`` <
+``etas/`` and ``scores/`` (neither imports the other; both read ``defaults``) <
+the pipeline (frames, reference, network, dataset, report < ``network_settings``
+and ``radio.aux_section`` < ``settings`` < ``stages`` <
 the variants: seed sweep, residual ablations, ETAS variants, radio <
 ``experiment`` < cli, demo). ``tests/test_layers.py`` checks that no import
 runs in a circle.

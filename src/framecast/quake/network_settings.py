@@ -124,31 +124,12 @@ class NetworkSettings:
         return config
 
 
-def inverse_activation(rate: float, activation: str) -> float:
-    """The pre-activation value whose softplus (or exp) is ``rate``."""
-    rate = max(rate, 1e-8)
-    return math.log(rate) if activation == "exp" else math.log(math.expm1(rate))
+@dataclass(frozen=True)
+class NetworkContext:
+    """What the rest of the experiment tells the ``network:`` section.
 
-
-def network_settings(
-    written: Any,
-    aux_written: Any = None,
-    *,
-    channels: tuple[str, ...],
-    frames_file: Path,
-    val_start: str,
-    test_start: str,
-    residual: bool,
-    out: Path,
-) -> NetworkSettings:
-    """Check the ``network:`` section ``written`` and build the training config it means.
-
-    Parameters
+    Attributes
     ----------
-    written : mapping
-        The ``network:`` section as written.
-    aux_written : mapping, optional
-        The ``aux:`` section as written; None or empty: no side input.
     channels : tuple of str
         The channels the network reads (the frames', then ``etas`` when it takes ETAS).
     frames_file : Path
@@ -160,6 +141,33 @@ def network_settings(
     out : Path
         The run's out_dir: its training runs go to ``out / "train"`` unless named,
         the radio series to ``out / "radio.h5"``.
+    """
+
+    channels: tuple[str, ...]
+    frames_file: Path
+    val_start: str
+    test_start: str
+    residual: bool
+    out: Path
+
+
+def inverse_activation(rate: float, activation: str) -> float:
+    """The pre-activation value whose softplus (or exp) is ``rate``."""
+    rate = max(rate, 1e-8)
+    return math.log(rate) if activation == "exp" else math.log(math.expm1(rate))
+
+
+def network_settings(written: Any, aux_written: Any, context: NetworkContext) -> NetworkSettings:
+    """Check the ``network:`` section ``written`` and build the training config it means.
+
+    Parameters
+    ----------
+    written : mapping
+        The ``network:`` section as written.
+    aux_written : mapping or None
+        The ``aux:`` section as written; None or empty: no side input.
+    context : NetworkContext
+        The channels, files, periods and out_dir of the experiment.
 
     Raises
     ------
@@ -167,14 +175,13 @@ def network_settings(
         One line naming the bad key or value: starting ``network:`` for the
         network, naming ``aux`` for the side input.
     """
-    aux = _aux(aux_written, residual)
+    aux = _aux(aux_written, context.residual)
     if not isinstance(written, Mapping):
         raise TypeError(f"config key 'network' expects a mapping, got {written!r}")
     written = copy.deepcopy(dict(written))
     try:
-        net = _training_dict(written, channels, frames_file, val_start, test_start, residual, out)
-        config = build_dataclass(Config, net, "network")
-        _check_buildable(config, len(channels))
+        config = build_dataclass(Config, _training_dict(written, context), "network")
+        _check_buildable(config, len(context.channels))
     except (KeyError, TypeError, ValueError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         raise type(error)(f"network: {message}") from None
@@ -182,14 +189,14 @@ def network_settings(
     return NetworkSettings(
         written=written,
         config=config,
-        train_end=val_start,
-        bias_from_rate=not residual
+        train_end=context.val_start,
+        bias_from_rate=not context.residual
         and "output_bias" not in options
         and _takes_output_bias(config.model.name),
         patch_size=int(options.get("patch_size", 1)),
         aux=aux,
         aux_written=copy.deepcopy(dict(aux_written or {})),
-        radio_file=out / RADIO_FILE,
+        radio_file=context.out / RADIO_FILE,
     )
 
 
@@ -217,21 +224,14 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
     return dict(value)
 
 
-def _training_dict(
-    written: dict[str, Any],
-    channels: tuple[str, ...],
-    frames_file: Path,
-    val_start: str,
-    test_start: str,
-    residual: bool,
-    out: Path,
-) -> dict[str, Any]:
+def _training_dict(written: dict[str, Any], context: NetworkContext) -> dict[str, Any]:
     """The training config of ``written`` as a mapping, with the quake run's part filled in."""
+    channels = context.channels
     net = copy.deepcopy(written)
     model = net["model"] = _mapping(net.get("model", {}), "model")
     options = model["options"] = _mapping(model.get("options", {}), "model.options")
     name = model.get("name", DEFAULT_MODEL)
-    if residual:
+    if context.residual:
         options.setdefault("output_activation", RESIDUAL_ACTIVATION)
         net["model"] = {
             "name": "etas_residual",
@@ -254,9 +254,9 @@ def _training_dict(
     data.setdefault("n_context", N_CONTEXT)
     data["n_target"] = 1
     data["options"] = {
-        "path": str(frames_file),
-        "val_start": val_start,
-        "test_start": test_start,
+        "path": str(context.frames_file),
+        "val_start": context.val_start,
+        "test_start": context.test_start,
         "channels": list(channels),
         **_mapping(data.get("options", {}), "data.options"),
     }
@@ -264,7 +264,7 @@ def _training_dict(
     train["loss"] = "poisson"
     # the loss scores the counts; other channels (magnitudes, ETAS) are inputs only
     train["loss_channels"] = [channels.index("count")]
-    train.setdefault("out_dir", str(out / TRAIN_FOLDER))
+    train.setdefault("out_dir", str(context.out / TRAIN_FOLDER))
     train.setdefault("run_name", RUN_NAME)
     return net
 

@@ -41,7 +41,7 @@ from framecast.quake.defaults import (
 from framecast.quake.etas_channel import ETAS_CHANNEL
 from framecast.quake.frames import check_channels
 from framecast.quake.grid import Grid
-from framecast.quake.network_settings import NetworkSettings, network_settings
+from framecast.quake.network_settings import NetworkContext, NetworkSettings, network_settings
 from framecast.quake.radio.aux_section import AuxSection
 from framecast.yamlio import read_yaml_file
 
@@ -427,18 +427,16 @@ def experiment_from_dict(data: Mapping[str, Any]) -> QuakeExperiment:
         )
     experiment: QuakeExperiment = build_dataclass(QuakeExperiment, sections)
     experiment.check()
-    channels = network_channels(experiment)
     out = Path(experiment.out_dir)
-    experiment.network = network_settings(
-        network,
-        aux,
-        channels=channels,
+    context = NetworkContext(
+        channels=network_channels(experiment),
         frames_file=out / ("frames_etas.h5" if experiment.etas_input.channel else "frames.h5"),
         val_start=experiment.periods.val_start,
         test_start=experiment.periods.test_start,
         residual=experiment.etas_input.residual,
         out=out,
     )
+    experiment.network = network_settings(network, aux, context)
     return experiment
 
 
