@@ -23,7 +23,7 @@ from framecast.quake.etas.likelihood import (
 from framecast.quake.etas.parameters import FIT_BOUNDS, FREE_PARAMETERS, ETASParameters
 from framecast.quake.etas.simulate import simulate_etas
 
-QTM_CSV = Path(__file__).resolve().parents[3] / "shared/data/catalogs/qtm_sanjacinto_m1.csv"
+QTM_CSV = Path(__file__).resolve().parents[4] / "shared/data/catalogs/qtm_sanjacinto_m1.csv"
 SAN_JACINTO = Grid(33.0, 34.0, -117.0, -116.0, 0.1)
 
 # η ≈ 0.6 and a kernel compact enough (ρ = 0.9) that the whole-plane integral of

@@ -15,7 +15,7 @@ from framecast.quake.grid import Grid
 from framecast.quake.rates import RateForecast
 
 SQUARE = [[33.0, -117.0], [33.0, -116.0], [34.0, -116.0], [34.0, -117.0]]
-SHAPE = Path(__file__).parents[2].parent / "shared" / "peers" / "earthquakenpp" / "SanJac_shape.npy"
+SHAPE = Path(__file__).parents[3].parent / "shared" / "peers" / "earthquakenpp" / "SanJac_shape.npy"
 
 
 def test_every_form_gives_the_same_vertices(tmp_path):

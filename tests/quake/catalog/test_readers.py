@@ -41,7 +41,7 @@ FDSN_TEXT = "\n".join([HEADER, *ROWS]) + "\n"
 # The same rows as an older response without the EventType column.
 OLD_FDSN_TEXT = "\n".join(line.rsplit("|", 1)[0] for line in FDSN_TEXT.splitlines()) + "\n"
 
-QTM_CSV = Path(__file__).resolve().parents[2] / "../shared/data/catalogs/qtm_sanjacinto_m1.csv"
+QTM_CSV = Path(__file__).resolve().parents[3] / "../shared/data/catalogs/qtm_sanjacinto_m1.csv"
 
 
 def _row(catalog: Catalog, event_id: str) -> dict[str, object]:
