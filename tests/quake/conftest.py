@@ -1,4 +1,4 @@
-"""The quake tests' helpers (quake_testing, scores_testing, fdsn_replay) import from any subfolder."""
+"""The quake test helpers (quake_testing, scores_testing, fdsn_replay) import from subfolders."""
 
 import sys
 from pathlib import Path
