@@ -173,7 +173,13 @@ class TrainConfig:
     early_stopping_patience: int | None = None
     accelerator: str = "auto"
     devices: int = 1
+    """Processes per node: one per GPU (-1: every GPU of the node), or CPU processes."""
+    num_nodes: int = 1
+    """Machines the run spans, each running ``devices`` processes started by its launcher
+    (``torchrun``, SLURM's ``srun``): docs/cluster.md, "Training on several nodes"."""
     strategy: str = "auto"
+    """Lightning's strategy by name (``auto``, ``ddp``, ``ddp_spawn``, ``fsdp``, ...); ``auto``
+    is DDP whenever ``devices`` or ``num_nodes`` is above 1."""
     num_threads: int | None = None
     log_every_n_steps: int = 20
     out_dir: str = "runs"
@@ -191,6 +197,14 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.precision = normalize_precision(self.precision)
         check_train_limits(self)
+        # refused when the config loads: Lightning refused them only once the run folder existed
+        if isinstance(self.num_nodes, int) and self.num_nodes < 1:
+            raise ValueError(f"train.num_nodes must be a whole number >= 1, got {self.num_nodes!r}")
+        if isinstance(self.devices, int) and (self.devices == 0 or self.devices < -1):
+            raise ValueError(
+                f"train.devices must be a whole number >= 1 (or -1 for every GPU), "
+                f"got {self.devices!r}"
+            )
 
 
 def check_train_limits(train: Any, where: str = "train") -> None:

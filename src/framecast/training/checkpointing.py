@@ -168,8 +168,11 @@ class LastCheckpoint(Checkpoint):
         due = n is not None and trainer.global_step % n == 0
         # a stop asked for in this step (a signal) is saved here too: saved at the end of
         # training instead, it resumed one batch off when the step was not a validation step
-        # (found by the kill loop, issue 23)
-        if (due or trainer.should_stop) and not trainer.sanity_checking:
+        # (found by the kill loop, issue 23); so is the last step of max_steps, which saved at
+        # the end of training resumed a mid-epoch stop as a finished epoch (a run extended
+        # with --resume and a larger train.max_steps skipped the rest of that epoch)
+        last_step = 0 < trainer.max_steps <= trainer.global_step
+        if (due or trainer.should_stop or last_step) and not trainer.sanity_checking:
             if validates_now(trainer):
                 return  # saved at the validation's end, where a resume counts it
             write_step_row_now(trainer)  # Lightning logs it only after this hook

@@ -285,7 +285,9 @@ def fit_run(
         cleared.
     before_fit : callable, optional
         Called with the run folder, under its lock, after ``config.yaml``
-        is written and before fitting (to write ``extra_files``).
+        is written and before fitting (to write ``extra_files``); only in
+        the first process (global rank 0) of a multi-process run, the one
+        that writes the folder.
     verbose : bool
         Print one line per validation and a summary.
 
@@ -318,7 +320,7 @@ def fit_run(
     last = LastCheckpoint(
         checkpoint_dir,
         every_n_steps=t.checkpoint_every_n_steps,
-        after_save=lambda: folder.record_new() if folder is not None else None,
+        after_save=lambda: folder.record_new() if folder is not None and primary else None,
     )
     stop = StopRequest()
     cbs: list[Callback] = (
@@ -341,18 +343,22 @@ def fit_run(
     report = [ConsoleReport(best=lambda: _best_score(best))] if verbose else []
     cbs.extend([stop, *report, best, last])
     trainer = make_trainer(run_dir, t, cbs, grad_clip=grad_clip, **(trainer_options or {}))
+    # the other processes of a DDP run write nothing in the folder: on other nodes they may
+    # start while the first writes there, and a partial file they removed was its file
+    primary = trainer.is_global_zero
 
     # the run is valid: only now create and write its folder, held for the run's life
-    folder = open_run_folder(run_dir, ckpt_path, start.checkpoint_state)
+    folder = open_run_folder(run_dir, ckpt_path, start.checkpoint_state, primary=primary)
     try:
-        if extra_files:
-            folder.record(*extra_files)
-        remove_partial_files(run_dir, folder.listed())
-        keep_rows_before(run_dir / "logs" / METRICS_FILE, resume_step)
-        with atomic_write(run_dir / "config.yaml") as partial:
-            config.save(partial)
-        if before_fit is not None:
-            before_fit(run_dir)
+        if primary:
+            if extra_files:
+                folder.record(*extra_files)
+            remove_partial_files(run_dir, folder.listed())
+            keep_rows_before(run_dir / "logs" / METRICS_FILE, resume_step)
+            with atomic_write(run_dir / "config.yaml") as partial:
+                config.save(partial)
+            if before_fit is not None:
+                before_fit(run_dir)
 
         begin = time.perf_counter()
         with quiet_lightning(), stop_on_interrupt(stop):

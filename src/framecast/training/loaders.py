@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+import torch.distributed as dist
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from framecast.config import DataConfig
 from framecast.data import build_dataset
@@ -14,19 +15,43 @@ from framecast.data import build_dataset
 SPLITS = ("train", "val", "test")
 
 
-class EpochShuffleSampler(Sampler[int]):
-    """Shuffles with a seed that depends only on (seed, epoch).
+class EpochShuffleSampler(DistributedSampler):
+    """Shuffles with a seed that depends only on (seed, epoch); deals the order to DDP processes.
 
     Lightning calls :meth:`set_epoch` before each epoch, so a run resumed
     from a checkpoint sees batches in the same order as an uninterrupted one.
+
+    In a run of ``W`` processes (``torch.distributed`` initialised),
+    process ``r`` takes the epoch's order at ``r, r + W, r + 2W, ...`` (the
+    same number each, the last ``length % W`` left out). With batches of
+    ``b``, its ``j``-th sample of its ``k``-th batch is then the
+    ``(r + W j)``-th of the ``k``-th batch of ``W b`` that one process draws
+    from the same order: ``W`` processes with batches of ``b`` train on the
+    batches of one process with ``W b``. It is a ``DistributedSampler`` so
+    that Lightning keeps it rather than wrapping it in its own, which would
+    shuffle the order again before dealing it.
     """
 
     def __init__(self, length: int, seed: int) -> None:
+        # not DistributedSampler.__init__: it asks torch.distributed for the processes at once,
+        # and the loader is built before the trainer starts them
         self.length = length
         self.seed = seed
         self.epoch = 0
         self.start = 0
-        """Indices of the epoch's order to leave out at the next iteration (a resumed epoch)."""
+        """Indices of this process's order to leave out at the next iteration (a resumed epoch)."""
+        self.shuffle = True
+        self.drop_last = True
+
+    @property
+    def rank(self) -> int:  # type: ignore[override]
+        """This process's place among the processes of a distributed run (0 otherwise)."""
+        return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+    @property
+    def num_replicas(self) -> int:  # type: ignore[override]
+        """The processes of a distributed run (1 otherwise)."""
+        return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -34,11 +59,13 @@ class EpochShuffleSampler(Sampler[int]):
     def __iter__(self) -> Iterator[int]:
         gen = torch.Generator().manual_seed(self.seed * 7919 + self.epoch)
         order = torch.randperm(self.length, generator=gen).tolist()
+        rank, world = self.rank, self.num_replicas
+        mine = order[rank : world * (self.length // world) : world]
         start, self.start = self.start, 0
-        return iter(order[start:])
+        return iter(mine[start:])
 
     def __len__(self) -> int:
-        return self.length
+        return self.length // self.num_replicas
 
 
 class ResumableLoader(DataLoader):
@@ -50,8 +77,10 @@ class ResumableLoader(DataLoader):
     batches already trained on, in the same order. So a run resumed from a
     mid-epoch checkpoint sees exactly the batches of an uninterrupted one.
     The skipping needs an :class:`EpochShuffleSampler`; with another sampler
-    (Lightning's distributed wrapper under DDP) a resumed epoch restarts its
-    order, as a plain DataLoader does.
+    a resumed epoch restarts its order, as a plain DataLoader does. Each
+    process of a DDP run counts its own batches: a run resumed with another
+    number of processes resumes exactly when its global batch
+    (``data.batch_size`` x processes) is the same.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -132,7 +132,8 @@ class TrainingModule(L.LightningModule):
         for name, (total, count) in sums["values"].items():
             if count:
                 mean = torch.as_tensor(total / count, dtype=torch.float32)
-                self.log(name, mean, on_step=False, on_epoch=True, batch_size=1)
+                # the mean of the processes' means: a DDP run logs its whole batch, as one process
+                self.log(name, mean, on_step=False, on_epoch=True, batch_size=1, sync_dist=True)
         sums.update(batches=0, values={})
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -246,7 +247,12 @@ class ForecastModule(TrainingModule):
         p_ctx, p_fut = true_frame_probabilities(self.cfg.sampling, iteration)
         # seeded by step, so a resumed run draws the same masks as an uninterrupted one
         gen = torch.Generator().manual_seed(self.cfg.train.seed * 1_000_003 + iteration)
-        mask = sample_true_mask(b, tc, horizon, p_ctx, p_fut, gen).to(context.device)
+        rank, world = self._rank_and_world()
+        # the mask of the whole global batch, this process's rows: the distributed sampler deals
+        # sample r + world * j of the global batch to process r as its j-th, so the processes of
+        # a DDP run draw what one process with their whole batch draws, not one mask each
+        full = sample_true_mask(b * world, tc, horizon, p_ctx, p_fut, gen)  # (b * world, steps)
+        mask = full[rank::world].to(context.device)  # (b, steps)
         if reverse:
             loss = self._forward_and_reversed_steps(context, target, mask)
         else:
@@ -255,6 +261,13 @@ class ForecastModule(TrainingModule):
         self.log_epoch_mean("train_loss_epoch", loss, b)
         self.log("p_true_future", p_fut, on_step=True, on_epoch=False, batch_size=b)
         return loss
+
+    def _rank_and_world(self) -> tuple[int, int]:
+        """This process's global rank and the number of processes (0, 1 without a trainer)."""
+        trainer = self._trainer
+        if trainer is None:
+            return 0, 1
+        return int(trainer.global_rank), int(trainer.world_size)
 
     def _forward_and_reversed_steps(self, context: Tensor, target: Tensor, mask: Tensor) -> Tensor:
         """One optimiser step on the batch, one on it reversed in time; their mean loss.

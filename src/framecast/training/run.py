@@ -12,6 +12,7 @@ from framecast.config import Config
 from framecast.metrics.data_range import dataset_data_range
 from framecast.numerics import resolve_precision
 from framecast.training.engine import fit_run, start_run
+from framecast.training.launch import check_launch
 from framecast.training.loaders import make_dataset, make_loader
 from framecast.training.module import ForecastModule
 from framecast.training.run_checks import check_resumable
@@ -127,8 +128,11 @@ def train(
     Raises
     ------
     ValueError
-        A new run in a folder that already holds one, or a resumed run whose
-        model or optimiser settings differ from the checkpoint's. Nothing is
+        A new run in a folder that already holds one, a resumed run whose
+        model or optimiser settings differ from the checkpoint's, or a
+        ``train.num_nodes``, ``train.devices`` or ``train.strategy`` that
+        does not fit how the process was launched
+        (:func:`~framecast.training.launch.check_launch`). Nothing is
         written then.
     RunInUseError
         Another process trains in the run folder (a ValueError naming its PID).
@@ -142,6 +146,7 @@ def train(
     :attr:`TrainResult.stopped_by` then names the signal.
     """
     t = config.train
+    check_launch(t.num_nodes, t.devices, t.strategy)
     start = start_run(config, resume)
     ckpt_path, run_dir = start.checkpoint, start.run_dir
 
@@ -172,6 +177,7 @@ def train(
         log_learning_rate=True,
         trainer_options={
             "strategy": t.strategy,
+            "num_nodes": t.num_nodes,
             "precision": resolve_precision(t.precision, t.accelerator),
             "deterministic": False,
         },

@@ -10,7 +10,6 @@ through these (:func:`framecast.training.engine.fit_run`).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +97,11 @@ def check_val_limit(limit: float, loader: Any, key: str = "train.limit_val_batch
 
 
 def open_run_folder(
-    run_dir: Path, ckpt_path: Path | None, ckpt_state: tuple[int, int] | None
+    run_dir: Path,
+    ckpt_path: Path | None,
+    ckpt_state: tuple[int, int] | None,
+    *,
+    primary: bool = True,
 ) -> RunFolder:
     """Take the run folder for this process (its lock) once the run is known to be valid.
 
@@ -107,7 +110,8 @@ def open_run_folder(
     checkpoint rewritten by another process since it was read, is refused
     rather than mixed into this run. A folder from before manifests adopts
     the files a run writes (:data:`RUN_FILES`). The other processes of a
-    multi-process (DDP) run leave the folder to the first.
+    multi-process (DDP) run, ``primary`` False, leave the folder to the
+    first (global rank 0): they get the folder unopened and write nothing.
 
     Raises
     ------
@@ -116,7 +120,7 @@ def open_run_folder(
     ValueError
         The folder now holds a run (a new run), or the checkpoint changed.
     """
-    if secondary_process():
+    if not primary:
         return RunFolder(run_dir)  # not opened: the rank-0 process holds and records the folder
     folder = RunFolder(run_dir).open()
     try:
@@ -170,19 +174,6 @@ def remove_unknown_best(run_dir: Path, ckpt_path: Path, folder: RunFolder) -> li
         if path.name not in known and name in listed:
             removed += folder.remove(name)
     return removed
-
-
-def secondary_process() -> bool:
-    """Whether this is a process of a multi-process run other than its first (global rank 0).
-
-    Lightning's launcher starts the other processes of a DDP run with the
-    same command; ``RANK`` (torchrun), ``LOCAL_RANK`` and ``NODE_RANK`` tell
-    them apart.
-    """
-    return any(os.environ.get(name, "0").strip() not in ("", "0") for name in _RANK_VARIABLES)
-
-
-_RANK_VARIABLES = ("RANK", "LOCAL_RANK", "NODE_RANK")
 
 
 def file_state(path: Path) -> tuple[int, int] | None:
