@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -186,3 +187,41 @@ def test_two_nodes_train_as_one_process_and_resume(tmp_path: Path, capsys):
             f"{FIRST} steps on 2 nodes; {one_difference:.3g} resumed in 1 process, "
             f"{two_difference:.3g} resumed on 2 nodes (torchrun), after {FIRST + MORE} steps"
         )
+
+
+def test_a_signal_to_one_node_stops_both_after_the_same_step(tmp_path: Path):
+    """SIGTERM to the second node's process alone: both stop cleanly, with one last.ckpt."""
+    raw = _config(tmp_path, "stopped", batch_size=2, num_nodes=2)
+    raw["train"]["max_steps"] = 100_000  # until the signal
+    config = tmp_path / "stopped.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    port = str(_free_port())
+    base = {**_environment(), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port, "WORLD_SIZE": "2"}
+    command = [sys.executable, "-m", "framecast", "train", "--config", str(config)]
+    procs, outs = [], []
+    for rank in (0, 1):
+        env = {**base, "NODE_RANK": str(rank), "LOCAL_RANK": "0", "PYTHONUNBUFFERED": "1"}
+        outs.append(open(tmp_path / f"node{rank}.out", "w+"))  # noqa: SIM115 (closed below)
+        procs.append(subprocess.Popen(command, env=env, stdout=outs[-1], stderr=subprocess.STDOUT))
+    last = tmp_path / "runs" / "stopped" / "checkpoints" / "last.ckpt"
+    try:
+        deadline = time.monotonic() + 300
+        while not last.exists():  # written after the first validation: both nodes train
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
+            time.sleep(0.2)
+        procs[1].send_signal(signal.SIGTERM)
+        codes = [p.wait(timeout=120) for p in procs]  # a node left waiting would time out
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        texts = []
+        for out in outs:
+            out.seek(0)
+            texts.append(out.read())
+            out.close()
+    assert codes == [143, 143], texts
+    step = int(torch.load(last, weights_only=True)["global_step"])
+    assert f"trained to step {step} " in texts[0] and "(stopped by SIGTERM)" in texts[0]
+    assert "SIGTERM: stopping after this step" in texts[1]
+    assert not list(last.parent.glob("*.partial"))

@@ -164,14 +164,37 @@ class StopRequest(L.Callback):
         should_check_val.framecast_stop = True  # type: ignore[attr-defined]
         loop._should_check_val_fx = should_check_val  # type: ignore[union-attr]
 
+    def _agree(self, trainer: L.Trainer, pl_module: Any) -> None:
+        """In a multi-process run, a stop any process was asked for is every process's stop.
+
+        A signal reaches the processes of several nodes at different
+        moments: the one that stopped a step before the others left them
+        waiting in that step's gradient exchange. The processes exchange the
+        request and its signal (the largest number) after every step.
+        """
+        if trainer.world_size <= 1:
+            return
+        import torch
+
+        mine = torch.tensor(
+            [float(self.requested), float(self.signal or 0)], device=pl_module.device
+        )
+        agreed = trainer.strategy.reduce(mine, reduce_op="max")
+        if bool(agreed[0] > 0) and not self.requested:
+            self.request(int(agreed[1]) or None)
+
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, idx: int
     ) -> None:
+        self._agree(trainer, pl_module)
         if self.requested:
             trainer.should_stop = True
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: Any) -> None:
-        if self.requested and not trainer.sanity_checking:
+        if trainer.sanity_checking:
+            return
+        self._agree(trainer, pl_module)
+        if self.requested:
             trainer.should_stop = True  # a signal during validation: no further step
 
 
