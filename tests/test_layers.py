@@ -8,7 +8,7 @@ function (a lazy import). The layers, bottom to top:
 * the core: every module outside the applications and the CLI;
 * the applications, :data:`framecast.plugins.APPLICATIONS` (``quake``,
   ``classify``, ``experiments`` (compare), ``tuning``);
-* the command line, :mod:`framecast.cli`.
+* the command line, :mod:`framecast.cli` (and `python -m framecast`, which calls it).
 
 Rules:
 
@@ -40,7 +40,7 @@ from pathlib import Path
 from framecast.plugins import APPLICATIONS
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-CLI = ("framecast.cli",)
+CLI = ("framecast.cli", "framecast.__main__")  # `python -m framecast` is the command too
 PLUGIN_TABLE = "framecast.plugins"
 
 KNOWN_LAZY_CIRCLES: dict[frozenset[str], str] = {}
