@@ -116,7 +116,9 @@ def table(path: Path = RESULTS) -> str:
             return f"{mean:.3f}"
         return f"{mean:.3f} ± {statistics.stdev(values):.3f}"
 
-    for name, runs in by_config.items():
+    order = [*PUBLISHED, *sorted(set(by_config) - set(PUBLISHED))]
+    for name in (n for n in order if n in by_config):
+        runs = by_config[name]
         published = PUBLISHED.get(name)
         ref = " / ".join(f"{v:.2f}" for v in published) if published else "-"
         lines.append(
