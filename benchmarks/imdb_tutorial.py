@@ -20,12 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+from config_step import cpu_model  # benchmarks/ is on the path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "imdb_tutorial.jsonl"
@@ -38,16 +39,6 @@ PUBLISHED = {
     "imdb_conv1d_lstm": (0.86, 0.86, 0.86),
 }
 """The tutorial's test accuracy, weighted precision and weighted recall."""
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _child_cpu_seconds() -> float:
@@ -90,7 +81,7 @@ def record(name: str, seed: int, folder: Path, cpu_seconds: float, threads: int)
         "last_val_loss": epochs[-1]["val_loss"] if epochs else None,
         "cpu_minutes": round(cpu_seconds / 60, 2),
         "torch_threads": threads,
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS.open("a", encoding="utf-8") as handle:
