@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from framecast import __version__
+from framecast.cluster import CLUSTER_HELP
 from framecast.errors import FramecastError
 
 EXIT_USAGE = 2
@@ -157,6 +158,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         seed=args.seed,
         model_options=model_options,
         jobs=args.jobs,
+        cluster=args.cluster,
     )
     return 0
 
@@ -180,6 +182,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         warmup_steps=args.warmup_steps,
         jobs=args.jobs,
         heartbeat=args.heartbeat,
+        cluster=args.cluster,
     )
     with LightningConfigErrors():
         study = run_study(base, load_space(args.space), settings)
@@ -340,6 +343,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         type=int,
         help="pairs trained at once, each with cores/jobs threads (default: one per free core)",
     )
+    p.add_argument("--cluster", metavar="ADDRESS", help=CLUSTER_HELP.format(jobs="pairs"))
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("list", help="list registered models, cells, datasets and losses")
@@ -376,6 +380,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         default=30,
         help="seconds between a running trial's heartbeats; a trial silent for 3x as long "
         "(its worker killed) is marked failed and retried once (default 30)",
+    )
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help=CLUSTER_HELP.format(jobs="worker processes (--jobs, default one per worker thread)"),
     )
     p.add_argument("overrides", nargs="*", help="section.key=value applied to the base config")
     p.set_defaults(func=_cmd_tune)

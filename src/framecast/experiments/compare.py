@@ -15,6 +15,12 @@ the cores are never oversubscribed. The default is one pair per free core
 with one thread each: two one-thread jobs train more steps per second
 than one two-thread job on a 2-core machine (see :func:`default_jobs`), and
 a one-thread job does not stall when another process wants a core.
+
+With ``cluster`` (``--cluster tcp://HOST:PORT``) each pair is a task of
+that Dask scheduler (:mod:`framecast.cluster`): the same child process,
+started on a worker's machine with the worker's thread share
+(:func:`~framecast.numerics.choose_threads`: one under Dask's default
+``OMP_NUM_THREADS=1``); ``out_dir`` must be on a file system every worker sees.
 """
 
 from __future__ import annotations
@@ -31,11 +37,14 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from framecast.experiments.budget import parse_budget
 from framecast.experiments.presets import FIXED_CELL, NOT_COMPARED, data_preset, model_preset
 from framecast.numerics import THREADS_ENV, allowed_cores, check_jobs, default_jobs
+
+if TYPE_CHECKING:
+    from framecast.cluster import Cluster
 
 COLUMNS = (
     "model",
@@ -356,19 +365,25 @@ def run_comparison(
     model_options: dict[str, dict[str, Any]] | None = None,
     data_options: dict[str, Any] | None = None,
     jobs: int | None = None,
+    cluster: str | None = None,
 ) -> Path:
     """Train and score every pair; write the table, CSV and plot; return ``comparison.md``.
 
     ``jobs`` pairs train at once (None: :func:`default_jobs`), each with an
-    equal share of the cores as torch threads.
+    equal share of the cores as torch threads; with ``cluster`` (a Dask
+    scheduler's address) every pair is a task of that cluster instead.
 
     Raises
     ------
     ValueError
-        Unknown names, a bad budget, or an ``out_dir`` holding a comparison
-        with other settings.
+        Unknown names, a bad budget, an ``out_dir`` holding a comparison
+        with other settings, or a cluster that does not answer (nothing written).
     """
+    from framecast.cluster import check_address, session
+
     parse_budget(budget)
+    if cluster is not None:
+        check_address(cluster)
     pairs, notes = plan_pairs(models, cells)
     data_section = data_preset(data)
     if data_options:
@@ -386,6 +401,19 @@ def run_comparison(
         sampling_stop_step=sampling_stop_step,
         model_options=options,
     )
+    with session(cluster) as engine:
+        return _compare_pairs(spec, pairs, notes, out_dir, jobs, engine)
+
+
+def _compare_pairs(
+    spec: ComparisonSpec,
+    pairs: list[tuple[str, str | None]],
+    notes: list[str],
+    out_dir: Path,
+    jobs: int | None,
+    engine: Cluster | None,
+) -> Path:
+    """Train the pairs not done yet (here or as tasks of ``engine``); write the outputs."""
     out_dir.mkdir(parents=True, exist_ok=True)
     spec_path = out_dir / "comparison_spec.json"
     if spec_path.is_file():
@@ -404,22 +432,10 @@ def run_comparison(
             print(f"[compare] {pair_name(model, cell)}: done before, kept", flush=True)
         else:
             pending.append((model, cell))
-    n_jobs = default_jobs(len(pending)) if jobs is None else check_jobs(jobs)
-    n_jobs = max(1, min(n_jobs, len(pending)))
-    threads = max(1, len(allowed_cores()) // n_jobs)
-    if pending:
-        print(
-            f"[compare] {len(pending)} pair(s) to train, {n_jobs} at a time with "
-            f"{threads} torch thread(s) each",
-            flush=True,
-        )
-    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        outcomes = list(
-            pool.map(
-                lambda pair: _run_pair_process(spec, out_dir, *pair, threads, n_jobs > 1),
-                pending,
-            )
-        )
+    if engine is not None:
+        outcomes = _run_pairs_on_cluster(engine, spec, out_dir, pending)
+    else:
+        outcomes = _run_pairs_here(spec, out_dir, pending, jobs)
     failed = [name for name, ok in outcomes if not ok]
     if failed:
         raise RuntimeError(
@@ -432,6 +448,79 @@ def run_comparison(
     write_outputs(out_dir, results, spec, notes)
     print((out_dir / "comparison.md").read_text())
     return out_dir / "comparison.md"
+
+
+def _run_pairs_here(
+    spec: ComparisonSpec, out_dir: Path, pending: list[tuple[str, str | None]], jobs: int | None
+) -> list[tuple[str, bool]]:
+    """Train ``pending`` as child processes of this one, ``jobs`` at a time."""
+    n_jobs = default_jobs(len(pending)) if jobs is None else check_jobs(jobs)
+    n_jobs = max(1, min(n_jobs, len(pending)))
+    threads = max(1, len(allowed_cores()) // n_jobs)
+    if pending:
+        print(
+            f"[compare] {len(pending)} pair(s) to train, {n_jobs} at a time with "
+            f"{threads} torch thread(s) each",
+            flush=True,
+        )
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        return list(
+            pool.map(
+                lambda pair: _run_pair_process(spec, out_dir, *pair, threads, n_jobs > 1),
+                pending,
+            )
+        )
+
+
+def _run_pairs_on_cluster(
+    engine: Cluster, spec: ComparisonSpec, out_dir: Path, pending: list[tuple[str, str | None]]
+) -> list[tuple[str, bool]]:
+    """Train ``pending`` as tasks of ``engine`` (:func:`pair_task`); output per pair in log.txt.
+
+    Raises
+    ------
+    FramecastError
+        A pair that finished on a worker left no ``result.json`` here: ``out_dir``
+        is not on a file system this machine shares with the workers.
+    """
+    from framecast.errors import FramecastError
+
+    if not pending:
+        return []
+    print(
+        f"[compare] {len(pending)} pair(s) to train as tasks of {engine.address} "
+        f"({engine.slots} at a time); each pair's output is in its log.txt",
+        flush=True,
+    )
+
+    def done(_: int, outcome: tuple[str, bool]) -> None:
+        print(f"[compare] {outcome[0]}: {'done' if outcome[1] else 'failed'}", flush=True)
+
+    outcomes = engine.map(
+        pair_task, pending, shared={"spec": spec, "out_dir": out_dir.resolve()}, done=done
+    )
+    for name, ok in outcomes:
+        if ok and not (out_dir / "pairs" / name / "result.json").is_file():
+            raise FramecastError(
+                f"pair {name} finished on a worker of {engine.address}, but "
+                f"{out_dir / 'pairs' / name / 'result.json'} is not here; --out must be a "
+                "folder every worker sees at the same path (a shared file system)"
+            )
+    return outcomes
+
+
+def pair_task(
+    pair: tuple[str, str | None], *, spec: ComparisonSpec, out_dir: Path
+) -> tuple[str, bool]:
+    """One pair as a cluster task: :func:`_run_pair_process` on the worker's machine.
+
+    The child gets the worker's thread share (:func:`choose_threads`: one
+    under Dask's default ``OMP_NUM_THREADS=1``, ``FRAMECAST_THREADS`` where
+    the worker's environment sets it); its output goes to ``log.txt``.
+    """
+    from framecast.numerics import choose_threads
+
+    return _run_pair_process(spec, out_dir, pair[0], pair[1], choose_threads(), True)
 
 
 def _run_pair_process(

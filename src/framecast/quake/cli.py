@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from framecast.cluster import CLUSTER_HELP
 from framecast.files import atomic_write
 from framecast.quake.defaults import BURN_IN_DAYS, NUM_SIMULATIONS, PAIR_CUTOFF, SCORE_SEED
 
@@ -222,13 +223,17 @@ def _cmd_etas_fit(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from framecast.cluster import check_address, session
     from framecast.quake.experiment import load_experiment, run_experiment
     from framecast.quake.recipe import read_recipe
 
+    if args.cluster is not None:
+        check_address(args.cluster)
     experiment = load_experiment(args.config, args.overrides)
-    run_experiment(
-        experiment, restart=args.restart, recipe=read_recipe(args.config, args.overrides)
-    )
+    with session(args.cluster):  # the seed sweep and the ETAS simulations run as its tasks
+        run_experiment(
+            experiment, restart=args.restart, recipe=read_recipe(args.config, args.overrides)
+        )
     return 0
 
 
@@ -369,6 +374,11 @@ def add_quake_commands(sub: Any) -> None:
     p = qsub.add_parser("run", help="catalog -> frames -> network -> forecasts -> report")
     p.add_argument("--config", required=True, help="experiment YAML (configs/quake/*.yaml)")
     p.add_argument("--restart", action="store_true", help="discard the out_dir's earlier run")
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help=CLUSTER_HELP.format(jobs="seed sweep's networks and the ETAS simulation chunks"),
+    )
     p.add_argument("overrides", nargs="*", help="section.key=value")
     p.set_defaults(func=_cmd_run)
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from framecast.cluster import current as current_cluster
 from framecast.files import atomic_write
 from framecast.quake.rates import RateForecast
 from framecast.quake.settings import Log
@@ -262,6 +263,10 @@ def stage_seed_sweep(
 ) -> dict[int, RateForecast]:
     """Train (or reuse) the network of every seed of ``experiment.seeds`` and forecast with it.
 
+    Under ``quake run --cluster`` (:func:`framecast.cluster.current`) each
+    seed other than the run's own is a task of the cluster (:func:`seed_task`),
+    the same job as here; the workers write under ``out`` (a shared folder).
+
     Parameters
     ----------
     experiment : QuakeExperiment
@@ -281,22 +286,66 @@ def stage_seed_sweep(
     dict of int to RateForecast
         The test-period forecast of each seed, in the order of ``experiment.seeds``.
     """
-    from framecast.quake.stages import stage_network_forecast, stage_train
-
     main_seed = experiment.network.seed
     result: dict[int, RateForecast] = {}
+    others = [seed for seed in experiment.seeds if seed != main_seed]
+    built: dict[int, RateForecast] = {}
+    cluster = current_cluster()
+    if cluster is not None and others:  # each seed a task of the cluster (quake run --cluster)
+        log(f"seed sweep: {len(others)} seed(s) as tasks of the Dask cluster at {cluster.address}")
+
+        def done(_: int, outcome: tuple[RateForecast, list[str]]) -> None:
+            for line in outcome[1]:
+                log(line)
+
+        shared = {
+            "experiment": experiment,
+            "frames": frames,
+            "network_frames": network_frames,
+            "out": out.resolve(),
+        }
+        outcomes = cluster.map(seed_task, others, shared=shared, done=done)
+        built = {seed: forecast for seed, (forecast, _) in zip(others, outcomes, strict=True)}
     for seed in experiment.seeds:
         if seed == main_seed:
             log(f"seed {seed}: the run's own network (train.seed {main_seed})")
             result[seed] = forecasts["network"]
-            continue
-
-        def network(seed: int = seed) -> RateForecast:
-            checkpoint = stage_train(experiment, frames, out, log, seed=seed)
-            return stage_network_forecast(
-                experiment, frames, network_frames, checkpoint, name_suffix=f", seed {seed}"
-            )
-
-        path = seed_dir(out, seed) / "network.h5"
-        result[seed] = stage_forecast(path, f"seed {seed}", log, network)
+        elif seed in built:
+            result[seed] = built[seed]
+        else:
+            result[seed] = seed_forecast(seed, experiment, frames, network_frames, out, log)
     return result
+
+
+def seed_forecast(
+    seed: int,
+    experiment: QuakeExperiment,
+    frames: SeismicityFrames,
+    network_frames: SeismicityFrames | None,
+    out: Path,
+    log: Log,
+) -> RateForecast:
+    """The forecast of one seed's network: ``seeds/seed_<seed>/network.h5`` reused, or the
+    network trained (or reused) and its forecast written there."""
+    from framecast.quake.stages import stage_network_forecast, stage_train
+
+    def network() -> RateForecast:
+        checkpoint = stage_train(experiment, frames, out, log, seed=seed)
+        return stage_network_forecast(
+            experiment, frames, network_frames, checkpoint, name_suffix=f", seed {seed}"
+        )
+
+    return stage_forecast(seed_dir(out, seed) / "network.h5", f"seed {seed}", log, network)
+
+
+def seed_task(
+    seed: int,
+    *,
+    experiment: QuakeExperiment,
+    frames: SeismicityFrames,
+    network_frames: SeismicityFrames | None,
+    out: Path,
+) -> tuple[RateForecast, list[str]]:
+    """:func:`seed_forecast` as a task on a cluster worker: the forecast and its log lines."""
+    lines: list[str] = []
+    return seed_forecast(seed, experiment, frames, network_frames, out, lines.append), lines

@@ -40,6 +40,10 @@ class TuneSettings:
         Seconds between a running trial's heartbeats; a trial silent for
         three times as long (its process killed, its machine lost) is
         marked failed and retried once with the same values.
+    cluster : str, optional
+        A Dask scheduler's address (``tcp://HOST:PORT``): the worker
+        processes run as its tasks (:mod:`framecast.cluster`), ``jobs`` of
+        them (default: one per worker thread of the cluster).
     """
 
     trials: int
@@ -54,6 +58,7 @@ class TuneSettings:
     jobs: int | None = None
     worker: int = 0
     heartbeat: int = 30
+    cluster: str | None = None
 
     def warmup(self) -> int:
         if self.warmup_steps is not None:
@@ -80,6 +85,10 @@ class TuneSettings:
             from framecast.tuning.storage import check_storage_url
 
             check_storage_url(self.storage)
+        if self.cluster is not None:
+            from framecast.cluster import check_address
+
+            check_address(self.cluster)
 
     def storage_url(self) -> str:
         """The storage URL given, or the SQLite file in ``out_dir``."""

@@ -16,6 +16,12 @@ process with ``cores // jobs`` torch threads, all working on the one study
 through its storage; each worker's TPE sampler has its own seed
 (``seed + 1000 * worker``), so a parallel study is not reproducible trial
 by trial, only each trial's training (``train.seed = seed + n``).
+
+With ``settings.cluster`` (``--cluster tcp://HOST:PORT``) the same worker
+processes are tasks of that Dask scheduler (:mod:`framecast.cluster`), one
+per worker thread of the cluster (or ``jobs``), each started on its
+worker's machine; they share the study through its storage, which every
+machine must reach (PostgreSQL or a journal file for several machines).
 """
 
 from __future__ import annotations
@@ -239,32 +245,51 @@ def run_study(base: Mapping[str, Any], space: list[Parameter], settings: TuneSet
     """
     import optuna
 
+    from framecast.cluster import session
+
     settings.check()
     check_space(base, space)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    study = open_study(settings)
-    _check_same_space(study, space)
-    study.set_user_attr("space", [p.key for p in space])
-    remaining = settings.trials - count_finished(study)
-    if remaining > 0:
-        from framecast.numerics import allowed_cores, default_jobs
-
-        jobs = default_jobs(remaining) if settings.jobs is None else settings.jobs
-        jobs = max(1, min(jobs, remaining))
-        if jobs == 1:
-            _optimize(study, base, space, settings, remaining)
-        else:
-            threads = max(1, len(allowed_cores()) // jobs)
+    with session(settings.cluster) as engine:  # an address that does not answer: nothing written
+        study = open_study(settings)
+        _check_same_space(study, space)
+        study.set_user_attr("space", [p.key for p in space])
+        remaining = settings.trials - count_finished(study)
+        if remaining > 0 and engine is not None:
+            jobs = engine.slots if settings.jobs is None else settings.jobs
+            jobs = max(1, min(jobs, remaining))
             print(
-                f"[tune] {remaining} trial(s) to run, {jobs} at a time with {threads} torch "
-                "thread(s) each",
+                f"[tune] {remaining} trial(s) to run by {jobs} worker task(s) of {engine.address}",
                 flush=True,
             )
-            _run_workers(base, space, settings, jobs, threads)
+            job_file = _write_job_file(base, space, settings)
+            _check_codes(engine.map(tune_task, range(jobs), shared={"job_file": job_file}))
             study = open_study(settings, create=False)
+        elif remaining > 0:
+            study = _run_here(study, base, space, settings, remaining)
     write_outputs(study, base, space, settings)
     return study
+
+
+def _run_here(
+    study: Any, base: Mapping[str, Any], space: list[Parameter], settings: TuneSettings, n: int
+) -> Any:
+    """Run ``n`` trials in this process or in ``jobs`` child processes; the study after them."""
+    from framecast.numerics import allowed_cores, default_jobs
+
+    jobs = default_jobs(n) if settings.jobs is None else settings.jobs
+    jobs = max(1, min(jobs, n))
+    if jobs == 1:
+        _optimize(study, base, space, settings, n)
+        return study
+    threads = max(1, len(allowed_cores()) // jobs)
+    print(
+        f"[tune] {n} trial(s) to run, {jobs} at a time with {threads} torch thread(s) each",
+        flush=True,
+    )
+    _run_workers(base, space, settings, jobs, threads)
+    return open_study(settings, create=False)
 
 
 def _optimize(
@@ -295,25 +320,50 @@ def _run_workers(
     threads: int,
 ) -> None:
     """Run ``jobs`` worker processes on the study; raise if any of them failed."""
-    job_file = settings.out_dir / "tune_job.json"
+    job_file = _write_job_file(base, space, settings)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        codes = list(pool.map(lambda w: _worker_process(job_file, w, threads), range(jobs)))
+    _check_codes(codes)
+
+
+def _write_job_file(
+    base: Mapping[str, Any], space: list[Parameter], settings: TuneSettings
+) -> Path:
+    """``tune_job.json`` in the out folder: what every worker process reads (absolute paths)."""
+    job_file = (settings.out_dir / "tune_job.json").resolve()
     payload = {
         "base": base,
         "space": [dataclasses.asdict(p) for p in space],
-        "settings": {**dataclasses.asdict(settings), "out_dir": str(settings.out_dir)},
+        "settings": {**dataclasses.asdict(settings), "out_dir": str(settings.out_dir.resolve())},
     }
     # owner-only: the storage URL may hold a database password
     descriptor = os.open(job_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(descriptor, 0o600)  # a file left by an earlier run keeps its mode otherwise
     with os.fdopen(descriptor, "w") as stream:
         stream.write(json.dumps(payload))
+    return job_file
+
+
+def _worker_process(job_file: Path, worker: int, threads: int) -> int:
+    """Run worker ``worker`` of ``job_file`` as a child process; its exit status."""
     env = {**os.environ, "FRAMECAST_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+    command = [sys.executable, "-m", "framecast.tuning.study", str(job_file), str(worker)]
+    return subprocess.run(command, check=False, env=env).returncode
 
-    def run(worker: int) -> int:
-        command = [sys.executable, "-m", "framecast.tuning.study", str(job_file), str(worker)]
-        return subprocess.run(command, check=False, env=env).returncode
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        codes = list(pool.map(run, range(jobs)))
+def tune_task(worker: int, *, job_file: Path) -> int:
+    """One worker process as a cluster task, on the worker's machine; its exit status.
+
+    The process gets the worker's thread share (:func:`~framecast.numerics.choose_threads`:
+    one under Dask's default ``OMP_NUM_THREADS=1``).
+    """
+    from framecast.numerics import choose_threads
+
+    return _worker_process(job_file, worker, choose_threads())
+
+
+def _check_codes(codes: list[int]) -> None:
+    """Raise RuntimeError naming the worker processes that failed."""
     failed = [f"worker {w} (exit {code})" for w, code in enumerate(codes) if code != 0]
     if failed:
         raise RuntimeError(

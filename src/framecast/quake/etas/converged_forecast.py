@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from framecast.cluster import current as current_cluster
 from framecast.quake.catalog.events import Catalog
 from framecast.quake.catalog_forecast import CatalogForecast
 from framecast.quake.etas.background import BackgroundMap
@@ -38,6 +39,9 @@ from framecast.quake.rates import RateForecast
 
 CHUNK_SIMULATIONS = 5_000
 """Simulations run at once: about 2-3 million events on San Jacinto's daily windows."""
+
+ChunkCounts = tuple[np.ndarray, np.ndarray, CatalogForecast | None]
+"""A chunk's cascade events: flat (window, cell) indices, their counts, its kept catalogs."""
 
 
 def _keep_first(catalogs: CatalogForecast, count: int) -> CatalogForecast:
@@ -98,7 +102,9 @@ def simulated_rate_forecast(
         simulations (0: none).
     chunk_simulations : int
         Simulations per call of the simulator (memory: about 40 bytes per
-        simulated event of a chunk).
+        simulated event of a chunk). Under ``quake run --cluster``
+        (:func:`framecast.cluster.current`) each chunk is a task of the
+        cluster (:func:`simulation_chunk`), with the same seed as here.
     region, background, max_magnitude, progress, name
         As :func:`~framecast.quake.etas.simulated_forecast.simulated_etas_forecast`.
 
@@ -128,31 +134,39 @@ def simulated_rate_forecast(
         for start in range(0, num_simulations, chunk_simulations)
     ]
     sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    chunks = list(zip(sizes, sequence.spawn(len(sizes)), strict=True))
+    job = {
+        "params": params,
+        "history": history,
+        "grid": first_order.grid,
+        "window_start": first_order.window_start,
+        "window_days": first_order.window_days,
+        "region": region,
+        "background": background,
+        "max_magnitude": max_magnitude,
+        "name": name,
+        "keep_catalogs": keep_catalogs,
+    }
     totals = np.zeros(windows * ny * nx)  # [W·H·X] cascade events summed over simulations
     kept: CatalogForecast | None = None
-    for index, (size, child) in enumerate(zip(sizes, sequence.spawn(len(sizes)), strict=True)):
-        catalogs = simulated_etas_forecast(
-            params,
-            history,
-            first_order.grid,
-            first_order.window_start,
-            first_order.window_days,
-            num_simulations=size,
-            seed=np.random.default_rng(child),
-            region=region,
-            background=background,
-            max_magnitude=max_magnitude,
-            name=name,
-        )
-        assert catalogs.generation is not None  # the simulator tags every event
-        cascade = catalogs.generation >= 1  # [E]
-        flat = catalogs.window[cascade] * (ny * nx) + catalogs.cell[cascade]
-        totals += np.bincount(flat, minlength=totals.size)
-        if index == 0 and keep_catalogs:
-            kept = _keep_first(catalogs, min(keep_catalogs, size))
+    finished = 0
+
+    def add(index: int, outcome: ChunkCounts) -> None:
+        nonlocal kept, finished
+        cells, counts, catalogs = outcome
+        totals[cells] += counts  # integer counts: exact in any order
+        if index == 0:
+            kept = catalogs
+        finished += sizes[index]
         if progress is not None:
-            done = sum(sizes[: index + 1])
-            progress(f"simulated ETAS: {done:,}/{num_simulations:,} simulations per window")
+            progress(f"simulated ETAS: {finished:,}/{num_simulations:,} simulations per window")
+
+    cluster = current_cluster()
+    if cluster is not None and len(chunks) > 1:  # quake run --cluster: one task per chunk
+        cluster.map(simulation_chunk, list(enumerate(chunks)), shared=job, done=add)
+    else:
+        for index, chunk in enumerate(chunks):
+            add(index, simulation_chunk((index, chunk), **job))
     rates = first_order.rates + totals.reshape(windows, ny, nx) / num_simulations  # [W, H, X]
     seed_text = f"seed {seed}" if isinstance(seed, int) else "seed sequence"
     forecast = dataclasses.replace(
@@ -165,6 +179,57 @@ def simulated_rate_forecast(
         ),
     )
     return forecast, kept
+
+
+def simulation_chunk(
+    chunk: tuple[int, tuple[int, np.random.SeedSequence]],
+    *,
+    params: ETASParameters,
+    history: Catalog,
+    grid: Grid,
+    window_start: np.ndarray,
+    window_days: float,
+    region: Grid | StudyRegion | np.ndarray | None,
+    background: BackgroundMap | None,
+    max_magnitude: float | None,
+    name: str,
+    keep_catalogs: int,
+) -> ChunkCounts:
+    """One chunk of :func:`simulated_rate_forecast`: ``(index, (simulations, seed))`` simulated.
+
+    The job of one chunk, run here or as a task of a cluster
+    (:mod:`framecast.cluster`) with the same seed, hence the same events.
+
+    Returns
+    -------
+    cells : numpy.ndarray
+        int64 ``[K]``: distinct flat ``window * cells + cell`` indices of the
+        cascade events (generation >= 1).
+    counts : numpy.ndarray
+        int64 ``[K]``: the events at each.
+    catalogs : CatalogForecast or None
+        Chunk 0's first ``keep_catalogs`` simulations (None otherwise).
+    """
+    index, (size, child) = chunk
+    catalogs = simulated_etas_forecast(
+        params,
+        history,
+        grid,
+        window_start,
+        window_days,
+        num_simulations=size,
+        seed=np.random.default_rng(child),
+        region=region,
+        background=background,
+        max_magnitude=max_magnitude,
+        name=name,
+    )
+    assert catalogs.generation is not None  # the simulator tags every event
+    cascade = catalogs.generation >= 1  # [E]
+    flat = catalogs.window[cascade] * (grid.shape[0] * grid.shape[1]) + catalogs.cell[cascade]
+    cells, counts = np.unique(flat, return_counts=True)
+    kept = _keep_first(catalogs, min(keep_catalogs, size)) if index == 0 and keep_catalogs else None
+    return cells, counts, kept
 
 
 def replicate_seed(seed: int, replicate: int) -> np.random.SeedSequence:
