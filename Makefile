@@ -27,7 +27,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 		echo "torch $(TORCH_VERSION) from the default index (TORCH_INDEX='$(TORCH_INDEX)')"; \
 		$(BIN)/python -m pip install --quiet torch==$(TORCH_VERSION); \
 	fi
-	$(BIN)/python -m pip install --quiet -e '.[dev,quake,video,tune,postgres,docs]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,quake,video,tune,postgres,cluster,docs]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -163,9 +163,12 @@ def connect(address: str, *, timeout: float = CONNECT_SECONDS) -> Cluster:
         raise ClusterError(f"--cluster {address} needs Dask: {INSTALL_HINT}") from None
     began = time.monotonic()
     try:
+        _handshake(address, timeout)
         client = Client(address, timeout=timeout, set_as_default=False)
     except Exception as error:  # OSError, TimeoutError, or garbage from a non-Dask server
         reason = " ".join(str(error).split()) or type(error).__name__
+        if not isinstance(error, OSError | TimeoutError):
+            reason = f"an answer that is not Dask's: {type(error).__name__}"
         raise ClusterError(
             f"cannot reach the Dask scheduler at {address} within {timeout:g} s "
             f"({reason}); expected `dask scheduler` answering there"
@@ -179,6 +182,35 @@ def connect(address: str, *, timeout: float = CONNECT_SECONDS) -> Cluster:
             f"start some with `dask worker {address}`"
         ) from None
     return Cluster(client, address)
+
+
+def _handshake(address: str, timeout: float) -> None:
+    """Open a Dask connection to ``address`` and close it; raise after ``timeout`` seconds.
+
+    ``Client(address, timeout=...)`` bounds the TCP connect but not the
+    handshake after it: a server that accepts and never answers would hold
+    it for ever. Run in a thread of its own, so that no event loop of the
+    caller is in the way.
+
+    Raises
+    ------
+    TimeoutError, OSError
+        No Dask handshake within ``timeout``.
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect as open_comm
+
+    async def probe() -> None:
+        comm = await asyncio.wait_for(open_comm(address, timeout=timeout), timeout)
+        await comm.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            pool.submit(asyncio.run, probe()).result()
+        except TimeoutError:
+            raise TimeoutError(f"no Dask handshake within {timeout:g} s") from None
 
 
 def current() -> Cluster | None:
