@@ -172,14 +172,14 @@ def evaluate_classifier(
     if history:
         text += f"\nLoss and accuracy per epoch (the run's logs):\n\n{format_history(history)}"
         files.append(plot_learning_curves(out_dir / "learning_curves.png", history, title))
-    histograms = {split: probability_histograms(probs, labels, names)}
+    histograms: dict[str, dict[str, list[int]]] = {}  # the training data first, when scored
     if train_histogram and split != "train":
         train_data = build_labelled_dataset(config.data, "train", loaded.vocabulary)
         train_probs, train_labels = predict_probabilities(
             loaded.model, train_data, config.data.batch_size, max_batches
         )
-        histograms = {"train": probability_histograms(train_probs, train_labels, names)}
-        histograms[split] = probability_histograms(probs, labels, names)
+        histograms["train"] = probability_histograms(train_probs, train_labels, names)
+    histograms[split] = probability_histograms(probs, labels, names)
     files.append(
         plot_probability_histograms(
             out_dir / "probability_histograms.png", histograms, names, title
