@@ -33,13 +33,16 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/framecast demo
 
-# One torch thread per test process, and one test process at a time: two
-# threads collapse when another process holds a core (docs/speed.md).
+# One torch thread per test process (two threads collapse when another
+# process holds a core, docs/speed.md), and TEST_WORKERS test processes
+# (pytest-xdist), each given whole files: `make test TEST_WORKERS=0` runs
+# the suite in this one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-all: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m ''
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m '' -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

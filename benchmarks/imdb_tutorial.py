@@ -8,6 +8,7 @@ reviews. The CPU seconds of the training process (user + system, from
 machine wall time says more about the neighbours than about the model.
 
     python benchmarks/imdb_tutorial.py run imdb_lstm --seeds 0 1 2
+    python benchmarks/imdb_tutorial.py run imdb_beyond --seeds 0 1 2 --checkpoint best
     python benchmarks/imdb_tutorial.py table
 
 Results are appended to ``benchmarks/results/imdb_tutorial.jsonl`` (one
@@ -46,8 +47,23 @@ def _child_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(name: str, seeds: list[int], out_dir: Path, threads: int) -> None:
-    """Train and evaluate ``name`` once per seed, appending each result to :data:`RESULTS`."""
+def _checkpoint(folder: Path, which: str) -> Path:
+    """The run folder itself (its last checkpoint) or its one best-epoch checkpoint."""
+    if which == "last":
+        return folder
+    best = sorted((folder / "checkpoints").glob("best-*.ckpt"))
+    if len(best) != 1:
+        raise SystemExit(f"expected one best-*.ckpt in {folder / 'checkpoints'}, found {len(best)}")
+    return best[0]
+
+
+def run(name: str, seeds: list[int], out_dir: Path, threads: int, which: str = "last") -> None:
+    """Train and evaluate ``name`` once per seed, appending each result to :data:`RESULTS`.
+
+    ``which`` picks the weights scored: ``last`` (the tutorial's, after its last
+    epoch) or ``best`` (the epoch of lowest validation loss, for the recipes that
+    keep it).
+    """
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     for seed in seeds:
         run_name = f"{name}_s{seed}"
@@ -60,7 +76,7 @@ def run(name: str, seeds: list[int], out_dir: Path, threads: int) -> None:
         subprocess.run(train, check=True, cwd=ROOT, env=env)
         cpu_seconds = _child_cpu_seconds() - before
         folder = out_dir / run_name
-        evaluate = [*FRAMECAST, "classify", "evaluate", str(folder)]
+        evaluate = [*FRAMECAST, "classify", "evaluate", str(_checkpoint(folder, which))]
         subprocess.run(evaluate, check=True, cwd=ROOT, env=env)
         record(name, seed, folder, cpu_seconds, threads)
 
@@ -129,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--out-dir", type=Path, default=ROOT / "runs" / "classify")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument(
+        "--checkpoint", choices=("last", "best"), default="last",
+        help="score the last epoch (the tutorial) or the best by validation loss",
+    )  # fmt: skip
     p = sub.add_parser("record", help="record a finished run (trained outside this script)")
     p.add_argument("name")
     p.add_argument("seed", type=int)
@@ -138,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("table", help="print the table of the recorded runs")
     args = parser.parse_args(argv)
     if args.command == "run":
-        run(args.name, args.seeds, args.out_dir, args.threads)
+        run(args.name, args.seeds, args.out_dir, args.threads, args.checkpoint)
     elif args.command == "record":
         print(json.dumps(record(args.name, args.seed, args.folder, args.cpu_seconds, args.threads)))
     else:

@@ -1,9 +1,10 @@
 """Jobs as tasks of a 2-worker Dask cluster give the local run's results (issue 26).
 
 Each test runs the same job twice, here and on the cluster of
-``conftest.py``, with the same seeds, and compares the outputs: a 4-pair
-``compare``, a 3-seed quake sweep with simulated ETAS forecasts, the chunks
-of a simulated ETAS forecast, and a ``tune`` study.
+``conftest.py``, with the same seeds, and compares the outputs: a 2-pair
+``compare`` (4 pairs in the slow variant), a 3-seed quake sweep with
+simulated ETAS forecasts, the chunks of a simulated ETAS forecast, and a
+``tune`` study.
 """
 
 from __future__ import annotations
@@ -43,11 +44,17 @@ def _compare(out: Path, cells: list[str], **kw) -> list[dict[str, str]]:
     return [{k: v for k, v in row.items() if k not in TIMINGS} for row in rows]
 
 
-def test_a_4_pair_compare_on_the_cluster_equals_the_local_run(
-    cluster_address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "cells",
+    [
+        pytest.param(CELLS[:2], id="2-pair"),  # one pair per worker, in the default suite
+        pytest.param(CELLS, id="4-pair", marks=pytest.mark.slow),  # two rounds of the workers
+    ],
+)
+def test_a_compare_on_the_cluster_equals_the_local_run(
+    cluster_address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cells: list[str]
 ):
-    """45 s on 2 idle cores (the pairs' processes importing torch), 2.5 min on busy ones."""
-    cells = CELLS
+    """4 pairs: 45 s on 2 idle cores (the pairs' processes importing torch); 2 pairs: half."""
     # one torch thread per pair here, as on a worker (Dask sets OMP_NUM_THREADS=1 there)
     monkeypatch.setattr(compare, "allowed_cores", lambda: [0, 1])
     local = _compare(tmp_path / "local", cells, jobs=2)
