@@ -35,14 +35,14 @@ demo: $(STAMP)
 
 # One torch thread per test process (two threads collapse when another
 # process holds a core, docs/speed.md), and TEST_WORKERS test processes
-# (pytest-xdist), each given whole files: `make test TEST_WORKERS=0` runs
-# the suite in this one process.
+# (pytest-xdist; an idle worker takes tests queued for the other):
+# `make test TEST_WORKERS=0` runs the suite in this one process.
 TEST_WORKERS ?= 2
 test: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 test-all: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m '' -n $(TEST_WORKERS) --dist loadfile
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m '' -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

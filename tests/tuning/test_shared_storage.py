@@ -91,6 +91,11 @@ def test_a_pruner_sees_the_other_workers_values(tmp_path, shared_storage):
     assert [line.split()[:3] for line in trial_lines(out)] == [["trial", "2", "pruned:"]]
 
 
+@pytest.mark.parametrize(
+    "shared_storage",
+    [pytest.param("postgres", marks=pytest.mark.slow), "journal"],  # the same heartbeat code
+    indirect=True,
+)
 def test_a_killed_workers_trial_is_failed_and_retried(tmp_path, shared_storage):
     _queue(shared_storage, tmp_path, [0.01])
     # worker 1: a trial without end (no step budget that it reaches, no early stop)
