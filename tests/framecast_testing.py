@@ -183,3 +183,27 @@ def learning_check(
         loss.backward()
         opt.step()
     return {"initial": initial, "trained": val_mse(model), "persistence": val_mse(Persistence(1))}
+
+
+def tiny_comparison(
+    models: list[str], cells: list[str], out: Path, budget: str = "2steps", **kw: Any
+) -> Path:
+    """``run_comparison`` of ``models`` x ``cells`` at test size: a 1-layer PredRNN of 4
+    channels, 3 frames in and 2 out, 16 moving squares a split (each pair evaluates in about a
+    second); returns ``comparison.md``."""
+    from framecast.experiments.compare import run_comparison
+
+    tiny = {"predrnn": {"hidden_channels": 4, "num_layers": 1, "kernel_size": 3, "patch_size": 4}}
+    return run_comparison(
+        models,
+        cells,
+        "moving_squares",
+        budget,
+        out,
+        batch_size=4,
+        n_context=3,
+        n_target=2,
+        model_options=tiny,
+        data_options={"num_sequences": 16},
+        **kw,
+    )

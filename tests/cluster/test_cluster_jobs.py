@@ -15,31 +15,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from framecast_testing import tiny_run_config
+from framecast_testing import tiny_comparison, tiny_run_config
 
 from framecast.cluster import session
 from framecast.experiments import compare
 from framecast.tuning import TuneSettings, parse_parameter, run_study
 
-TINY = {"predrnn": {"hidden_channels": 4, "num_layers": 1, "kernel_size": 3, "patch_size": 4}}
 CELLS = ["convlstm", "stlstm", "causal_lstm", "mflow"]
 TIMINGS = ("s_per_100_batches", "peak_memory_mb")  # of the machine, not of the result
 
 
 def _compare(out: Path, cells: list[str], **kw) -> list[dict[str, str]]:
-    compare.run_comparison(
-        ["predrnn"],
-        cells,
-        "moving_squares",  # 16 sequences a split: the pairs evaluate in about a second
-        "2steps",
-        out,
-        batch_size=4,
-        n_context=3,
-        n_target=2,
-        model_options=TINY,
-        data_options={"num_sequences": 16},
-        **kw,
-    )
+    tiny_comparison(["predrnn"], cells, out, **kw)
     with (out / "comparison.csv").open() as stream:
         rows = list(csv.DictReader(stream))
     return [{k: v for k, v in row.items() if k not in TIMINGS} for row in rows]

@@ -7,28 +7,15 @@ import json
 from pathlib import Path
 
 import pytest
+from framecast_testing import tiny_comparison
 
 from framecast.experiments.budget import Budget, parse_budget
-from framecast.experiments.compare import plan_pairs, run_comparison
+from framecast.experiments.compare import plan_pairs
 from framecast.numerics import allowed_cores, check_jobs, default_jobs
-
-TINY = {"predrnn": {"hidden_channels": 4, "num_layers": 1, "kernel_size": 3, "patch_size": 4}}
 
 
 def _compare(out: Path, **kw):
-    return run_comparison(
-        ["predrnn", "persistence", "fc_lstm"],
-        ["convlstm", "stlstm"],
-        "moving_squares",  # 16 sequences a split: the pairs evaluate in about a second
-        kw.pop("budget", "2steps"),
-        out,
-        batch_size=4,
-        n_context=3,
-        n_target=2,
-        model_options=TINY,
-        data_options={"num_sequences": 16},
-        **kw,
-    )
+    return tiny_comparison(["predrnn", "persistence", "fc_lstm"], ["convlstm", "stlstm"], out, **kw)
 
 
 def test_compare_writes_table_and_resumes(tmp_path: Path):
