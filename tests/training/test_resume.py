@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import lightning as L
@@ -56,3 +57,42 @@ def test_resume_matches_uninterrupted_run(tmp_path: Path):
 def test_resume_needs_an_existing_checkpoint(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="no checkpoint to resume"):
         train(config_from_dict(tiny_run_config(tmp_path)), resume=tmp_path / "missing")
+
+
+def _best_record(ckpt: Path) -> dict:
+    state = torch.load(ckpt, weights_only=True)
+    (record,) = [v for k, v in state["callbacks"].items() if k.startswith("ModelCheckpoint")]
+    return record
+
+
+def _val_losses(run_dir: Path) -> list[float]:
+    rows = (run_dir / "logs" / "metrics.csv").read_text().splitlines()
+    column = rows[0].split(",").index("val_loss")
+    return [float(r.split(",")[column]) for r in rows[1:] if r.split(",")[column]]
+
+
+@pytest.mark.parametrize("best_travels", [True, False], ids=["with-best", "last-only"])
+def test_a_moved_run_folder_keeps_one_best_checkpoint(tmp_path: Path, best_travels: bool):
+    # Lightning forgets its best-k record when the stored folder differs from the
+    # current one: the resumed run then kept the old best-*.ckpt beside a new one.
+    raw = tiny_run_config(tmp_path / "a", train={"max_steps": 4, "val_every_n_steps": 2})
+    train(config_from_dict(raw))
+    moved = tmp_path / "moved"
+    shutil.move(tmp_path / "a" / "run", moved)
+    if not best_travels:  # as the zoo ships a run: last.ckpt without its best file
+        for path in (moved / "checkpoints").glob("best-*.ckpt"):
+            path.unlink()
+    first = _val_losses(moved)
+    assert len(first) == 2
+
+    train(config_from_dict({**raw, "train": {**raw["train"], "max_steps": 8}}), resume=moved)
+    bests = sorted((moved / "checkpoints").glob("best-*.ckpt"))
+    assert len(bests) == 1, [p.name for p in bests]
+    record = _best_record(moved / "checkpoints" / "last.ckpt")
+    assert Path(record["dirpath"]) == (moved / "checkpoints").resolve()
+    assert Path(record["best_model_path"]).name == bests[0].name
+    losses = _val_losses(moved)
+    assert len(losses) == 4
+    # the best of the whole run when the best file came along, else of the resumed part
+    expected = min(losses) if best_travels else min(losses[2:])
+    assert float(record["best_model_score"]) == pytest.approx(expected, rel=1e-6)

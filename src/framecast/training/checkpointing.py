@@ -7,6 +7,8 @@ on another filesystem). Here every checkpoint is written by
 :class:`AtomicCheckpointIO` (``<name>.partial`` beside the target, fsync,
 rename) and :class:`LastCheckpoint` rewrites ``last.ckpt`` after every
 validation, every ``every_n_steps`` steps and whenever training stops.
+:class:`BestCheckpoint` keeps the best checkpoints' record when a run folder
+is moved or copied (a shipped zoo run resumed in a new checkout).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.fabric.plugins import TorchCheckpointIO
-from lightning.pytorch.callbacks import Checkpoint
+from lightning.pytorch.callbacks import Checkpoint, ModelCheckpoint
 
 from framecast.files import PARTIAL_SUFFIX, atomic_write
 from framecast.training.csv_log import write_step_row_now
@@ -98,6 +100,69 @@ def validates_now(trainer: L.Trainer) -> bool:
         return bool(check(fetcher))
     except (AttributeError, TypeError, AssertionError):
         return False
+
+
+class BestCheckpoint(ModelCheckpoint):
+    """Lightning's ``ModelCheckpoint``, whose record survives a moved run folder.
+
+    ``ModelCheckpoint`` stores its folder as an absolute path and, when a
+    resumed run's folder differs from the stored one, reloads only
+    ``best_model_path``: it forgets the best score and the files it wrote,
+    so the resumed run never deletes the earlier ``best-*.ckpt`` (two best
+    checkpoints) and calls its own first validation the best of the whole
+    run. Here the stored paths are moved into the current folder by file
+    name before Lightning reads them. A best file that did not come with
+    the folder (the zoo ships only ``last.ckpt``) is dropped from the
+    record, so the next validation writes a best checkpoint again.
+
+    The state is stored under ``ModelCheckpoint``'s own key, so checkpoints
+    written before this class existed load into it.
+    """
+
+    @property
+    def state_key(self) -> str:
+        return super().state_key.replace(type(self).__qualname__, "ModelCheckpoint", 1)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        stored = state_dict.get("dirpath")
+        if stored and self.dirpath and stored != self.dirpath:
+            state_dict = relocate_best_record(state_dict, Path(self.dirpath), self.mode)
+        super().load_state_dict(state_dict)
+
+
+def relocate_best_record(state: dict[str, Any], folder: Path, mode: str) -> dict[str, Any]:
+    """``ModelCheckpoint``'s ``state`` with its paths moved into ``folder``.
+
+    Files missing from ``folder`` leave the record; with none left the
+    record starts afresh (no best score), as a new run's does.
+    """
+
+    def moved(path: object) -> str:
+        return str(folder / Path(str(path)).name) if path else ""
+
+    kept = {
+        moved(path): score
+        for path, score in (state.get("best_k_models") or {}).items()
+        if (folder / Path(str(path)).name).is_file()
+    }
+    out = {**state, "dirpath": str(folder), "last_model_path": moved(state.get("last_model_path"))}
+    if not kept:
+        out.update(
+            best_k_models={}, best_model_score=None, best_model_path="", kth_best_model_path=""
+        )
+        out["kth_value"] = torch.tensor(torch.inf if mode == "min" else -torch.inf)
+        return out
+    pick_best, pick_kth = (min, max) if mode == "min" else (max, min)
+    best = pick_best(kept, key=lambda p: float(kept[p]))
+    kth = pick_kth(kept, key=lambda p: float(kept[p]))
+    out.update(
+        best_k_models=kept,
+        best_model_path=best,
+        best_model_score=kept[best],
+        kth_best_model_path=kth,
+        kth_value=kept[kth],
+    )
+    return out
 
 
 class LastCheckpoint(Checkpoint):

@@ -43,6 +43,7 @@ from framecast.training.callbacks import (
 )
 from framecast.training.checkpointing import (
     AtomicCheckpointIO,
+    BestCheckpoint,
     LastCheckpoint,
     remove_partial_files,
 )
@@ -304,7 +305,7 @@ def fit_run(
     check_val_limit(t.limit_val_batches, val_loader)
 
     checkpoint_dir = run_dir / "checkpoints"
-    best = ModelCheckpoint(
+    best = BestCheckpoint(
         dirpath=checkpoint_dir,
         filename="best-{epoch:03d}",
         monitor="val_loss",
