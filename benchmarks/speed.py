@@ -45,6 +45,14 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "patch_size": 4,
         "batch": 8,
     },
+    # configs/mmnist/zoo/predrnn.yaml: 3 x 64, 3x3, patch 4, batch 16
+    "zoo": {
+        "hidden_channels": 64,
+        "num_layers": 3,
+        "kernel_size": 3,
+        "patch_size": 4,
+        "batch": 16,
+    },
     # configs/quick and the demo
     "quick": {
         "hidden_channels": 32,
