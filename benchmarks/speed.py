@@ -63,7 +63,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     },
 }
 MODELS = {"predrnn": "stlstm", "convlstm": "convlstm"}
-VARIANTS = ("fp32", "bf16", "fp32-compile", "bf16-compile")
+VARIANTS = ("fp32", "bf16", "fp32-compile", "bf16-compile", "fp32-cl", "bf16-cl")
 
 
 def conv_peak_gflops(threads: int, repeats: int = 5) -> float:
@@ -100,6 +100,8 @@ def measure(
     dev = torch.device(device)
     torch.manual_seed(0)
     model = build_model("predrnn", 1, {**cfg, "cell": MODELS[model_name]}).to(dev)
+    if variant.endswith("-cl"):  # channels-last convolution weights (NHWC kernels)
+        model = model.to(memory_format=torch.channels_last)
     if variant.endswith("compile"):
         model.step = torch.compile(model.step)  # the per-step graph; the time loop stays eager
     precision = "bf16-mixed" if variant.startswith("bf16") else "32"
