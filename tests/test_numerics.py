@@ -1,9 +1,10 @@
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
-from framecast.numerics import configure_torch, resolve_precision
+from framecast.numerics import configure_torch, cpu_has_native_bf16, resolve_precision
 
 
 def test_flush_denormal_is_on_after_configure():
@@ -16,9 +17,27 @@ def test_flush_denormal_is_on_after_configure():
 def test_resolve_precision():
     assert resolve_precision("32", "cpu") == "32"
     assert resolve_precision("bf16-mixed", "cpu") == "bf16-mixed"
-    assert resolve_precision("auto", "cpu") in ("32", "bf16-mixed")
     with pytest.raises(ValueError, match="'fp8'"):
         resolve_precision("fp8", "cpu")
+
+
+def _cpuinfo_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        pytest.skip("no /proc/cpuinfo to check the bf16 detection against")
+    lines = [line for line in text.splitlines() if line.startswith("flags")]
+    if not lines:
+        pytest.skip("/proc/cpuinfo lists no flags (not an x86 CPU)")
+    return set(lines[0].split(":", 1)[1].split())
+
+
+def test_auto_precision_follows_the_cpus_bf16_units():
+    # torch 2.13 dropped the private helpers an earlier detection called, and
+    # `auto` silently fell back to float32 on CPUs with AVX512-BF16 or AMX
+    native = bool(_cpuinfo_flags() & {"avx512_bf16", "amx_tile"})
+    assert cpu_has_native_bf16() == native
+    assert resolve_precision("auto", "cpu") == ("bf16-mixed" if native else "32")
 
 
 # ------------------------------------------------------------------ threads

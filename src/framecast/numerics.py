@@ -155,11 +155,10 @@ def cpu_has_native_bf16() -> bool:
     Without it, bf16 autocast on CPU is emulated and several times slower
     than fp32 (measured 8x slower on an AVX2-only EPYC, benchmarks/speed.py).
     """
-    cpu = getattr(torch._C, "_cpu", None)
-    if cpu is None:
-        return False
+    # torch.cpu's helpers, not torch._C._cpu's: torch 2.13 moved them into
+    # torch.cpu.get_capabilities(), and the private module no longer has them
     checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
 
 
 PRECISIONS = ("32", "bf16-mixed", "16-mixed", "64", "auto")

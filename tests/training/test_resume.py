@@ -71,14 +71,22 @@ def _val_losses(run_dir: Path) -> list[float]:
     return [float(r.split(",")[column]) for r in rows[1:] if r.split(",")[column]]
 
 
-@pytest.mark.parametrize("best_travels", [True, False], ids=["with-best", "last-only"])
-def test_a_moved_run_folder_keeps_one_best_checkpoint(tmp_path: Path, best_travels: bool):
+@pytest.mark.parametrize(
+    ("move", "best_travels"),
+    [(True, True), (True, False), (False, False)],
+    ids=["moved-with-best", "moved-last-only", "in-place-last-only"],
+)
+def test_a_resumed_run_folder_keeps_one_best_checkpoint(
+    tmp_path: Path, move: bool, best_travels: bool
+):
     # Lightning forgets its best-k record when the stored folder differs from the
     # current one: the resumed run then kept the old best-*.ckpt beside a new one.
+    # In place, it kept naming a best file that a fresh checkout does not have.
     raw = tiny_run_config(tmp_path / "a", train={"max_steps": 4, "val_every_n_steps": 2})
     train(config_from_dict(raw))
-    moved = tmp_path / "moved"
-    shutil.move(tmp_path / "a" / "run", moved)
+    moved = tmp_path / "a" / "run"
+    if move:
+        moved = Path(shutil.move(moved, tmp_path / "moved"))
     if not best_travels:  # as the zoo ships a run: last.ckpt without its best file
         for path in (moved / "checkpoints").glob("best-*.ckpt"):
             path.unlink()
@@ -96,3 +104,20 @@ def test_a_moved_run_folder_keeps_one_best_checkpoint(tmp_path: Path, best_trave
     # the best of the whole run when the best file came along, else of the resumed part
     expected = min(losses) if best_travels else min(losses[2:])
     assert float(record["best_model_score"]) == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_resumed_run_names_no_best_file_it_does_not_have(tmp_path: Path):
+    # a fresh checkout of a zoo run at the same path: last.ckpt without its best file,
+    # resumed for a step with no validation in it
+    raw = tiny_run_config(tmp_path, train={"max_steps": 4, "val_every_n_steps": 2})
+    train(config_from_dict(raw))
+    run_dir = tmp_path / "run"
+    for path in (run_dir / "checkpoints").glob("best-*.ckpt"):
+        path.unlink()
+    resumed = train(
+        config_from_dict({**raw, "train": {**raw["train"], "max_steps": 5}}), resume=run_dir
+    )
+    assert resumed.best_checkpoint is None
+    record = _best_record(run_dir / "checkpoints" / "last.ckpt")
+    assert record["best_k_models"] == {}
+    assert record["best_model_path"] == ""

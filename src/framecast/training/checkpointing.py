@@ -111,9 +111,11 @@ class BestCheckpoint(ModelCheckpoint):
     so the resumed run never deletes the earlier ``best-*.ckpt`` (two best
     checkpoints) and calls its own first validation the best of the whole
     run. Here the stored paths are moved into the current folder by file
-    name before Lightning reads them. A best file that did not come with
-    the folder (the zoo ships only ``last.ckpt``) is dropped from the
-    record, so the next validation writes a best checkpoint again.
+    name before Lightning reads them. A best file that is not in the folder
+    (the zoo commits only ``last.ckpt``; a fresh checkout at the same path
+    has no best file either) is dropped from the record, so the next
+    validation writes a best checkpoint again rather than the run naming a
+    best file that does not exist.
 
     The state is stored under ``ModelCheckpoint``'s own key, so checkpoints
     written before this class existed load into it.
@@ -124,8 +126,7 @@ class BestCheckpoint(ModelCheckpoint):
         return super().state_key.replace(type(self).__qualname__, "ModelCheckpoint", 1)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        stored = state_dict.get("dirpath")
-        if stored and self.dirpath and stored != self.dirpath:
+        if self.dirpath:
             state_dict = relocate_best_record(state_dict, Path(self.dirpath), self.mode)
         super().load_state_dict(state_dict)
 
