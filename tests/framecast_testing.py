@@ -186,14 +186,25 @@ def learning_check(
 
 
 def tiny_comparison(
-    models: list[str], cells: list[str], out: Path, budget: str = "2steps", **kw: Any
+    models: list[str],
+    cells: list[str],
+    out: Path,
+    budget: str = "2steps",
+    *,
+    model_options: dict[str, dict[str, Any]] | None = None,
+    num_sequences: int = 16,
+    **kw: Any,
 ) -> Path:
-    """``run_comparison`` of ``models`` x ``cells`` at test size: a 1-layer PredRNN of 4
-    channels, 3 frames in and 2 out, 16 moving squares a split (each pair evaluates in about a
-    second); returns ``comparison.md``."""
+    """``run_comparison`` of ``models`` x ``cells`` at test size: 3 frames in and 2 out,
+    ``num_sequences`` moving squares a split, tiny models (default: a 1-layer PredRNN of 4
+    channels; each pair evaluates in about a second); returns ``comparison.md``."""
     from framecast.experiments.compare import run_comparison
 
-    tiny = {"predrnn": {"hidden_channels": 4, "num_layers": 1, "kernel_size": 3, "patch_size": 4}}
+    tiny = model_options
+    if tiny is None:
+        tiny = {
+            "predrnn": {"hidden_channels": 4, "num_layers": 1, "kernel_size": 3, "patch_size": 4}
+        }
     return run_comparison(
         models,
         cells,
@@ -204,6 +215,6 @@ def tiny_comparison(
         n_context=3,
         n_target=2,
         model_options=tiny,
-        data_options={"num_sequences": 16},
+        data_options={"num_sequences": num_sequences},
         **kw,
     )

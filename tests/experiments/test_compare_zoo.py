@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from framecast_testing import TINY_MODEL_OPTIONS
+from framecast_testing import TINY_MODEL_OPTIONS, tiny_comparison
 
 from framecast.experiments.compare import plan_pairs, run_comparison
 from framecast.experiments.presets import FIXED_CELL, MODEL_PRESETS, NOT_COMPARED, model_preset
@@ -42,19 +42,8 @@ def _compare(models: list[str], out: Path, **kw):
         tiny["prednet"] = {**tiny["prednet"], "patch_size": 1}  # stack_channels[0] = 1
     if "fc_lstm" in tiny:
         tiny["fc_lstm"] = {**tiny["fc_lstm"], "frame_size": 40}  # moving squares are 40x40
-    return run_comparison(
-        models,
-        kw.pop("cells", CELLS),
-        "moving_squares",
-        "2steps",
-        out,
-        batch_size=4,
-        n_context=3,
-        n_target=2,
-        model_options=tiny,
-        data_options={"num_sequences": 8},
-        **kw,
-    )
+    cells = kw.pop("cells", CELLS)
+    return tiny_comparison(models, cells, out, model_options=tiny, num_sequences=8, **kw)
 
 
 @pytest.mark.parametrize("name", COMPARED)
