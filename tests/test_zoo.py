@@ -99,15 +99,44 @@ def test_each_shipped_entry_is_small_loads_and_matches_its_config(entry: zoo_ent
     assert entry.weights.stat().st_size <= zoo.MAX_BYTES
     _, config = load(entry.weights)
     source = load_config(Path(__file__).parents[1] / entry.config)
-    assert config.to_dict()["model"] == source.to_dict()["model"]
+    trained, written = config.to_dict()["model"], source.to_dict()["model"]
+    filled = {key for key, value in written.items() if value is None}  # in_channels: from the data
+    assert {k: v for k, v in trained.items() if k not in filled} == {
+        k: v for k, v in written.items() if k not in filled
+    }
     assert config.data.name == source.data.name
     ckpt = torch.load(entry.weights, weights_only=True)
     assert ckpt["global_step"] == entry.steps
     assert "optimizer_states" not in ckpt
     assert entry.test["mse_per_frame_sum"] < entry.test["best_trivial_mse"]
+    if "blank_ssim" in entry.test:
+        assert entry.test["ssim"] > entry.test["blank_ssim"]
 
 
 SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").is_file(),
+    reason=f"the MNIST digits are not at {SHARED_MNIST}",
+)
+@pytest.mark.parametrize("entry", zoo_entries.available(), ids=lambda e: e.name)
+def test_evaluate_reproduces_each_shipped_record_on_its_full_test_split(
+    entry: zoo_entries.Pretrained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The acceptance check of issue 22: 40 minutes a network on one core, hence slow."""
+    from framecast.reporting import evaluate_checkpoint
+
+    monkeypatch.setenv("FRAMECAST_MNIST_DIR", str(SHARED_MNIST))
+    _, config = load(entry.weights)
+    report = evaluate_checkpoint(f"pretrained:{entry.name}", out_dir=tmp_path / "eval")
+    scores = report.evaluation.results[config.model.name]
+    assert len(report.evaluation.results) > 1  # the baselines were scored beside it
+    assert scores["mse_per_frame_sum"]["mean"] == pytest.approx(
+        entry.test["mse_per_frame_sum"], rel=1e-4
+    )
+    assert scores["ssim"]["mean"] == pytest.approx(entry.test["ssim"], rel=1e-4)
 
 
 @pytest.mark.skipif(
