@@ -201,5 +201,11 @@ def test_evaluating_shipped_weights_writes_under_runs_not_into_the_package(
     zoo_entries.write_entry(_entry())
     monkeypatch.chdir(tmp_path)
     evaluate_checkpoint("pretrained:tiny")
-    assert (tmp_path / "runs" / "pretrained-tiny" / "eval-test" / "metrics.json").is_file()
+    report = tmp_path / "runs" / "pretrained-tiny" / "eval-test" / "metrics.json"
+    assert report.is_file()
+    assert not (shelf.parent / "eval-test").exists()
+    report.unlink()
+    # the command line resolves the name before it scores (it wrote into the package)
+    assert main(["evaluate", "pretrained:tiny"]) == 0
+    assert report.is_file()
     assert not (shelf.parent / "eval-test").exists()

@@ -144,9 +144,11 @@ def evaluate_checkpoint(
     """
     from framecast.checkpoint import resolve_checkpoint
     from framecast.files import check_writable_dir
+    from framecast.zoo_entries import PRETRAINED_DIR
 
-    shipped = str(checkpoint).startswith("pretrained:")
     checkpoint = resolve_checkpoint(checkpoint)
+    # by the file, not by how it was named: `pretrained:NAME` and its path are the same weights
+    shipped = checkpoint.resolve().parent == PRETRAINED_DIR.resolve()
     model, config = load(checkpoint)
     config = _config_for_data(config, data, overrides)
     if not thresholds:  # the config's own threshold scores (a radar config's)
