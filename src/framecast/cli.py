@@ -69,7 +69,6 @@ def stopped_status(signum: int | None, run_dir: Path) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from framecast.checkpoint import resolve_checkpoint
     from framecast.reporting import evaluate_checkpoint
 
     # `--thresholds 0.1 0.5 data.x=1` hands the override to --thresholds: give it back
@@ -80,7 +79,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         else (None, [])
     )
     evaluate_checkpoint(
-        resolve_checkpoint(args.checkpoint),
+        args.checkpoint,  # resolved there, once
         data=args.data,
         overrides=[*args.overrides, *moved, *moved_too],
         split=args.split,
